@@ -1,0 +1,311 @@
+//! Spawning and supervising one child process.
+//!
+//! ## Theory of operation
+//! A child is the server's own binary re-executed as `procviz __worker` (see [`crate::worker`]):
+//! a fresh process with a real PID, started with fork+exec from a runtime thread. Before exec
+//! the child
+//! - joins its run's process group (so the run can be signalled as a whole, grandchildren too),
+//! - asks the kernel for SIGKILL when the server dies (`PR_SET_PDEATHSIG`),
+//! - gets its end of the control socket as fd [`CONTROL_FD`].
+//!
+//! One supervisor task per child then turns what the child does into events: its stdout and
+//! stderr lines, its control reports, and finally its exit status (after its output has been
+//! read, so a process's lines always precede its exit in the log).
+
+use crate::ipc::{CONTROL_FD, WorkerReport};
+use crate::run::EventSink;
+use crate::workload::Script;
+use shared::{EventKind, ExitStatus, KillReason, ProcId, Stream};
+use std::os::fd::AsRawFd;
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
+use tokio::task::JoinHandle;
+
+/// The longest output line kept whole; longer lines are split.
+pub const MAX_LINE_BYTES: u64 = 16 * 1024;
+
+/// How long a supervisor waits for a child's pipes to close after it exited (a grandchild may
+/// still hold them).
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Errors while starting a child.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    /// The control socket could not be created.
+    #[error("could not create the control channel for {name}: {source}")]
+    Control {
+        /// The child's name.
+        name: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// fork/exec failed.
+    #[error("could not start {name}: {source}")]
+    Exec {
+        /// The child's name.
+        name: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The script could not be encoded.
+    #[error("could not encode the script of {name}: {source}")]
+    Script {
+        /// The child's name.
+        name: String,
+        /// The cause.
+        source: serde_json::Error,
+    },
+}
+
+/// What a new child is.
+#[derive(Clone, Debug)]
+pub struct ChildSpec {
+    /// Its id within the run.
+    pub proc: ProcId,
+    /// Its name (`Process-1`).
+    pub name: String,
+    /// Who started it.
+    pub parent: ProcId,
+    /// What it does.
+    pub script: Script,
+}
+
+/// The process groups of one run: children join the current group; if it has vanished (all
+/// its members exited), the next child leads a new one. Every group ever used is remembered so
+/// the run can signal all of them.
+#[derive(Debug, Default)]
+pub struct ProcessGroups {
+    groups: Mutex<Vec<i32>>,
+}
+
+impl ProcessGroups {
+    fn current(&self) -> Option<i32> {
+        self.lock().last().copied()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<i32>> {
+        // A poisoned lock only means another task panicked while pushing a number.
+        self.groups.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sends `signal` to every group of the run. Groups that no longer exist are skipped.
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        for &pgid in self.lock().iter() {
+            match nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), signal) {
+                Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
+                Err(e) => tracing::warn!(pgid, %signal, error = %e, "could not signal process group"),
+            }
+        }
+    }
+
+    /// True while any process of any of the run's groups exists (zombies included).
+    pub fn any_alive(&self) -> bool {
+        self.lock().iter().any(|&pgid| {
+            nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), None).is_ok()
+        })
+    }
+}
+
+/// A running child and its supervisor.
+#[derive(Debug)]
+pub struct ChildHandle {
+    /// Its id within the run.
+    pub proc: ProcId,
+    /// Its PID.
+    pub pid: u32,
+    /// Resolves when the child has exited and its events are all emitted.
+    pub done: JoinHandle<ExitStatus>,
+}
+
+/// Starts a child running `spec.script` and a supervisor that emits its events into `sink`.
+/// `kill_reason` is read when the child dies of a signal, to say who sent it.
+pub async fn spawn_child(
+    exe: &Path,
+    spec: ChildSpec,
+    groups: &ProcessGroups,
+    sink: EventSink,
+    kill_reason: Arc<OnceLock<KillReason>>,
+) -> Result<ChildHandle, SpawnError> {
+    let script = serde_json::to_string(&spec.script).map_err(|source| SpawnError::Script {
+        name: spec.name.clone(),
+        source,
+    })?;
+    let (ours, theirs) =
+        std::os::unix::net::UnixStream::pair().map_err(|source| SpawnError::Control {
+            name: spec.name.clone(),
+            source,
+        })?;
+    let attempt = |pgid: i32| {
+        let mut cmd = tokio::process::Command::new(exe);
+        cmd.arg("__worker")
+            .arg("--name")
+            .arg(&spec.name)
+            .arg("--script")
+            .arg(&script)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .process_group(pgid);
+        let theirs_fd = theirs.as_raw_fd();
+        let parent_pid = std::process::id() as libc::pid_t;
+        // SAFETY: the closure runs between fork and exec and only calls async-signal-safe
+        // functions (dup2, fcntl, prctl, getppid) on values copied in.
+        unsafe {
+            cmd.pre_exec(move || {
+                if theirs_fd == CONTROL_FD {
+                    if libc::fcntl(CONTROL_FD, libc::F_SETFD, 0) == -1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                } else if libc::dup2(theirs_fd, CONTROL_FD) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if libc::getppid() != parent_pid {
+                    return Err(std::io::Error::other("the server exited during spawn"));
+                }
+                Ok(())
+            });
+        }
+        cmd.spawn()
+    };
+    let mut child = match groups.current() {
+        Some(pgid) => match attempt(pgid) {
+            Ok(child) => Ok(child),
+            // The group is gone (every member exited): lead a new one.
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => attempt(0),
+            Err(e) => Err(e),
+        },
+        None => attempt(0),
+    }
+    .map_err(|source| SpawnError::Exec {
+        name: spec.name.clone(),
+        source,
+    })?;
+    drop(theirs);
+    let pid = child.id().ok_or_else(|| SpawnError::Exec {
+        name: spec.name.clone(),
+        source: std::io::Error::other("the child was reaped before its PID was read"),
+    })?;
+    {
+        let mut list = groups.lock();
+        let pgid = nix::unistd::getpgid(Some(nix::unistd::Pid::from_raw(pid as i32)))
+            .map(|p| p.as_raw())
+            .unwrap_or(pid as i32);
+        if list.last() != Some(&pgid) {
+            list.push(pgid);
+        }
+    }
+    sink.emit_now(EventKind::ProcessSpawned {
+        proc: spec.proc,
+        pid,
+        name: spec.name.clone(),
+        parent: spec.parent,
+    })
+    .await;
+
+    let proc = spec.proc;
+    let mut readers = Vec::with_capacity(3);
+    if let Some(out) = child.stdout.take() {
+        readers.push(tokio::spawn(pump_lines(out, proc, Stream::Stdout, sink.clone())));
+    }
+    if let Some(err) = child.stderr.take() {
+        readers.push(tokio::spawn(pump_lines(err, proc, Stream::Stderr, sink.clone())));
+    }
+    match ours
+        .set_nonblocking(true)
+        .and_then(|()| tokio::net::UnixStream::from_std(ours))
+    {
+        Ok(control) => readers.push(tokio::spawn(read_control(control, proc, sink.clone()))),
+        Err(e) => tracing::warn!(name = %spec.name, error = %e, "control channel unusable"),
+    }
+
+    let name = spec.name;
+    let done = tokio::spawn(async move {
+        let waited = child.wait().await;
+        let t = sink.clock().now();
+        let drained = tokio::time::timeout(DRAIN_TIMEOUT, futures_util::future::join_all(readers));
+        if drained.await.is_err() {
+            tracing::warn!(%name, "output pipes still open after exit (a grandchild holds them)");
+        }
+        let status = match waited {
+            Ok(s) => match (s.code(), s.signal()) {
+                (Some(code), _) => ExitStatus::Code { code },
+                (None, Some(signal)) => ExitStatus::Signal { signal },
+                (None, None) => ExitStatus::Code { code: -1 },
+            },
+            Err(e) => {
+                tracing::error!(%name, error = %e, "waiting for the child failed");
+                ExitStatus::Code { code: -1 }
+            }
+        };
+        let killed_by = match status {
+            ExitStatus::Signal { .. } => kill_reason.get().copied(),
+            ExitStatus::Code { .. } => None,
+        };
+        sink.emit(
+            t,
+            EventKind::ProcessExited {
+                proc,
+                status,
+                killed_by,
+            },
+        )
+        .await;
+        status
+    });
+    Ok(ChildHandle { proc, pid, done })
+}
+
+/// Emits every line of `pipe` as an output event, stamped when it is read.
+async fn pump_lines(pipe: impl AsyncRead + Unpin, proc: ProcId, stream: Stream, sink: EventSink) {
+    let mut reader = BufReader::new(pipe);
+    let mut buf = Vec::with_capacity(256);
+    loop {
+        buf.clear();
+        match (&mut reader).take(MAX_LINE_BYTES).read_until(b'\n', &mut buf).await {
+            Ok(0) => break,
+            Ok(_) => {
+                if buf.last() == Some(&b'\n') {
+                    buf.pop();
+                }
+                if buf.last() == Some(&b'\r') {
+                    buf.pop();
+                }
+                let text = String::from_utf8_lossy(&buf).into_owned();
+                sink.emit_now(EventKind::Output { proc, stream, text }).await;
+            }
+            Err(e) => {
+                tracing::warn!(?proc, ?stream, error = %e, "reading child output failed");
+                break;
+            }
+        }
+    }
+}
+
+/// Turns the child's control reports into events, until the child closes the channel.
+async fn read_control(control: tokio::net::UnixStream, proc: ProcId, sink: EventSink) {
+    let mut lines = BufReader::new(control).lines();
+    loop {
+        match lines.next_line().await {
+            Ok(Some(line)) => match serde_json::from_str::<WorkerReport>(&line) {
+                Ok(WorkerReport::Started { at_ns, pid: _, cpus }) => {
+                    sink.emit(sink.clock().at(at_ns), EventKind::ProcessStarted { proc, cpus })
+                        .await;
+                }
+                Err(e) => tracing::warn!(?proc, error = %e, "bad control report"),
+            },
+            Ok(None) => break,
+            Err(e) => {
+                tracing::warn!(?proc, error = %e, "control channel failed");
+                break;
+            }
+        }
+    }
+}

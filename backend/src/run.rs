@@ -1,0 +1,418 @@
+//! Runs: one demo execution each, with its processes and its event log.
+//!
+//! ## Theory of operation
+//! [`Runs::start`] validates the request, checks the limits, and spawns one task per run that
+//! executes the demo ([`crate::demos`]). Everything that happens in the run is sent, already
+//! stamped, through a bounded channel ([`EventSink`]) to the run's recorder, which numbers the
+//! events and appends them to the [`RunLog`]. The log is append-only and kept after the run:
+//! a subscriber reads it from any position (position 0 = the full snapshot), so a reloaded page
+//! or a second viewer sees the whole run, and a slow client only lags, it never loses events.
+//!
+//! Cancelling a run (user, closed tab, server shutdown, time limit) records the reason, sends
+//! SIGTERM to the run's process groups, waits a grace period, then sends SIGKILL.
+
+use crate::clock::RunClock;
+use crate::process::{ChildHandle, ChildSpec, ProcessGroups, SpawnError, spawn_child};
+use shared::{
+    DemoRequest, Event, EventKind, ExitStatus, KillReason, ProcId, RunId, RunOutcome, RunSummary,
+    RunTime, Stream,
+};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Limits and settings of the runtime.
+#[derive(Clone, Debug)]
+pub struct RuntimeConfig {
+    /// The binary children re-execute (normally the running procviz itself).
+    pub worker_exe: PathBuf,
+    /// Runs that may be in progress at once.
+    pub max_concurrent_runs: usize,
+    /// Finished runs kept for replay; older ones are forgotten.
+    pub max_finished_runs: usize,
+    /// The longest a run may take before it is cancelled.
+    pub max_run_time: Duration,
+    /// Time between SIGTERM and SIGKILL when a run is stopped.
+    pub kill_grace: Duration,
+}
+
+impl RuntimeConfig {
+    /// The defaults, with children re-executing `worker_exe`.
+    pub fn new(worker_exe: PathBuf) -> Self {
+        RuntimeConfig {
+            worker_exe,
+            max_concurrent_runs: 4,
+            max_finished_runs: 32,
+            max_run_time: Duration::from_secs(600),
+            kill_grace: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Why a run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A parameter was out of range.
+    #[error("invalid parameter: {0}")]
+    Invalid(String),
+    /// Too many runs in progress.
+    #[error("{0} runs are already in progress (the limit); cancel one or wait for it to finish")]
+    TooManyRuns(usize),
+    /// The server is shutting down.
+    #[error("the server is shutting down")]
+    ShuttingDown,
+}
+
+/// The append-only event log of one run.
+#[derive(Debug)]
+pub struct RunLog {
+    run: RunId,
+    inner: Mutex<LogInner>,
+}
+
+#[derive(Debug, Default)]
+struct LogInner {
+    events: Vec<Event>,
+    finished: bool,
+}
+
+impl RunLog {
+    fn new(run: RunId) -> Self {
+        RunLog {
+            run,
+            inner: Mutex::new(LogInner::default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, LogInner> {
+        // Appends are single pushes: a panic elsewhere cannot leave the log half-written.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn append(&self, t: RunTime, kind: EventKind) {
+        let mut inner = self.lock();
+        let seq = inner.events.len() as u64;
+        inner.events.push(Event {
+            run: self.run,
+            seq,
+            t,
+            kind,
+        });
+    }
+
+    /// Up to `max` events from position `from` on, and whether the log is complete (finished
+    /// and nothing after what was returned).
+    pub fn read_from(&self, from: usize, max: usize) -> (Vec<Event>, bool) {
+        let inner = self.lock();
+        let end = inner.events.len().min(from.saturating_add(max));
+        let batch = inner.events.get(from..end).map(<[Event]>::to_vec).unwrap_or_default();
+        (batch, inner.finished && end >= inner.events.len())
+    }
+
+    /// Whether the run has finished.
+    pub fn is_finished(&self) -> bool {
+        self.lock().finished
+    }
+
+    fn finish(&self) {
+        self.lock().finished = true;
+    }
+}
+
+/// Where a run's event sources send what happened: to the run's recorder, through a bounded
+/// channel (a flood of output slows the child's pipe down instead of growing a queue).
+#[derive(Clone, Debug)]
+pub struct EventSink {
+    clock: RunClock,
+    tx: mpsc::Sender<(RunTime, EventKind)>,
+}
+
+impl EventSink {
+    /// The run's clock.
+    pub fn clock(&self) -> RunClock {
+        self.clock
+    }
+
+    /// Records an event that happened at `t`.
+    pub async fn emit(&self, t: RunTime, kind: EventKind) {
+        // The recorder lives until every sink is dropped, so this only fails if it panicked.
+        if self.tx.send((t, kind)).await.is_err() {
+            tracing::error!("the run's recorder is gone; an event was lost");
+        }
+    }
+
+    /// Records an event that happens now.
+    pub async fn emit_now(&self, kind: EventKind) {
+        self.emit(self.clock.now(), kind).await;
+    }
+}
+
+/// A run the server holds.
+#[derive(Debug)]
+pub struct RunHandle {
+    /// Its id.
+    pub id: RunId,
+    /// What it runs.
+    pub demo: DemoRequest,
+    /// Its events.
+    pub log: Arc<RunLog>,
+    cancel: CancellationToken,
+    reason: Arc<OnceLock<KillReason>>,
+}
+
+impl RunHandle {
+    /// Stops the run (a no-op if it has finished or is already stopping).
+    pub fn cancel(&self, reason: KillReason) {
+        // The first reason wins: a later one does not rewrite history.
+        if self.reason.set(reason).is_ok() || !self.cancel.is_cancelled() {
+            self.cancel.cancel();
+        }
+    }
+}
+
+/// Every run of the server.
+#[derive(Debug)]
+pub struct Runs {
+    config: RuntimeConfig,
+    next_id: AtomicU64,
+    runs: Mutex<BTreeMap<RunId, Arc<RunHandle>>>,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl Runs {
+    /// An empty registry.
+    pub fn new(config: RuntimeConfig) -> Self {
+        Runs {
+            config,
+            next_id: AtomicU64::new(1),
+            runs: Mutex::new(BTreeMap::new()),
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<RunId, Arc<RunHandle>>> {
+        self.runs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Validates `demo`, checks the limits, and starts the run.
+    pub fn start(&self, demo: DemoRequest) -> Result<Arc<RunHandle>, StartError> {
+        demo.validate().map_err(StartError::Invalid)?;
+        if self.shutdown.is_cancelled() {
+            return Err(StartError::ShuttingDown);
+        }
+        let mut runs = self.lock();
+        let active = runs.values().filter(|r| !r.log.is_finished()).count();
+        if active >= self.config.max_concurrent_runs {
+            return Err(StartError::TooManyRuns(self.config.max_concurrent_runs));
+        }
+        let finished: Vec<RunId> = runs
+            .values()
+            .filter(|r| r.log.is_finished())
+            .map(|r| r.id)
+            .collect();
+        let excess = finished.len().saturating_sub(self.config.max_finished_runs - 1);
+        for id in finished.into_iter().take(excess) {
+            runs.remove(&id);
+        }
+        let id = RunId(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let handle = Arc::new(RunHandle {
+            id,
+            demo,
+            log: Arc::new(RunLog::new(id)),
+            cancel: self.shutdown.child_token(),
+            reason: Arc::new(OnceLock::new()),
+        });
+        runs.insert(id, handle.clone());
+        self.tasks
+            .spawn(drive(handle.clone(), self.config.clone()));
+        Ok(handle)
+    }
+
+    /// The run with this id, if the server still holds it.
+    pub fn get(&self, id: RunId) -> Option<Arc<RunHandle>> {
+        self.lock().get(&id).cloned()
+    }
+
+    /// The runs held, oldest first.
+    pub fn summaries(&self) -> Vec<RunSummary> {
+        self.lock()
+            .values()
+            .map(|r| RunSummary {
+                run: r.id,
+                demo: r.demo.clone(),
+                finished: r.log.is_finished(),
+            })
+            .collect()
+    }
+
+    /// Stops every run and waits until all of their processes are gone.
+    pub async fn shutdown(&self) {
+        for run in self.lock().values() {
+            run.cancel(KillReason::ServerShutdown);
+        }
+        self.shutdown.cancel();
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
+}
+
+/// What a demo uses to act within its run.
+pub struct RunContext {
+    sink: EventSink,
+    config: RuntimeConfig,
+    groups: ProcessGroups,
+    cancel: CancellationToken,
+    reason: Arc<OnceLock<KillReason>>,
+    next_proc: u32,
+}
+
+/// Why a demo stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// The run was cancelled.
+    #[error("cancelled")]
+    Cancelled(KillReason),
+    /// A process could not be started.
+    #[error(transparent)]
+    Spawn(#[from] SpawnError),
+}
+
+impl RunContext {
+    /// Starts a child of the main process.
+    pub async fn spawn(
+        &mut self,
+        name: impl Into<String>,
+        script: crate::workload::Script,
+    ) -> Result<ChildHandle, DemoError> {
+        if self.cancel.is_cancelled() {
+            return Err(DemoError::Cancelled(self.kill_reason()));
+        }
+        self.next_proc += 1;
+        let spec = ChildSpec {
+            proc: ProcId(self.next_proc),
+            name: name.into(),
+            parent: ProcId::MAIN,
+            script,
+        };
+        Ok(spawn_child(
+            &self.config.worker_exe,
+            spec,
+            &self.groups,
+            self.sink.clone(),
+            self.reason.clone(),
+        )
+        .await?)
+    }
+
+    /// Waits for `children` to exit (Python's `join`). If the run is cancelled meanwhile,
+    /// stops them (SIGTERM, grace, SIGKILL) and returns [`DemoError::Cancelled`].
+    pub async fn join(&self, children: Vec<ChildHandle>) -> Result<Vec<ExitStatus>, DemoError> {
+        let mut statuses = Vec::with_capacity(children.len());
+        let mut pending = children.into_iter();
+        while let Some(mut child) = pending.next() {
+            tokio::select! {
+                status = &mut child.done => statuses.push(status.unwrap_or(ExitStatus::Code { code: -1 })),
+                () = self.cancel.cancelled() => {
+                    let rest: Vec<ChildHandle> = std::iter::once(child).chain(pending).collect();
+                    self.stop(rest).await;
+                    return Err(DemoError::Cancelled(self.kill_reason()));
+                }
+            }
+        }
+        Ok(statuses)
+    }
+
+    /// Writes a line as the main process (what `print` in Python's main script does).
+    pub async fn print(&self, text: impl Into<String>) {
+        self.sink
+            .emit_now(EventKind::Output {
+                proc: ProcId::MAIN,
+                stream: Stream::Stdout,
+                text: text.into(),
+            })
+            .await;
+    }
+
+    fn kill_reason(&self) -> KillReason {
+        self.reason.get().copied().unwrap_or(KillReason::Cancelled)
+    }
+
+    async fn stop(&self, children: Vec<ChildHandle>) {
+        use nix::sys::signal::Signal;
+        self.groups.signal(Signal::SIGTERM);
+        let mut dones: Vec<_> = children.into_iter().map(|c| c.done).collect();
+        let all = futures_util::future::join_all(dones.iter_mut());
+        if tokio::time::timeout(self.config.kill_grace, all).await.is_err() {
+            self.groups.signal(Signal::SIGKILL);
+            futures_util::future::join_all(dones).await;
+        }
+    }
+}
+
+async fn drive(handle: Arc<RunHandle>, config: RuntimeConfig) {
+    let clock = RunClock::start_now();
+    let (tx, rx) = mpsc::channel(1024);
+    let sink = EventSink { clock, tx };
+    let recorder = tokio::spawn(record(rx, handle.log.clone()));
+    sink.emit(
+        RunTime::ZERO,
+        EventKind::RunStarted {
+            demo: handle.demo.clone(),
+            title: handle.demo.title().to_string(),
+            cores: crate::online_cores(),
+            main_pid: std::process::id(),
+        },
+    )
+    .await;
+    let limit = config.max_run_time;
+    let mut ctx = RunContext {
+        sink: sink.clone(),
+        config,
+        groups: ProcessGroups::default(),
+        cancel: handle.cancel.clone(),
+        reason: handle.reason.clone(),
+        next_proc: 0,
+    };
+    let timer = {
+        let handle = handle.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(limit).await;
+            handle.cancel(KillReason::LimitReached);
+        })
+    };
+    let outcome = match crate::demos::execute(&handle.demo, &mut ctx).await {
+        Ok(()) => RunOutcome::Completed,
+        Err(DemoError::Cancelled(reason)) => RunOutcome::Cancelled { reason },
+        Err(e @ DemoError::Spawn(_)) => {
+            // Children already started must not outlive the failed run.
+            ctx.groups.signal(nix::sys::signal::Signal::SIGKILL);
+            RunOutcome::Failed {
+                message: e.to_string(),
+            }
+        }
+    };
+    timer.abort();
+    if ctx.groups.any_alive() {
+        ctx.groups.signal(nix::sys::signal::Signal::SIGKILL);
+    }
+    sink.emit_now(EventKind::RunFinished { outcome }).await;
+    drop(ctx);
+    drop(sink);
+    if let Err(e) = recorder.await {
+        tracing::error!(run = %handle.id, error = %e, "the run's recorder failed");
+    }
+    handle.log.finish();
+}
+
+async fn record(mut rx: mpsc::Receiver<(RunTime, EventKind)>, log: Arc<RunLog>) {
+    while let Some((t, kind)) = rx.recv().await {
+        log.append(t, kind);
+    }
+}

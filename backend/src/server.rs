@@ -1,0 +1,329 @@
+//! HTTP and WebSocket server (axum).
+//!
+//! ## Routes
+//! - `/ws`: the protocol of [`shared`]: a hello, then commands in and event batches out.
+//! - `/healthz`: `ok`.
+//! - everything else: the embedded page ([`crate::assets`]), compressed.
+//!
+//! ## Safety of a local server that starts processes
+//! Every request must name this server in its `Host` header (defeats DNS rebinding), and a
+//! WebSocket upgrade that carries an `Origin` must come from this same origin (another web
+//! page the user visits cannot start processes). Clients that send no `Origin` (not a
+//! browser: tests, scripts) are accepted.
+//!
+//! ## A connection
+//! Split into a receive task (parses commands, starts runs) and a send task (a hello, errors,
+//! and on every tick one batch of the new events of every run the client follows), joined by
+//! `select!`. When the client goes away, the runs it started are cancelled.
+
+use crate::run::{RunHandle, Runs, StartError};
+use axum::Router;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures_util::{SinkExt, StreamExt};
+use shared::{
+    ClientMessage, CommandError, ErrorKind, KillReason, MAX_CLIENT_MESSAGE_BYTES,
+    PROTOCOL_VERSION, RunId, ServerMessage,
+};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tower_http::compression::CompressionLayer;
+
+/// How often new events are sent to each client.
+pub const TICK: Duration = Duration::from_millis(50);
+/// The most events in one frame; the rest follow on the next tick.
+pub const MAX_EVENTS_PER_FRAME: usize = 4096;
+/// Frames larger than this are refused by the WebSocket layer itself (connection closed with
+/// 1009); between [`MAX_CLIENT_MESSAGE_BYTES`] and this, the client gets an error event.
+const MAX_FRAME_BYTES: usize = 4 * 1024 * 1024;
+
+/// Shared state of the server.
+#[derive(Clone)]
+pub struct AppState {
+    runs: Arc<Runs>,
+    allowed_hosts: Arc<Option<Vec<String>>>,
+    shutdown: CancellationToken,
+}
+
+impl AppState {
+    /// State for a server listening on `addr`. `shutdown` ends open connections.
+    pub fn new(runs: Arc<Runs>, addr: SocketAddr, shutdown: CancellationToken) -> Self {
+        AppState {
+            runs,
+            allowed_hosts: Arc::new(allowed_hosts(addr)),
+            shutdown,
+        }
+    }
+}
+
+/// The `Host` values that name a server listening on `addr`; `None` (any) when it listens on
+/// every interface.
+fn allowed_hosts(addr: SocketAddr) -> Option<Vec<String>> {
+    let port = addr.port();
+    let ip = addr.ip();
+    if ip.is_unspecified() {
+        return None;
+    }
+    let mut hosts = vec![match ip {
+        std::net::IpAddr::V4(v4) => format!("{v4}:{port}"),
+        std::net::IpAddr::V6(v6) => format!("[{v6}]:{port}"),
+    }];
+    if ip.is_loopback() {
+        hosts.push(format!("localhost:{port}"));
+    }
+    Some(hosts)
+}
+
+/// The router with every route and layer.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/ws", get(ws_upgrade))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(crate::assets::serve)
+        .layer(CompressionLayer::new())
+        .layer(from_fn_with_state(state.clone(), guard))
+        .with_state(state)
+}
+
+async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if let Some(allowed) = state.allowed_hosts.as_ref() {
+        if !allowed.iter().any(|a| a.eq_ignore_ascii_case(host)) {
+            return (
+                StatusCode::FORBIDDEN,
+                format!("procviz: host {host:?} is not this server; open http://{}/", allowed[0]),
+            )
+                .into_response();
+        }
+    }
+    if req.uri().path() == "/ws" && !same_origin(req.headers(), host) {
+        return (
+            StatusCode::FORBIDDEN,
+            "procviz: WebSocket connections are accepted only from procviz's own page",
+        )
+            .into_response();
+    }
+    next.run(req).await
+}
+
+fn same_origin(headers: &HeaderMap, host: &str) -> bool {
+    match headers.get(header::ORIGIN) {
+        None => true,
+        Some(origin) => origin
+            .to_str()
+            .map(|o| o.eq_ignore_ascii_case(&format!("http://{host}")))
+            .unwrap_or(false),
+    }
+}
+
+async fn ws_upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+    ws.max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| connection(socket, state))
+}
+
+/// What the receive task asks the send task to do.
+enum Outbound {
+    Send(ServerMessage),
+    Follow(Arc<RunHandle>),
+}
+
+async fn connection(socket: WebSocket, state: AppState) {
+    let (sink, stream) = socket.split();
+    let (tx, rx) = mpsc::channel::<Outbound>(64);
+    let hello = ServerMessage::Hello {
+        protocol_version: PROTOCOL_VERSION,
+        server_version: env!("CARGO_PKG_VERSION").to_string(),
+        cores: crate::online_cores(),
+        runs: state.runs.summaries(),
+    };
+    let mut send_task = tokio::spawn(send_loop(sink, rx, hello));
+    let mut recv_task = tokio::spawn(recv_loop(stream, tx, state.runs.clone()));
+    let started = tokio::select! {
+        _ = &mut send_task => { recv_task.abort(); recv_task.await.unwrap_or_default() }
+        started = &mut recv_task => { send_task.abort(); started.unwrap_or_default() }
+        () = state.shutdown.cancelled() => {
+            send_task.abort();
+            recv_task.abort();
+            Vec::new()
+        }
+    };
+    for id in started {
+        if let Some(run) = state.runs.get(id) {
+            run.cancel(KillReason::ClientGone);
+        }
+    }
+}
+
+async fn send_loop(
+    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
+    mut rx: mpsc::Receiver<Outbound>,
+    hello: ServerMessage,
+) {
+    struct Following {
+        run: Arc<RunHandle>,
+        cursor: usize,
+    }
+    let mut following: Vec<Following> = Vec::new();
+    if send(&mut sink, &hello).await.is_err() {
+        return;
+    }
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            out = rx.recv() => match out {
+                None => return,
+                Some(Outbound::Send(msg)) => {
+                    if send(&mut sink, &msg).await.is_err() { return; }
+                }
+                Some(Outbound::Follow(run)) => {
+                    if !following.iter().any(|f| f.run.id == run.id) {
+                        following.push(Following { run, cursor: 0 });
+                    }
+                }
+            },
+            _ = tick.tick() => {
+                let mut events = Vec::new();
+                following.retain_mut(|f| {
+                    let room = MAX_EVENTS_PER_FRAME.saturating_sub(events.len());
+                    let (batch, complete) = f.run.log.read_from(f.cursor, room);
+                    f.cursor += batch.len();
+                    events.extend(batch);
+                    !complete
+                });
+                if !events.is_empty() {
+                    let msg = ServerMessage::Events { events, dropped: 0 };
+                    if send(&mut sink, &msg).await.is_err() { return; }
+                }
+            }
+        }
+    }
+}
+
+async fn send(
+    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    msg: &ServerMessage,
+) -> Result<(), ()> {
+    let text = match serde_json::to_string(msg) {
+        Ok(text) => text,
+        Err(e) => {
+            tracing::error!(error = %e, "could not encode a server message");
+            return Ok(());
+        }
+    };
+    sink.send(Message::Text(text.into())).await.map_err(|e| {
+        tracing::debug!(error = %e, "client went away");
+    })
+}
+
+/// Reads commands until the client closes; returns the runs this client started.
+async fn recv_loop(
+    mut stream: futures_util::stream::SplitStream<WebSocket>,
+    tx: mpsc::Sender<Outbound>,
+    runs: Arc<Runs>,
+) -> Vec<RunId> {
+    let mut started = Vec::new();
+    while let Some(frame) = stream.next().await {
+        let reply = match frame {
+            Ok(Message::Text(text)) => handle_text(text.as_str(), &runs, &mut started),
+            Ok(Message::Binary(_)) => vec![Outbound::Send(error(
+                ErrorKind::Malformed,
+                "binary frames are not accepted: send commands as JSON text".into(),
+            ))],
+            Ok(Message::Close(_)) => break,
+            Ok(Message::Ping(_) | Message::Pong(_)) => continue,
+            Err(e) => {
+                tracing::debug!(error = %e, "WebSocket receive failed");
+                break;
+            }
+        };
+        for out in reply {
+            if tx.send(out).await.is_err() {
+                return started;
+            }
+        }
+    }
+    started
+}
+
+fn error(kind: ErrorKind, message: String) -> ServerMessage {
+    ServerMessage::Error(CommandError { kind, message })
+}
+
+/// Carries out one text command; returns what to send back.
+fn handle_text(text: &str, runs: &Runs, started: &mut Vec<RunId>) -> Vec<Outbound> {
+    if text.len() > MAX_CLIENT_MESSAGE_BYTES {
+        return vec![Outbound::Send(error(
+            ErrorKind::TooLarge,
+            format!(
+                "message of {} bytes is larger than the limit of {} bytes; it was ignored",
+                text.len(),
+                MAX_CLIENT_MESSAGE_BYTES
+            ),
+        ))];
+    }
+    let value: serde_json::Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            return vec![Outbound::Send(error(
+                ErrorKind::Malformed,
+                format!("message is not valid JSON: {e}"),
+            ))];
+        }
+    };
+    let command: ClientMessage = match serde_json::from_value(value) {
+        Ok(c) => c,
+        Err(e) => {
+            return vec![Outbound::Send(error(
+                ErrorKind::Unknown,
+                format!("not a command this server understands: {e}"),
+            ))];
+        }
+    };
+    match command {
+        ClientMessage::StartRun { demo } => match runs.start(demo) {
+            Ok(run) => {
+                started.push(run.id);
+                vec![Outbound::Follow(run)]
+            }
+            Err(e) => {
+                let kind = match e {
+                    StartError::Invalid(_) => ErrorKind::InvalidParameter,
+                    StartError::TooManyRuns(_) => ErrorKind::LimitReached,
+                    StartError::ShuttingDown => ErrorKind::Internal,
+                };
+                vec![Outbound::Send(error(kind, e.to_string()))]
+            }
+        },
+        ClientMessage::CancelRun { run } => match runs.get(run) {
+            Some(handle) => {
+                handle.cancel(KillReason::Cancelled);
+                Vec::new()
+            }
+            None => vec![Outbound::Send(not_found(run))],
+        },
+        ClientMessage::Subscribe { run } => match runs.get(run) {
+            Some(handle) => vec![Outbound::Follow(handle)],
+            None => vec![Outbound::Send(not_found(run))],
+        },
+    }
+}
+
+fn not_found(run: RunId) -> ServerMessage {
+    error(
+        ErrorKind::NotFound,
+        format!("{run} does not exist (or was forgotten)"),
+    )
+}

@@ -1,0 +1,70 @@
+//! The page's components. [`App`] owns the state (connection, current run, last error) and
+//! passes each child only the signals it needs.
+
+mod console;
+mod summary;
+mod timeline;
+mod toolbar;
+
+use crate::model::RunModel;
+use crate::ws::{self, ConnState};
+use leptos::prelude::*;
+use shared::{ClientMessage, CommandError, EventKind, ServerMessage};
+use std::rc::Rc;
+
+/// The whole page.
+#[component]
+pub fn App() -> impl IntoView {
+    let conn = RwSignal::new(ConnState::Connecting);
+    let run: RwSignal<Option<RunModel>> = RwSignal::new(None);
+    let error: RwSignal<Option<CommandError>> = RwSignal::new(None);
+    let cores = RwSignal::new(0u32);
+
+    let on_message = Rc::new(move |msg: ServerMessage| match msg {
+        ServerMessage::Hello { cores: n, runs, .. } => {
+            cores.set(n);
+            // Follow the run on screen again after a reconnect, or the latest one after a
+            // reload.
+            let current = run.with_untracked(|r| r.as_ref().map(|m| m.run));
+            if let Some(id) = current.or_else(|| runs.last().map(|r| r.run)) {
+                ws::send(&ClientMessage::Subscribe { run: id });
+            }
+        }
+        ServerMessage::Events { events, .. } => run.update(|current| {
+            for event in &events {
+                let newer = current.as_ref().is_none_or(|m| event.run > m.run);
+                if newer && matches!(event.kind, EventKind::RunStarted { .. }) {
+                    *current = Some(RunModel::new(event.run));
+                }
+                if let Some(model) = current.as_mut() {
+                    model.apply(event);
+                }
+            }
+        }),
+        ServerMessage::Error(e) => error.set(Some(e)),
+    });
+    ws::connect(conn, on_message);
+
+    view! {
+        <header class="topbar">
+            <h1 class="brand">"procviz"</h1>
+            <toolbar::Toolbar run=run error=error />
+            <span class="conn" data-testid="connection" data-state=move || format!("{:?}", conn.get())>
+                {move || conn.get().label()}
+            </span>
+        </header>
+        <Show when=move || error.with(Option::is_some)>
+            <div class="error-banner" role="alert" data-testid="command-error">
+                {move || error.with(|e| e.as_ref().map(|e| e.message.clone()).unwrap_or_default())}
+                <button class="dismiss" on:click=move |_| error.set(None)>"dismiss"</button>
+            </div>
+        </Show>
+        <main>
+            <timeline::Timeline run=run />
+            <div class="below">
+                <console::Console run=run />
+                <summary::Summary run=run cores=cores />
+            </div>
+        </main>
+    }
+}

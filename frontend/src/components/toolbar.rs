@@ -1,0 +1,63 @@
+//! Demo buttons and run controls.
+
+use crate::model::RunModel;
+use crate::ws;
+use leptos::prelude::*;
+use shared::{ClientMessage, CommandError, DemoRequest, ErrorKind, TwoProcessesParams};
+
+/// Parameters from the page's URL (`?num=7&linger_ms=500`), so a configured demo can be
+/// bookmarked.
+fn two_processes_from_url() -> TwoProcessesParams {
+    let mut params = TwoProcessesParams::default();
+    let search = window().location().search().unwrap_or_default();
+    if let Ok(query) = web_sys::UrlSearchParams::new_with_str(&search) {
+        if let Some(n) = query.get("num").and_then(|v| v.parse().ok()) {
+            params.num = n;
+        }
+        if let Some(ms) = query.get("linger_ms").and_then(|v| v.parse().ok()) {
+            params.linger_ms = ms;
+        }
+    }
+    params
+}
+
+/// The row of demo buttons and the cancel button.
+#[component]
+pub fn Toolbar(run: RwSignal<Option<RunModel>>, error: RwSignal<Option<CommandError>>) -> impl IntoView {
+    let running = move || run.with(|r| r.as_ref().is_some_and(|m| !m.finished()));
+    let start = move |demo: DemoRequest| {
+        error.set(None);
+        if let Err(message) = demo.validate() {
+            error.set(Some(CommandError { kind: ErrorKind::InvalidParameter, message }));
+        } else if !ws::send(&ClientMessage::StartRun { demo }) {
+            error.set(Some(CommandError {
+                kind: ErrorKind::Internal,
+                message: "not connected to the procviz server; it will reconnect".into(),
+            }));
+        }
+    };
+    view! {
+        <nav class="toolbar">
+            <button
+                class="demo"
+                data-testid="demo-two_processes"
+                title="Start two processes (square and cube), join them, print Done!"
+                on:click=move |_| start(DemoRequest::TwoProcesses(two_processes_from_url()))
+            >
+                "Two processes"
+            </button>
+            <button
+                class="cancel"
+                data-testid="cancel"
+                disabled=move || !running()
+                on:click=move |_| {
+                    if let Some(id) = run.with_untracked(|r| r.as_ref().map(|m| m.run)) {
+                        ws::send(&ClientMessage::CancelRun { run: id });
+                    }
+                }
+            >
+                "Cancel"
+            </button>
+        </nav>
+    }
+}

@@ -1,0 +1,225 @@
+//! Pure layout maths: time → pixels, axis ticks, lane positions, colours. No DOM, no
+//! signals: everything here is tested natively (`cargo test -p frontend`).
+
+/// Maps run time (seconds) onto the horizontal pixels of a plot area.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TimeAxis {
+    /// Left edge of the plot area, in pixels.
+    pub x0: f64,
+    /// Width of the plot area, in pixels.
+    pub width: f64,
+    /// The time at the left edge, in seconds.
+    pub t0: f64,
+    /// The time span shown, in seconds (> 0).
+    pub span: f64,
+}
+
+impl TimeAxis {
+    /// An axis showing `[0, end]` seconds plus a little headroom, never less than `min_span`.
+    pub fn fit(x0: f64, width: f64, end: f64, min_span: f64) -> Self {
+        let span = (end * 1.05).max(min_span).max(1e-6);
+        TimeAxis {
+            x0,
+            width,
+            t0: 0.0,
+            span,
+        }
+    }
+
+    /// The x pixel of time `t` (seconds); times outside the span land outside the area.
+    pub fn x(&self, t: f64) -> f64 {
+        self.x0 + (t - self.t0) / self.span * self.width
+    }
+
+    /// The width in pixels of an interval, at least `min_px` so short events stay visible.
+    pub fn width_of(&self, start: f64, end: f64, min_px: f64) -> f64 {
+        ((end - start) / self.span * self.width).max(min_px)
+    }
+
+    /// Tick marks for this axis: "nice" times (1, 2 or 5 × 10ⁿ apart) with labels, about
+    /// `target_px` pixels apart.
+    pub fn ticks(&self, target_px: f64) -> Vec<Tick> {
+        let count = (self.width / target_px.max(1.0)).max(1.0);
+        let step = nice_step(self.span / count);
+        let first = (self.t0 / step).ceil() as i64;
+        let last = ((self.t0 + self.span) / step).floor() as i64;
+        (first..=last)
+            .map(|i| {
+                let t = i as f64 * step;
+                Tick {
+                    t,
+                    x: self.x(t),
+                    label: format_time(t, step),
+                }
+            })
+            .collect()
+    }
+}
+
+/// One tick mark of a [`TimeAxis`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tick {
+    /// Its time, seconds.
+    pub t: f64,
+    /// Its x pixel.
+    pub x: f64,
+    /// Its label ("0.5 s", "20 ms").
+    pub label: String,
+}
+
+/// The smallest of 1, 2, 5 × 10ⁿ that is ≥ `raw`.
+pub fn nice_step(raw: f64) -> f64 {
+    if raw <= 0.0 || !raw.is_finite() {
+        return 1.0;
+    }
+    let magnitude = 10f64.powf(raw.log10().floor());
+    let fraction = raw / magnitude;
+    let nice = if fraction <= 1.0 + 1e-9 {
+        1.0
+    } else if fraction <= 2.0 + 1e-9 {
+        2.0
+    } else if fraction <= 5.0 + 1e-9 {
+        5.0
+    } else {
+        10.0
+    };
+    nice * magnitude
+}
+
+/// A time label with as many decimals as `step` needs: seconds from 1 s steps up, else
+/// milliseconds, else microseconds.
+pub fn format_time(t: f64, step: f64) -> String {
+    if step >= 1.0 - 1e-9 {
+        format!("{t:.0} s")
+    } else if step >= 0.1 - 1e-12 {
+        format!("{t:.1} s")
+    } else if step >= 0.001 - 1e-12 {
+        format!("{:.0} ms", t * 1e3)
+    } else {
+        format!("{:.0} µs", t * 1e6)
+    }
+}
+
+/// A duration for people: "3.02 s", "12.4 ms", "850 µs".
+pub fn format_duration(secs: f64) -> String {
+    if secs >= 1.0 {
+        format!("{secs:.2} s")
+    } else if secs >= 0.001 {
+        format!("{:.1} ms", secs * 1e3)
+    } else {
+        format!("{:.0} µs", secs * 1e6)
+    }
+}
+
+/// Vertical placement of lanes: lane `i` spans `[top(i), top(i) + height)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Lanes {
+    /// Top of the first lane, pixels.
+    pub y0: f64,
+    /// Height of one lane, pixels.
+    pub height: f64,
+    /// Gap between lanes, pixels.
+    pub gap: f64,
+}
+
+impl Lanes {
+    /// Top of lane `i`.
+    pub fn top(&self, i: usize) -> f64 {
+        self.y0 + i as f64 * (self.height + self.gap)
+    }
+
+    /// Total height of `n` lanes.
+    pub fn total(&self, n: usize) -> f64 {
+        if n == 0 {
+            0.0
+        } else {
+            n as f64 * self.height + (n - 1) as f64 * self.gap
+        }
+    }
+}
+
+/// The Okabe–Ito palette: distinguishable with the common forms of colour blindness.
+pub const PALETTE: [&str; 8] = [
+    "#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#000000",
+];
+
+/// The colour of the process with this id (the main process, id 0, is grey).
+pub fn process_colour(proc: u32) -> &'static str {
+    if proc == 0 {
+        "#7f7f7f"
+    } else {
+        PALETTE[(proc as usize - 1) % (PALETTE.len() - 1)]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_maps_linearly_onto_the_plot_area() {
+        let axis = TimeAxis { x0: 100.0, width: 800.0, t0: 0.0, span: 4.0 };
+        assert_eq!(axis.x(0.0), 100.0);
+        assert_eq!(axis.x(2.0), 500.0);
+        assert_eq!(axis.x(4.0), 900.0);
+        assert_eq!(axis.width_of(1.0, 1.5, 0.0), 100.0);
+        assert_eq!(axis.width_of(1.0, 1.0, 2.0), 2.0, "zero-length stays visible");
+    }
+
+    #[test]
+    fn fit_leaves_headroom_and_a_minimum_span() {
+        assert!((TimeAxis::fit(0.0, 100.0, 3.0, 0.01).span - 3.15).abs() < 1e-9);
+        assert_eq!(TimeAxis::fit(0.0, 100.0, 0.0, 0.01).span, 0.01);
+    }
+
+    #[test]
+    fn steps_are_one_two_or_five_times_a_power_of_ten() {
+        assert_eq!(nice_step(0.7), 1.0);
+        assert_eq!(nice_step(1.3), 2.0);
+        assert_eq!(nice_step(3.0), 5.0);
+        assert_eq!(nice_step(7.0), 10.0);
+        assert!((nice_step(0.0031) - 0.005).abs() < 1e-12);
+        assert_eq!(nice_step(0.0), 1.0);
+    }
+
+    #[test]
+    fn ticks_cover_the_span_with_readable_labels() {
+        let axis = TimeAxis { x0: 0.0, width: 1000.0, t0: 0.0, span: 3.15 };
+        let ticks = axis.ticks(100.0);
+        let labels: Vec<&str> = ticks.iter().map(|t| t.label.as_str()).collect();
+        assert_eq!(labels, ["0.0 s", "0.5 s", "1.0 s", "1.5 s", "2.0 s", "2.5 s", "3.0 s"]);
+        assert!(ticks.iter().all(|t| t.x >= 0.0 && t.x <= 1000.0));
+    }
+
+    #[test]
+    fn short_runs_are_labelled_in_milliseconds() {
+        let axis = TimeAxis { x0: 0.0, width: 800.0, t0: 0.0, span: 0.012 };
+        let ticks = axis.ticks(100.0);
+        assert_eq!(ticks[1].label, "2 ms");
+        assert_eq!(format_time(0.0005, 0.0005), "500 µs");
+        assert_eq!(format_time(0.0015, 0.0005), "1500 µs");
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(format_duration(3.0214), "3.02 s");
+        assert_eq!(format_duration(0.0124), "12.4 ms");
+        assert_eq!(format_duration(0.00085), "850 µs");
+    }
+
+    #[test]
+    fn lanes_stack_without_overlap() {
+        let lanes = Lanes { y0: 30.0, height: 20.0, gap: 4.0 };
+        assert_eq!(lanes.top(0), 30.0);
+        assert_eq!(lanes.top(2), 78.0);
+        assert_eq!(lanes.total(3), 68.0);
+        assert!(lanes.top(1) >= lanes.top(0) + lanes.height);
+    }
+
+    #[test]
+    fn processes_get_distinct_colours_and_main_is_grey() {
+        assert_eq!(process_colour(0), "#7f7f7f");
+        assert_ne!(process_colour(1), process_colour(2));
+        assert_eq!(process_colour(1), process_colour(8), "the palette cycles");
+    }
+}

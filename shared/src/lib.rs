@@ -1,0 +1,373 @@
+//! # procviz wire protocol
+//!
+//! The types the backend and the page exchange over `/ws`, and that the headless CLI writes as
+//! NDJSON. This crate is the protocol only: serde types, no I/O, no runtime, no web framework.
+//!
+//! ## Shape of a session
+//! 1. The client opens `/ws`; the server sends [`ServerMessage::Hello`] with [`PROTOCOL_VERSION`].
+//! 2. The client sends [`ClientMessage`] commands as JSON text frames (at most
+//!    [`MAX_CLIENT_MESSAGE_BYTES`] each).
+//! 3. The server answers a command it cannot carry out with [`ServerMessage::Error`]; the
+//!    connection stays open.
+//! 4. For every run the client started or subscribed to, the server sends the events recorded
+//!    so far (the snapshot) and then, on each tick, the new ones, many per frame
+//!    ([`ServerMessage::Events`]). Nothing is dropped silently: a gap is counted in
+//!    [`ServerMessage::Events::dropped`].
+//!
+//! ## Time
+//! Every [`Event`] carries a [`RunTime`]: nanoseconds since its run started, read from the
+//! system monotonic clock (`CLOCK_MONOTONIC`, one clock for every process on the machine) by
+//! the process where the event happened.
+//!
+//! ## Versioning
+//! Adding an optional field or a new variant that old clients may ignore keeps the version;
+//! removing or changing the meaning of anything bumps [`PROTOCOL_VERSION`].
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+pub mod demo;
+pub use demo::{DemoRequest, TwoProcessesParams};
+
+/// Version of this protocol, sent in [`ServerMessage::Hello`]. A client that does not know the
+/// version should say so rather than guess.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The largest client→server message the server accepts, in bytes. A larger one is answered
+/// with an [`ErrorKind::TooLarge`] error and otherwise ignored.
+pub const MAX_CLIENT_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// Nanoseconds since the start of a run, on the system monotonic clock.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RunTime(pub u64);
+
+impl RunTime {
+    /// The start of the run.
+    pub const ZERO: RunTime = RunTime(0);
+
+    /// From milliseconds.
+    pub const fn from_millis(ms: u64) -> Self {
+        RunTime(ms * 1_000_000)
+    }
+
+    /// Nanoseconds since the run started.
+    pub const fn as_nanos(self) -> u64 {
+        self.0
+    }
+
+    /// Seconds since the run started, as a float (for display and layout).
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / 1e9
+    }
+
+    /// The time from `earlier` to `self`, zero if `earlier` is later.
+    pub fn saturating_since(self, earlier: RunTime) -> RunTime {
+        RunTime(self.0.saturating_sub(earlier.0))
+    }
+}
+
+impl fmt::Display for RunTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:.3} s", self.as_secs_f64())
+    }
+}
+
+/// Identifies a run on one server, unique for the server's lifetime (starting at 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RunId(pub u64);
+
+impl fmt::Display for RunId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "run {}", self.0)
+    }
+}
+
+/// Identifies a process within a run. `ProcId(0)` is always the run's main process (the
+/// procviz server itself, which plays the role of Python's `MainProcess`); children count from 1
+/// in the order they were spawned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ProcId(pub u32);
+
+impl ProcId {
+    /// The run's main process.
+    pub const MAIN: ProcId = ProcId(0);
+}
+
+/// A command from the client (the page, or any WebSocket client) to the server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMessage {
+    /// Start a new run of a demo. The server answers with the run's events (starting with
+    /// [`EventKind::RunStarted`]) or with an [`ServerMessage::Error`].
+    StartRun {
+        /// Which demo, with its parameters.
+        demo: DemoRequest,
+    },
+    /// Stop a run: its processes get SIGTERM, then SIGKILL after a grace period. The run
+    /// ends with [`RunOutcome::Cancelled`]. Cancelling a finished run is not an error.
+    CancelRun {
+        /// The run to stop.
+        run: RunId,
+    },
+    /// Receive a run's events: everything recorded so far, then new events as they happen.
+    /// Used after a reload or by a second viewer.
+    Subscribe {
+        /// The run to follow.
+        run: RunId,
+    },
+}
+
+/// A message from the server to the client.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// First message on every connection.
+    Hello {
+        /// The server's [`PROTOCOL_VERSION`].
+        protocol_version: u32,
+        /// The procviz version (the backend crate's version).
+        server_version: String,
+        /// Number of CPU cores the machine has online.
+        cores: u32,
+        /// Runs the server still holds, oldest first (empty when there are none), so a
+        /// reloaded page can subscribe to them again.
+        runs: Vec<RunSummary>,
+    },
+    /// A batch of events, in sequence order per run. Sent once per tick when there is
+    /// anything new, never one frame per event.
+    Events {
+        /// The events, possibly of several runs; within a run, `seq` increases by one.
+        events: Vec<Event>,
+        /// Events the server could not deliver to this client since the previous batch
+        /// (0 when nothing was lost). The client should show this number.
+        dropped: u64,
+    },
+    /// A command could not be carried out. The connection stays open.
+    Error(CommandError),
+}
+
+/// A short description of a run the server holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// The run.
+    pub run: RunId,
+    /// The demo it runs.
+    pub demo: DemoRequest,
+    /// Whether the run has finished.
+    pub finished: bool,
+}
+
+/// Why a client's command was refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandError {
+    /// The category of the problem.
+    pub kind: ErrorKind,
+    /// A sentence for the user saying what was wrong and, where possible, what to do.
+    pub message: String,
+}
+
+/// Categories of [`CommandError`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The message was not valid JSON, or not a text frame.
+    Malformed,
+    /// Valid JSON, but not a command this server knows (unknown type or fields).
+    Unknown,
+    /// The message was larger than [`MAX_CLIENT_MESSAGE_BYTES`].
+    TooLarge,
+    /// A parameter was out of range; nothing was started.
+    InvalidParameter,
+    /// The run named does not exist (or was forgotten).
+    NotFound,
+    /// A server limit (for example concurrent runs) was reached; nothing was started.
+    LimitReached,
+    /// The server failed to carry out a valid command (for example a process could not be
+    /// spawned). The message says what failed.
+    Internal,
+}
+
+/// Something that happened in a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// The run it belongs to.
+    pub run: RunId,
+    /// Position in the run's event log, from 0, without gaps.
+    pub seq: u64,
+    /// When it happened, taken at the source.
+    pub t: RunTime,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    /// The run began (always `seq` 0, `t` 0).
+    RunStarted {
+        /// The demo and its parameters, as started.
+        demo: DemoRequest,
+        /// A human title for the run ("Two processes").
+        title: String,
+        /// The machine's online core count when the run started.
+        cores: u32,
+        /// PID of the main process (the procviz server).
+        main_pid: u32,
+    },
+    /// A process was created (the parent's view: it has a PID but may not run yet).
+    ProcessSpawned {
+        /// The process within the run.
+        proc: ProcId,
+        /// Its operating-system process ID.
+        pid: u32,
+        /// Its name, as Python would name it (`Process-1`, `PoolWorker-3`, ...).
+        name: String,
+        /// The process that started it ([`ProcId::MAIN`] for the run's own children).
+        parent: ProcId,
+    },
+    /// The process began executing its work (the child's own report).
+    ProcessStarted {
+        /// The process.
+        proc: ProcId,
+        /// The CPU cores it is allowed to run on (its affinity), ascending.
+        cpus: Vec<u32>,
+    },
+    /// A line the process wrote to its stdout or stderr (without the line break).
+    Output {
+        /// The process that wrote it.
+        proc: ProcId,
+        /// Which stream.
+        stream: Stream,
+        /// The line, decoded as UTF-8 (invalid bytes replaced).
+        text: String,
+    },
+    /// The process ended and was reaped.
+    ProcessExited {
+        /// The process.
+        proc: ProcId,
+        /// How it ended.
+        status: ExitStatus,
+        /// Who ended it when it did not end by itself (absent when it did).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        killed_by: Option<KillReason>,
+    },
+    /// The run ended: every process of it has exited.
+    RunFinished {
+        /// How it ended.
+        outcome: RunOutcome,
+    },
+}
+
+/// An output stream of a process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+/// How a process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ExitStatus {
+    /// It exited with this code (0 = success).
+    Code {
+        /// The exit code.
+        code: i32,
+    },
+    /// It was ended by this signal.
+    Signal {
+        /// The signal number (9 = SIGKILL, 15 = SIGTERM, ...).
+        signal: i32,
+    },
+}
+
+impl ExitStatus {
+    /// The value Python's `Process.exitcode` shows: the code, or minus the signal number.
+    pub fn python_exitcode(self) -> i32 {
+        match self {
+            ExitStatus::Code { code } => code,
+            ExitStatus::Signal { signal } => -signal,
+        }
+    }
+
+    /// True when the process exited with code 0.
+    pub fn success(self) -> bool {
+        self == ExitStatus::Code { code: 0 }
+    }
+}
+
+impl fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            ExitStatus::Code { code } => write!(f, "exit code {code}"),
+            ExitStatus::Signal { signal } => {
+                write!(f, "killed by {} (exit code {})", signal_name(signal), -signal)
+            }
+        }
+    }
+}
+
+/// Who ended a process that did not end by itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KillReason {
+    /// The user cancelled the run.
+    Cancelled,
+    /// The client that started the run disconnected.
+    ClientGone,
+    /// The server was shutting down.
+    ServerShutdown,
+    /// A run limit (for example the run-time limit) was reached.
+    LimitReached,
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RunOutcome {
+    /// Everything ran to its end (individual processes may still have failed).
+    Completed,
+    /// The run was stopped before its end.
+    Cancelled {
+        /// Why.
+        reason: KillReason,
+    },
+    /// The run could not continue (for example a process could not be spawned).
+    Failed {
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// The conventional name of a Linux signal number (`SIGKILL` for 9), or `signal N`.
+pub fn signal_name(signal: i32) -> String {
+    let name = match signal {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        4 => "SIGILL",
+        5 => "SIGTRAP",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        10 => "SIGUSR1",
+        11 => "SIGSEGV",
+        12 => "SIGUSR2",
+        13 => "SIGPIPE",
+        14 => "SIGALRM",
+        15 => "SIGTERM",
+        _ => return format!("signal {signal}"),
+    };
+    name.to_string()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,200 @@
+use super::*;
+use serde::de::DeserializeOwned;
+
+fn round_trip<T: Serialize + DeserializeOwned + PartialEq + fmt::Debug>(value: &T) {
+    let json = serde_json::to_string(value).expect("serialize");
+    let back: T = serde_json::from_str(&json).expect("deserialize");
+    assert_eq!(&back, value, "round trip changed {json}");
+}
+
+fn demo() -> DemoRequest {
+    DemoRequest::TwoProcesses(TwoProcessesParams::default())
+}
+
+fn every_event_kind() -> Vec<EventKind> {
+    vec![
+        EventKind::RunStarted {
+            demo: demo(),
+            title: "Two processes".into(),
+            cores: 2,
+            main_pid: 42,
+        },
+        EventKind::ProcessSpawned {
+            proc: ProcId(1),
+            pid: 1234,
+            name: "Process-1".into(),
+            parent: ProcId::MAIN,
+        },
+        EventKind::ProcessStarted {
+            proc: ProcId(1),
+            cpus: vec![0, 1],
+        },
+        EventKind::Output {
+            proc: ProcId(1),
+            stream: Stream::Stdout,
+            text: "Square: 100".into(),
+        },
+        EventKind::Output {
+            proc: ProcId(2),
+            stream: Stream::Stderr,
+            text: "ünïcødé \"quoted\"".into(),
+        },
+        EventKind::ProcessExited {
+            proc: ProcId(1),
+            status: ExitStatus::Code { code: 0 },
+            killed_by: None,
+        },
+        EventKind::ProcessExited {
+            proc: ProcId(2),
+            status: ExitStatus::Signal { signal: 9 },
+            killed_by: Some(KillReason::Cancelled),
+        },
+        EventKind::RunFinished {
+            outcome: RunOutcome::Completed,
+        },
+        EventKind::RunFinished {
+            outcome: RunOutcome::Cancelled {
+                reason: KillReason::ServerShutdown,
+            },
+        },
+        EventKind::RunFinished {
+            outcome: RunOutcome::Failed {
+                message: "spawn failed".into(),
+            },
+        },
+    ]
+}
+
+#[test]
+fn every_client_message_round_trips() {
+    for msg in [
+        ClientMessage::StartRun { demo: demo() },
+        ClientMessage::CancelRun { run: RunId(3) },
+        ClientMessage::Subscribe { run: RunId(4) },
+    ] {
+        round_trip(&msg);
+    }
+}
+
+#[test]
+fn every_server_message_round_trips() {
+    let events: Vec<Event> = every_event_kind()
+        .into_iter()
+        .enumerate()
+        .map(|(i, kind)| Event {
+            run: RunId(1),
+            seq: i as u64,
+            t: RunTime(i as u64 * 1_000),
+            kind,
+        })
+        .collect();
+    for event in &events {
+        round_trip(event);
+    }
+    let kinds = [
+        ErrorKind::Malformed,
+        ErrorKind::Unknown,
+        ErrorKind::TooLarge,
+        ErrorKind::InvalidParameter,
+        ErrorKind::NotFound,
+        ErrorKind::LimitReached,
+        ErrorKind::Internal,
+    ];
+    let mut messages = vec![
+        ServerMessage::Hello {
+            protocol_version: PROTOCOL_VERSION,
+            server_version: "0.1.0".into(),
+            cores: 2,
+            runs: vec![RunSummary {
+                run: RunId(1),
+                demo: demo(),
+                finished: true,
+            }],
+        },
+        ServerMessage::Events {
+            events,
+            dropped: 7,
+        },
+    ];
+    messages.extend(kinds.into_iter().map(|kind| {
+        ServerMessage::Error(CommandError {
+            kind,
+            message: "what was wrong".into(),
+        })
+    }));
+    for msg in &messages {
+        round_trip(msg);
+    }
+}
+
+#[test]
+fn wire_format_is_stable() {
+    // Clients in other languages rely on these exact shapes.
+    let start = r#"{"type":"start_run","demo":{"demo":"two_processes","num":10,"linger_ms":0}}"#;
+    assert_eq!(
+        serde_json::to_string(&ClientMessage::StartRun { demo: demo() }).unwrap(),
+        start
+    );
+    let event = Event {
+        run: RunId(1),
+        seq: 2,
+        t: RunTime(1500),
+        kind: EventKind::ProcessExited {
+            proc: ProcId(1),
+            status: ExitStatus::Signal { signal: 15 },
+            killed_by: None,
+        },
+    };
+    assert_eq!(
+        serde_json::to_string(&event).unwrap(),
+        r#"{"run":1,"seq":2,"t":1500,"kind":{"type":"process_exited","proc":1,"status":{"type":"signal","signal":15}}}"#
+    );
+}
+
+#[test]
+fn omitted_parameters_take_their_defaults() {
+    let msg: ClientMessage =
+        serde_json::from_str(r#"{"type":"start_run","demo":{"demo":"two_processes"}}"#).unwrap();
+    assert_eq!(msg, ClientMessage::StartRun { demo: demo() });
+}
+
+#[test]
+fn unknown_commands_and_fields_are_rejected() {
+    assert!(serde_json::from_str::<ClientMessage>(r#"{"type":"format_disk"}"#).is_err());
+    assert!(
+        serde_json::from_str::<ClientMessage>(
+            r#"{"type":"start_run","demo":{"demo":"two_processes","nmu":3}}"#
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn out_of_range_parameters_are_named() {
+    let bad = DemoRequest::TwoProcesses(TwoProcessesParams {
+        num: 10,
+        linger_ms: 999_999,
+    });
+    let err = bad.validate().unwrap_err();
+    assert!(err.contains("linger_ms"), "{err}");
+    assert!(demo().validate().is_ok());
+}
+
+#[test]
+fn exit_status_reads_like_python() {
+    assert_eq!(ExitStatus::Signal { signal: 9 }.python_exitcode(), -9);
+    assert_eq!(ExitStatus::Code { code: 3 }.python_exitcode(), 3);
+    assert!(ExitStatus::Code { code: 0 }.success());
+    assert_eq!(
+        ExitStatus::Signal { signal: 15 }.to_string(),
+        "killed by SIGTERM (exit code -15)"
+    );
+    assert_eq!(signal_name(64), "signal 64");
+}
+
+#[test]
+fn run_time_converts() {
+    assert_eq!(RunTime::from_millis(1500).as_secs_f64(), 1.5);
+    assert_eq!(RunTime(5).saturating_since(RunTime(9)), RunTime::ZERO);
+    assert_eq!(RunTime::from_millis(250).to_string(), "0.250 s");
+}
