@@ -1,0 +1,212 @@
+//! Test helpers: the real `procviz` binary as a server on port 0, a real WebSocket client,
+//! and checks on real processes through /proc.
+#![allow(dead_code)]
+
+use futures_util::{SinkExt, StreamExt};
+use shared::{ClientMessage, Event, EventKind, ServerMessage};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A running `procviz` server; killed (SIGKILL) when dropped if still running.
+pub struct Server {
+    pub child: Child,
+    pub addr: String,
+}
+
+impl Server {
+    /// Starts `procviz --port 0` and waits for its URL line.
+    pub fn start() -> Server {
+        Self::start_with(&[])
+    }
+
+    pub fn start_with(extra: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_procviz"))
+            .args(["--port", "0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start procviz");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("read URL line");
+        let addr = line
+            .trim()
+            .strip_prefix("procviz listening on http://")
+            .and_then(|s| s.strip_suffix('/'))
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        Server { child, addr }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    /// Sends `signal` and waits (at most `timeout`) for the exit; returns the exit status.
+    pub fn signal_and_wait(&mut self, signal: i32, timeout: Duration) -> std::process::ExitStatus {
+        unsafe { libc::kill(self.child.id() as i32, signal) };
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "server did not exit within {timeout:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Connects a WebSocket client and returns it with the server's hello.
+pub async fn connect(server: &Server) -> (Ws, ServerMessage) {
+    let (mut ws, _) = tokio_tungstenite::connect_async(server.ws_url()).await.expect("connect /ws");
+    let hello = next_message(&mut ws).await.expect("hello");
+    assert!(matches!(hello, ServerMessage::Hello { .. }), "first message {hello:?}");
+    (ws, hello)
+}
+
+pub async fn send(ws: &mut Ws, msg: &ClientMessage) {
+    send_text(ws, serde_json::to_string(msg).unwrap()).await;
+}
+
+pub async fn send_text(ws: &mut Ws, text: String) {
+    ws.send(Message::Text(text.into())).await.expect("send");
+}
+
+/// The next protocol message (skipping pings), or None if the socket closed. Fails after 20 s.
+pub async fn next_message(ws: &mut Ws) -> Option<ServerMessage> {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(20), ws.next())
+            .await
+            .expect("no message from the server within 20 s")?;
+        match frame.expect("ws frame") {
+            Message::Text(t) => return Some(serde_json::from_str(t.as_str()).expect("decode server message")),
+            Message::Close(_) => return None,
+            _ => continue,
+        }
+    }
+}
+
+/// Collects events until a `RunFinished` arrives; also returns how many frames carried them.
+pub async fn events_until_finished(ws: &mut Ws) -> (Vec<Event>, usize) {
+    let mut events = Vec::new();
+    let mut frames = 0;
+    loop {
+        match next_message(ws).await.expect("socket closed before the run finished") {
+            ServerMessage::Events { events: batch, dropped } => {
+                assert_eq!(dropped, 0, "events were dropped");
+                frames += 1;
+                let done = batch.iter().any(|e| matches!(e.kind, EventKind::RunFinished { .. }));
+                events.extend(batch);
+                if done {
+                    return (events, frames);
+                }
+            }
+            ServerMessage::Error(e) => panic!("unexpected error: {e:?}"),
+            ServerMessage::Hello { .. } => panic!("second hello"),
+        }
+    }
+}
+
+/// Waits until an `Events` message contains an event matching `pred`; returns all events seen.
+pub async fn events_until(ws: &mut Ws, pred: impl Fn(&Event) -> bool) -> Vec<Event> {
+    let mut events = Vec::new();
+    loop {
+        match next_message(ws).await.expect("socket closed") {
+            ServerMessage::Events { events: batch, .. } => {
+                let hit = batch.iter().any(&pred);
+                events.extend(batch);
+                if hit {
+                    return events;
+                }
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+/// PIDs of `ProcessSpawned` events.
+pub fn spawned_pids(events: &[Event]) -> Vec<u32> {
+    events
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::ProcessSpawned { pid, .. } => Some(pid),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether `pid` is a live (not zombie) procviz worker process.
+pub fn is_live_worker(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let state = stat.rsplit(')').next().and_then(|s| s.split_whitespace().next());
+    if state == Some("Z") {
+        return false;
+    }
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|c| String::from_utf8_lossy(&c).contains("__worker"))
+        .unwrap_or(false)
+}
+
+/// Waits up to `timeout` for every one of `pids` to be gone; returns the ones left.
+pub fn wait_gone(pids: &[u32], timeout: Duration) -> Vec<u32> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left: Vec<u32> = pids.iter().copied().filter(|&p| is_live_worker(p)).collect();
+        if left.is_empty() || Instant::now() >= deadline {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The parent PID of `pid` from /proc.
+pub fn parent_of(pid: u32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("PPid:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// A minimal HTTP/1.1 GET over a raw TCP stream with extra headers (`Host` is the server's
+/// unless given); returns the whole response.
+pub async fn http_get(addr: &str, path: &str, headers: &[(&str, &str)]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut req = format!("GET {path} HTTP/1.1\r\nConnection: close\r\n");
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        req.push_str(&format!("Host: {addr}\r\n"));
+    }
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    stream.write_all(req.as_bytes()).await.expect("write");
+    let mut out = Vec::new();
+    stream.read_to_end(&mut out).await.expect("read");
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -1,0 +1,97 @@
+//! No child outlives its run or its server: cancel, a closed client, SIGTERM and SIGKILL of
+//! the server. Each test counts the real processes left.
+
+mod common;
+
+use common::*;
+use shared::{
+    ClientMessage, DemoRequest, EventKind, ExitStatus, KillReason, ProcId, RunOutcome,
+    TwoProcessesParams,
+};
+use std::time::Duration;
+
+const LINGER: ClientMessage = ClientMessage::StartRun {
+    demo: DemoRequest::TwoProcesses(TwoProcessesParams { num: 2, linger_ms: 30_000 }),
+};
+
+/// Starts a long run and returns the PIDs once both children have printed.
+async fn long_run(ws: &mut Ws) -> Vec<u32> {
+    send(ws, &LINGER).await;
+    let events = events_until(ws, |e| matches!(e.kind, EventKind::Output { proc: ProcId(2), .. })).await;
+    let pids = spawned_pids(&events);
+    assert_eq!(pids.len(), 2);
+    assert!(pids.iter().all(|&p| is_live_worker(p)));
+    pids
+}
+
+#[tokio::test]
+async fn cancel_terminates_the_children_and_records_why() {
+    let server = Server::start();
+    let (mut ws, _) = connect(&server).await;
+    let pids = long_run(&mut ws).await;
+    let run = shared::RunId(1);
+    send(&mut ws, &ClientMessage::CancelRun { run }).await;
+    let (events, _) = events_until_finished(&mut ws).await;
+    let exits: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::ProcessExited { status, killed_by, .. } => Some((status, killed_by)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(exits.len(), 2);
+    for (status, by) in exits {
+        assert_eq!(status, ExitStatus::Signal { signal: 15 });
+        assert_eq!(status.python_exitcode(), -15);
+        assert_eq!(by, Some(KillReason::Cancelled));
+    }
+    assert_eq!(
+        events.last().unwrap().kind,
+        EventKind::RunFinished { outcome: RunOutcome::Cancelled { reason: KillReason::Cancelled } }
+    );
+    assert!(!events.iter().any(|e| matches!(&e.kind, EventKind::Output { text, .. } if text == "Done!")));
+    assert_eq!(wait_gone(&pids, Duration::from_secs(2)), Vec::<u32>::new());
+}
+
+#[tokio::test]
+async fn closing_the_client_ends_its_runs() {
+    let server = Server::start();
+    let (mut ws, _) = connect(&server).await;
+    let pids = long_run(&mut ws).await;
+    drop(ws);
+    assert_eq!(wait_gone(&pids, Duration::from_secs(2)), Vec::<u32>::new());
+    // The server keeps serving.
+    let (_ws, _) = connect(&server).await;
+}
+
+#[tokio::test]
+async fn sigterm_shuts_down_gracefully_and_ends_every_child() {
+    let mut server = Server::start();
+    let (mut ws, _) = connect(&server).await;
+    let pids = long_run(&mut ws).await;
+    let status = server.signal_and_wait(libc::SIGTERM, Duration::from_secs(5));
+    assert_eq!(status.code(), Some(0), "graceful exit");
+    assert_eq!(wait_gone(&pids, Duration::from_secs(2)), Vec::<u32>::new());
+}
+
+#[tokio::test]
+async fn sigkill_of_the_server_leaves_no_child_behind() {
+    let mut server = Server::start();
+    let (mut ws, _) = connect(&server).await;
+    let pids = long_run(&mut ws).await;
+    server.signal_and_wait(libc::SIGKILL, Duration::from_secs(5));
+    assert_eq!(wait_gone(&pids, Duration::from_secs(2)), Vec::<u32>::new());
+}
+
+#[test]
+fn a_port_in_use_is_a_clear_error_and_exit_code_1() {
+    let server = Server::start();
+    let port = server.addr.rsplit(':').next().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_procviz"))
+        .args(["--port", port])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("could not listen on") && err.contains("--port"), "{err}");
+}
