@@ -2,6 +2,8 @@
 //! and checks on real processes through /proc.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use futures_util::{SinkExt, StreamExt};
 use shared::{ClientMessage, Event, EventKind, ServerMessage};
 use std::io::{BufRead, BufReader};

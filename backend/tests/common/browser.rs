@@ -1,0 +1,158 @@
+//! A real headless Chromium driven through chromedriver (fantoccini over plain HTTP).
+//!
+//! Outside CI a missing chromedriver skips the browser tests with a printed reason; with
+//! `CI=true` it is a failure.
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A browser session and the chromedriver behind it (both ended on drop).
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile: TempDir,
+}
+
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn find_on_path(name: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium window of `width`×`height`; `None` (with a
+    /// printed reason) when chromedriver is missing outside CI.
+    pub async fn start(width: u32, height: u32) -> Option<Browser> {
+        let Some(driver_bin) = find_on_path("chromedriver") else {
+            let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+            assert!(!ci, "chromedriver is not installed; CI must install chromium-driver");
+            eprintln!("SKIPPED: chromedriver is not installed (apt-get install chromium chromium-driver)");
+            return None;
+        };
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+            l.local_addr().unwrap().port()
+        };
+        let driver = Command::new(driver_bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not listen on {port}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let profile = std::env::temp_dir().join(format!("procviz-chromium-{}-{port}", std::process::id()));
+        let mut args = vec![
+            "--headless=new".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            "--disable-quic".into(),
+            "--no-first-run".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--hide-scrollbars".into(),
+            format!("--window-size={width},{height}"),
+            format!("--user-data-dir={}", profile.display()),
+        ];
+        args.push("--force-device-scale-factor=1".into());
+        let mut chrome = serde_json::json!({ "args": args });
+        if let Some(bin) = find_on_path("chromium") {
+            chrome["binary"] = serde_json::json!(bin);
+        }
+        let mut caps = serde_json::Map::new();
+        caps.insert("goog:chromeOptions".into(), chrome);
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("start a Chromium session");
+        Some(Browser {
+            client,
+            driver,
+            _profile: TempDir(profile),
+        })
+    }
+
+    /// Waits (up to 20 s) for an element matching `css`.
+    pub async fn element(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css} within 20 s: {e}"))
+    }
+
+    /// Waits (up to 20 s) until `css` matches exactly `n` elements; returns them.
+    pub async fn elements(&self, css: &str, n: usize) -> Vec<fantoccini::elements::Element> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let found = self.client.find_all(Locator::Css(css)).await.expect("find_all");
+            if found.len() == n {
+                return found;
+            }
+            assert!(Instant::now() < deadline, "{css}: {} elements, expected {n}", found.len());
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Waits (up to 20 s) until the text of `css` equals `text`.
+    pub async fn text_becomes(&self, css: &str, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let now = self.element(css).await.text().await.unwrap_or_default();
+            if now == text {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{css}: text {now:?}, expected {text:?}");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Saves a screenshot under `target/screenshots/`, and into `docs/` as well when
+    /// `PROCVIZ_UPDATE_SCREENSHOTS=1`. Returns the PNG bytes.
+    pub async fn screenshot(&self, name: &str) -> Vec<u8> {
+        let png = self.client.screenshot().await.expect("screenshot");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let dir = root.join("target").join("screenshots");
+        std::fs::create_dir_all(&dir).expect("screenshot dir");
+        std::fs::write(dir.join(name), &png).expect("write screenshot");
+        if std::env::var("PROCVIZ_UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1") {
+            std::fs::write(root.join("docs").join(name), &png).expect("write docs screenshot");
+        }
+        png
+    }
+
+    /// Ends the session and the driver.
+    pub async fn close(mut self) {
+        let client = self.client.clone();
+        if let Err(e) = client.close().await {
+            eprintln!("closing the browser: {e}");
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
