@@ -26,7 +26,14 @@ fn run() -> Result<(), String> {
         .to_path_buf();
     let out = PathBuf::from(env::var("OUT_DIR").map_err(|e| e.to_string())?);
     let site = out.join("site");
-    for path in ["static", "frontend/src", "frontend/Cargo.toml", "shared/src", "Cargo.lock", "Cargo.toml"] {
+    for path in [
+        "static",
+        "frontend/src",
+        "frontend/Cargo.toml",
+        "shared/src",
+        "Cargo.lock",
+        "Cargo.toml",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(path).display());
     }
     println!("cargo:rerun-if-env-changed=PROCVIZ_SKIP_FRONTEND");
@@ -50,6 +57,9 @@ fn run() -> Result<(), String> {
     }
 
     check_wasm_target()?;
+    println!(
+        "cargo:warning=building the frontend (wasm32, nested cargo build; PROCVIZ_SKIP_FRONTEND=1 skips it)"
+    );
     let target_dir = env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"))
@@ -57,7 +67,16 @@ fn run() -> Result<(), String> {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&root)
-        .args(["build", "-p", "frontend", "--lib", "--target", TARGET, "--profile", "wasm-release"])
+        .args([
+            "build",
+            "-p",
+            "frontend",
+            "--lib",
+            "--target",
+            TARGET,
+            "--profile",
+            "wasm-release",
+        ])
         .arg("--target-dir")
         .arg(&target_dir);
     // The nested build must not inherit the outer build's flags or target (coverage,
@@ -79,7 +98,9 @@ fn run() -> Result<(), String> {
     }
     for (key, _) in env::vars_os() {
         let key = key.to_string_lossy();
-        if key.starts_with("CARGO_PROFILE_") || key.starts_with("CARGO_TARGET_") && key.ends_with("_RUSTFLAGS") {
+        if key.starts_with("CARGO_PROFILE_")
+            || key.starts_with("CARGO_TARGET_") && key.ends_with("_RUSTFLAGS")
+        {
             cmd.env_remove(key.as_ref());
         }
     }
@@ -90,7 +111,9 @@ fn run() -> Result<(), String> {
         .status()
         .map_err(|e| format!("could not run cargo to build the frontend: {e}"))?;
     if !status.success() {
-        return Err(format!("building the frontend for {TARGET} failed (see above)"));
+        return Err(format!(
+            "building the frontend for {TARGET} failed (see above)"
+        ));
     }
     let wasm = target_dir
         .join(TARGET)

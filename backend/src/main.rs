@@ -1,7 +1,7 @@
 //! `procviz`: the server (default), and the hidden worker mode its children run in.
 
 use anyhow::Context;
-use backend::run::{RuntimeConfig, Runs};
+use backend::run::{Runs, RuntimeConfig};
 use backend::server::{AppState, router};
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;

@@ -97,16 +97,18 @@ impl ProcessGroups {
         for &pgid in self.lock().iter() {
             match nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), signal) {
                 Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
-                Err(e) => tracing::warn!(pgid, %signal, error = %e, "could not signal process group"),
+                Err(e) => {
+                    tracing::warn!(pgid, %signal, error = %e, "could not signal process group")
+                }
             }
         }
     }
 
     /// True while any process of any of the run's groups exists (zombies included).
     pub fn any_alive(&self) -> bool {
-        self.lock().iter().any(|&pgid| {
-            nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), None).is_ok()
-        })
+        self.lock()
+            .iter()
+            .any(|&pgid| nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), None).is_ok())
     }
 }
 
@@ -175,6 +177,9 @@ pub async fn spawn_child(
         }
         cmd.spawn()
     };
+    // Stamped before fork: the child's own `Started` report can reach us before `spawn`
+    // returns, and must not precede its spawn on the timeline.
+    let spawned_at = sink.clock().now();
     let mut child = match groups.current() {
         Some(pgid) => match attempt(pgid) {
             Ok(child) => Ok(child),
@@ -202,21 +207,34 @@ pub async fn spawn_child(
             list.push(pgid);
         }
     }
-    sink.emit_now(EventKind::ProcessSpawned {
-        proc: spec.proc,
-        pid,
-        name: spec.name.clone(),
-        parent: spec.parent,
-    })
+    sink.emit(
+        spawned_at,
+        EventKind::ProcessSpawned {
+            proc: spec.proc,
+            pid,
+            name: spec.name.clone(),
+            parent: spec.parent,
+        },
+    )
     .await;
 
     let proc = spec.proc;
     let mut readers = Vec::with_capacity(3);
     if let Some(out) = child.stdout.take() {
-        readers.push(tokio::spawn(pump_lines(out, proc, Stream::Stdout, sink.clone())));
+        readers.push(tokio::spawn(pump_lines(
+            out,
+            proc,
+            Stream::Stdout,
+            sink.clone(),
+        )));
     }
     if let Some(err) = child.stderr.take() {
-        readers.push(tokio::spawn(pump_lines(err, proc, Stream::Stderr, sink.clone())));
+        readers.push(tokio::spawn(pump_lines(
+            err,
+            proc,
+            Stream::Stderr,
+            sink.clone(),
+        )));
     }
     match ours
         .set_nonblocking(true)
@@ -269,7 +287,11 @@ async fn pump_lines(pipe: impl AsyncRead + Unpin, proc: ProcId, stream: Stream, 
     let mut buf = Vec::with_capacity(256);
     loop {
         buf.clear();
-        match (&mut reader).take(MAX_LINE_BYTES).read_until(b'\n', &mut buf).await {
+        match (&mut reader)
+            .take(MAX_LINE_BYTES)
+            .read_until(b'\n', &mut buf)
+            .await
+        {
             Ok(0) => break,
             Ok(_) => {
                 if buf.last() == Some(&b'\n') {
@@ -279,7 +301,8 @@ async fn pump_lines(pipe: impl AsyncRead + Unpin, proc: ProcId, stream: Stream, 
                     buf.pop();
                 }
                 let text = String::from_utf8_lossy(&buf).into_owned();
-                sink.emit_now(EventKind::Output { proc, stream, text }).await;
+                sink.emit_now(EventKind::Output { proc, stream, text })
+                    .await;
             }
             Err(e) => {
                 tracing::warn!(?proc, ?stream, error = %e, "reading child output failed");
@@ -295,9 +318,16 @@ async fn read_control(control: tokio::net::UnixStream, proc: ProcId, sink: Event
     loop {
         match lines.next_line().await {
             Ok(Some(line)) => match serde_json::from_str::<WorkerReport>(&line) {
-                Ok(WorkerReport::Started { at_ns, pid: _, cpus }) => {
-                    sink.emit(sink.clock().at(at_ns), EventKind::ProcessStarted { proc, cpus })
-                        .await;
+                Ok(WorkerReport::Started {
+                    at_ns,
+                    pid: _,
+                    cpus,
+                }) => {
+                    sink.emit(
+                        sink.clock().at(at_ns),
+                        EventKind::ProcessStarted { proc, cpus },
+                    )
+                    .await;
                 }
                 Err(e) => tracing::warn!(?proc, error = %e, "bad control report"),
             },

@@ -110,7 +110,11 @@ impl RunLog {
     pub fn read_from(&self, from: usize, max: usize) -> (Vec<Event>, bool) {
         let inner = self.lock();
         let end = inner.events.len().min(from.saturating_add(max));
-        let batch = inner.events.get(from..end).map(<[Event]>::to_vec).unwrap_or_default();
+        let batch = inner
+            .events
+            .get(from..end)
+            .map(<[Event]>::to_vec)
+            .unwrap_or_default();
         (batch, inner.finished && end >= inner.events.len())
     }
 
@@ -161,6 +165,8 @@ pub struct RunHandle {
     pub demo: DemoRequest,
     /// Its events.
     pub log: Arc<RunLog>,
+    /// The connection that started it (cancelled with it unless kept).
+    owner: u64,
     cancel: CancellationToken,
     reason: Arc<OnceLock<KillReason>>,
 }
@@ -201,8 +207,8 @@ impl Runs {
         self.runs.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Validates `demo`, checks the limits, and starts the run.
-    pub fn start(&self, demo: DemoRequest) -> Result<Arc<RunHandle>, StartError> {
+    /// Validates `demo`, checks the limits, and starts the run on behalf of connection `owner`.
+    pub fn start(&self, demo: DemoRequest, owner: u64) -> Result<Arc<RunHandle>, StartError> {
         demo.validate().map_err(StartError::Invalid)?;
         if self.shutdown.is_cancelled() {
             return Err(StartError::ShuttingDown);
@@ -217,7 +223,9 @@ impl Runs {
             .filter(|r| r.log.is_finished())
             .map(|r| r.id)
             .collect();
-        let excess = finished.len().saturating_sub(self.config.max_finished_runs - 1);
+        let excess = finished
+            .len()
+            .saturating_sub(self.config.max_finished_runs.saturating_sub(1));
         for id in finished.into_iter().take(excess) {
             runs.remove(&id);
         }
@@ -226,18 +234,27 @@ impl Runs {
             id,
             demo,
             log: Arc::new(RunLog::new(id)),
+            owner,
             cancel: self.shutdown.child_token(),
             reason: Arc::new(OnceLock::new()),
         });
         runs.insert(id, handle.clone());
-        self.tasks
-            .spawn(drive(handle.clone(), self.config.clone()));
+        self.tasks.spawn(drive(handle.clone(), self.config.clone()));
         Ok(handle)
     }
 
     /// The run with this id, if the server still holds it.
     pub fn get(&self, id: RunId) -> Option<Arc<RunHandle>> {
         self.lock().get(&id).cloned()
+    }
+
+    /// Cancels every unfinished run started by connection `owner`.
+    pub fn cancel_owned_by(&self, owner: u64, reason: KillReason) {
+        for run in self.lock().values().filter(|r| r.owner == owner) {
+            if !run.log.is_finished() {
+                run.cancel(reason);
+            }
+        }
     }
 
     /// The runs held, oldest first.
@@ -349,7 +366,10 @@ impl RunContext {
         self.groups.signal(Signal::SIGTERM);
         let mut dones: Vec<_> = children.into_iter().map(|c| c.done).collect();
         let all = futures_util::future::join_all(dones.iter_mut());
-        if tokio::time::timeout(self.config.kill_grace, all).await.is_err() {
+        if tokio::time::timeout(self.config.kill_grace, all)
+            .await
+            .is_err()
+        {
             self.groups.signal(Signal::SIGKILL);
             futures_util::future::join_all(dones).await;
         }

@@ -26,11 +26,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::{SinkExt, StreamExt};
 use shared::{
-    ClientMessage, CommandError, ErrorKind, KillReason, MAX_CLIENT_MESSAGE_BYTES,
-    PROTOCOL_VERSION, RunId, ServerMessage,
+    ClientMessage, CommandError, ErrorKind, KillReason, MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION,
+    RunId, ServerMessage,
 };
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -102,7 +103,10 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
         if !allowed.iter().any(|a| a.eq_ignore_ascii_case(host)) {
             return (
                 StatusCode::FORBIDDEN,
-                format!("procviz: host {host:?} is not this server; open http://{}/", allowed[0]),
+                format!(
+                    "procviz: host {host:?} is not this server; open http://{}/",
+                    allowed[0]
+                ),
             )
                 .into_response();
         }
@@ -139,7 +143,11 @@ enum Outbound {
     Follow(Arc<RunHandle>),
 }
 
+/// Numbers connections, to know which runs a closing connection started.
+static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
+
 async fn connection(socket: WebSocket, state: AppState) {
+    let id = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed);
     let (sink, stream) = socket.split();
     let (tx, rx) = mpsc::channel::<Outbound>(64);
     let hello = ServerMessage::Hello {
@@ -149,21 +157,18 @@ async fn connection(socket: WebSocket, state: AppState) {
         runs: state.runs.summaries(),
     };
     let mut send_task = tokio::spawn(send_loop(sink, rx, hello));
-    let mut recv_task = tokio::spawn(recv_loop(stream, tx, state.runs.clone()));
-    let started = tokio::select! {
-        _ = &mut send_task => { recv_task.abort(); recv_task.await.unwrap_or_default() }
-        started = &mut recv_task => { send_task.abort(); started.unwrap_or_default() }
+    let mut recv_task = tokio::spawn(recv_loop(stream, tx, state.runs.clone(), id));
+    tokio::select! {
+        _ = &mut send_task => recv_task.abort(),
+        _ = &mut recv_task => send_task.abort(),
+        // Runs are stopped by the shutdown itself, with that reason.
         () = state.shutdown.cancelled() => {
             send_task.abort();
             recv_task.abort();
-            Vec::new()
-        }
-    };
-    for id in started {
-        if let Some(run) = state.runs.get(id) {
-            run.cancel(KillReason::ClientGone);
+            return;
         }
     }
+    state.runs.cancel_owned_by(id, KillReason::ClientGone);
 }
 
 async fn send_loop(
@@ -228,16 +233,16 @@ async fn send(
     })
 }
 
-/// Reads commands until the client closes; returns the runs this client started.
+/// Reads commands until the client closes.
 async fn recv_loop(
     mut stream: futures_util::stream::SplitStream<WebSocket>,
     tx: mpsc::Sender<Outbound>,
     runs: Arc<Runs>,
-) -> Vec<RunId> {
-    let mut started = Vec::new();
+    connection: u64,
+) {
     while let Some(frame) = stream.next().await {
         let reply = match frame {
-            Ok(Message::Text(text)) => handle_text(text.as_str(), &runs, &mut started),
+            Ok(Message::Text(text)) => handle_text(text.as_str(), &runs, connection),
             Ok(Message::Binary(_)) => vec![Outbound::Send(error(
                 ErrorKind::Malformed,
                 "binary frames are not accepted: send commands as JSON text".into(),
@@ -251,11 +256,10 @@ async fn recv_loop(
         };
         for out in reply {
             if tx.send(out).await.is_err() {
-                return started;
+                return;
             }
         }
     }
-    started
 }
 
 fn error(kind: ErrorKind, message: String) -> ServerMessage {
@@ -263,7 +267,7 @@ fn error(kind: ErrorKind, message: String) -> ServerMessage {
 }
 
 /// Carries out one text command; returns what to send back.
-fn handle_text(text: &str, runs: &Runs, started: &mut Vec<RunId>) -> Vec<Outbound> {
+fn handle_text(text: &str, runs: &Runs, connection: u64) -> Vec<Outbound> {
     if text.len() > MAX_CLIENT_MESSAGE_BYTES {
         return vec![Outbound::Send(error(
             ErrorKind::TooLarge,
@@ -293,11 +297,8 @@ fn handle_text(text: &str, runs: &Runs, started: &mut Vec<RunId>) -> Vec<Outboun
         }
     };
     match command {
-        ClientMessage::StartRun { demo } => match runs.start(demo) {
-            Ok(run) => {
-                started.push(run.id);
-                vec![Outbound::Follow(run)]
-            }
+        ClientMessage::StartRun { demo } => match runs.start(demo, connection) {
+            Ok(run) => vec![Outbound::Follow(run)],
             Err(e) => {
                 let kind = match e {
                     StartError::Invalid(_) => ErrorKind::InvalidParameter,

@@ -5,14 +5,20 @@ mod common;
 
 use common::*;
 use futures_util::SinkExt;
-use shared::{ClientMessage, DemoRequest, ErrorKind, EventKind, RunId, ServerMessage, TwoProcessesParams};
+use shared::{
+    ClientMessage, DemoRequest, ErrorKind, EventKind, RunId, ServerMessage, TwoProcessesParams,
+};
 use tokio_tungstenite::tungstenite::Message;
 
 async fn expect_error(ws: &mut Ws, kind: ErrorKind, needle: &str) {
     match next_message(ws).await.expect("socket closed") {
         ServerMessage::Error(e) => {
             assert_eq!(e.kind, kind, "{e:?}");
-            assert!(e.message.contains(needle), "{:?} should mention {needle:?}", e.message);
+            assert!(
+                e.message.contains(needle),
+                "{:?} should mention {needle:?}",
+                e.message
+            );
         }
         other => panic!("expected an error, got {other:?}"),
     }
@@ -29,18 +35,30 @@ async fn every_bad_command_is_answered_and_the_connection_survives() {
     send_text(&mut ws, r#"{"type":"format_disk"}"#.into()).await;
     expect_error(&mut ws, ErrorKind::Unknown, "format_disk").await;
 
-    send_text(&mut ws, r#"{"type":"start_run","demo":{"demo":"two_processes","nmu":1}}"#.into()).await;
+    send_text(
+        &mut ws,
+        r#"{"type":"start_run","demo":{"demo":"two_processes","nmu":1}}"#.into(),
+    )
+    .await;
     expect_error(&mut ws, ErrorKind::Unknown, "nmu").await;
 
-    let huge = format!(r#"{{"type":"start_run","pad":"{}"}}"#, "x".repeat(70 * 1024));
+    let huge = format!(
+        r#"{{"type":"start_run","pad":"{}"}}"#,
+        "x".repeat(70 * 1024)
+    );
     send_text(&mut ws, huge).await;
     expect_error(&mut ws, ErrorKind::TooLarge, "65536").await;
 
-    ws.send(Message::Binary(vec![1u8, 2, 3].into())).await.unwrap();
+    ws.send(Message::Binary(vec![1u8, 2, 3].into()))
+        .await
+        .unwrap();
     expect_error(&mut ws, ErrorKind::Malformed, "binary").await;
 
     let bad = ClientMessage::StartRun {
-        demo: DemoRequest::TwoProcesses(TwoProcessesParams { num: 10, linger_ms: 3_600_000 }),
+        demo: DemoRequest::TwoProcesses(TwoProcessesParams {
+            num: 10,
+            linger_ms: 3_600_000,
+        }),
     };
     send(&mut ws, &bad).await;
     expect_error(&mut ws, ErrorKind::InvalidParameter, "linger_ms").await;
@@ -49,9 +67,19 @@ async fn every_bad_command_is_answered_and_the_connection_survives() {
     expect_error(&mut ws, ErrorKind::NotFound, "run 999").await;
 
     // Still the same connection: a good command works.
-    send(&mut ws, &ClientMessage::StartRun { demo: DemoRequest::TwoProcesses(TwoProcessesParams::default()) }).await;
+    send(
+        &mut ws,
+        &ClientMessage::StartRun {
+            demo: DemoRequest::TwoProcesses(TwoProcessesParams::default()),
+        },
+    )
+    .await;
     let (events, _) = events_until_finished(&mut ws).await;
-    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Output { text, .. } if text == "Done!")));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::Output { text, .. } if text == "Done!"))
+    );
 
     // And the server serves others.
     let health = http_get(&server.addr, "/healthz", &[]).await;
@@ -63,7 +91,10 @@ async fn too_many_concurrent_runs_are_refused_with_the_limit_named() {
     let server = Server::start();
     let (mut ws, _) = connect(&server).await;
     let slow = ClientMessage::StartRun {
-        demo: DemoRequest::TwoProcesses(TwoProcessesParams { num: 1, linger_ms: 10_000 }),
+        demo: DemoRequest::TwoProcesses(TwoProcessesParams {
+            num: 1,
+            linger_ms: 10_000,
+        }),
     };
     for _ in 0..4 {
         send(&mut ws, &slow).await;
@@ -81,4 +112,3 @@ async fn too_many_concurrent_runs_are_refused_with_the_limit_named() {
         }
     }
 }
-

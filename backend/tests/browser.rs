@@ -8,28 +8,59 @@ use std::time::Duration;
 
 #[tokio::test]
 async fn clicking_two_processes_shows_both_real_processes_their_output_and_exit_codes() {
-    let Some(browser) = Browser::start(1280, 720).await else { return };
+    let Some(browser) = Browser::start(1280, 720).await else {
+        return;
+    };
     let server = Server::start();
     // Each child lingers 1.5 s so the test can check the PIDs against the kernel while they run.
-    browser.client.goto(&format!("{}?linger_ms=1500", server.url())).await.unwrap();
-    browser.element("[data-testid=connection][data-state=Connected]").await;
-    browser.element("[data-testid=demo-two_processes]").await.click().await.unwrap();
+    browser
+        .client
+        .goto(&format!("{}?linger_ms=1500", server.url()))
+        .await
+        .unwrap();
+    browser
+        .element("[data-testid=connection][data-state=Connected]")
+        .await;
+    browser
+        .element("[data-testid=demo-two_processes]")
+        .await
+        .click()
+        .await
+        .unwrap();
 
     // Main process + two children.
     let lanes = browser.elements("[data-testid=lane]", 3).await;
     let mut pids = Vec::new();
     for lane in &lanes[1..] {
-        let pid: u32 = lane.attr("data-pid").await.unwrap().unwrap().parse().unwrap();
+        let pid: u32 = lane
+            .attr("data-pid")
+            .await
+            .unwrap()
+            .unwrap()
+            .parse()
+            .unwrap();
         pids.push(pid);
     }
     assert_ne!(pids[0], pids[1]);
     for &pid in &pids {
-        assert!(is_live_worker(pid), "PID {pid} shown on the page is not a running worker");
-        assert_eq!(parent_of(pid), Some(server.pid()), "PID {pid} is not the server's child");
+        assert!(
+            is_live_worker(pid),
+            "PID {pid} shown on the page is not a running worker"
+        );
+        assert_eq!(
+            parent_of(pid),
+            Some(server.pid()),
+            "PID {pid} is not the server's child"
+        );
     }
-    assert_eq!(lanes[0].attr("data-pid").await.unwrap(), Some(server.pid().to_string()));
+    assert_eq!(
+        lanes[0].attr("data-pid").await.unwrap(),
+        Some(server.pid().to_string())
+    );
 
-    browser.text_becomes("[data-testid=run-status]", "finished").await;
+    browser
+        .text_becomes("[data-testid=run-status]", "finished")
+        .await;
     let names: Vec<String> = {
         let mut v = Vec::new();
         for lane in browser.elements("[data-testid=lane]", 3).await {
@@ -39,7 +70,10 @@ async fn clicking_two_processes_shows_both_real_processes_their_output_and_exit_
     };
     assert_eq!(names, ["MainProcess", "Process-1", "Process-2"]);
     for lane in &browser.elements("[data-testid=lane]", 3).await[1..] {
-        assert_eq!(lane.attr("data-exit-code").await.unwrap().as_deref(), Some("0"));
+        assert_eq!(
+            lane.attr("data-exit-code").await.unwrap().as_deref(),
+            Some("0")
+        );
     }
     let markers = browser.elements("[data-testid=exit-marker]", 2).await;
     for m in markers {
@@ -62,30 +96,65 @@ async fn clicking_two_processes_shows_both_real_processes_their_output_and_exit_
 
 #[tokio::test]
 async fn a_command_error_is_shown_and_the_page_keeps_working() {
-    let Some(browser) = Browser::start(1280, 720).await else { return };
+    let Some(browser) = Browser::start(1280, 720).await else {
+        return;
+    };
     let server = Server::start();
-    browser.client.goto(&format!("{}?linger_ms=999999", server.url())).await.unwrap();
-    browser.element("[data-testid=connection][data-state=Connected]").await;
-    browser.element("[data-testid=demo-two_processes]").await.click().await.unwrap();
+    browser
+        .client
+        .goto(&format!("{}?linger_ms=999999", server.url()))
+        .await
+        .unwrap();
+    browser
+        .element("[data-testid=connection][data-state=Connected]")
+        .await;
+    browser
+        .element("[data-testid=demo-two_processes]")
+        .await
+        .click()
+        .await
+        .unwrap();
     let banner = browser.element("[data-testid=command-error]").await;
     assert!(banner.text().await.unwrap().contains("linger_ms"));
     browser.client.goto(&server.url()).await.unwrap();
-    browser.element("[data-testid=connection][data-state=Connected]").await;
-    browser.element("[data-testid=demo-two_processes]").await.click().await.unwrap();
-    browser.text_becomes("[data-testid=run-status]", "finished").await;
+    browser
+        .element("[data-testid=connection][data-state=Connected]")
+        .await;
+    browser
+        .element("[data-testid=demo-two_processes]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .text_becomes("[data-testid=run-status]", "finished")
+        .await;
     browser.close().await;
 }
 
 #[tokio::test]
 async fn after_a_reload_the_finished_run_comes_back() {
-    let Some(browser) = Browser::start(1280, 720).await else { return };
+    let Some(browser) = Browser::start(1280, 720).await else {
+        return;
+    };
     let server = Server::start();
     browser.client.goto(&server.url()).await.unwrap();
-    browser.element("[data-testid=connection][data-state=Connected]").await;
-    browser.element("[data-testid=demo-two_processes]").await.click().await.unwrap();
-    browser.text_becomes("[data-testid=run-status]", "finished").await;
+    browser
+        .element("[data-testid=connection][data-state=Connected]")
+        .await;
+    browser
+        .element("[data-testid=demo-two_processes]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .text_becomes("[data-testid=run-status]", "finished")
+        .await;
     browser.client.refresh().await.unwrap();
-    browser.text_becomes("[data-testid=run-status]", "finished").await;
+    browser
+        .text_becomes("[data-testid=run-status]", "finished")
+        .await;
     browser.elements("[data-testid=lane]", 3).await;
     browser.elements(".console-line", 3).await;
     browser.close().await;

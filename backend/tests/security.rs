@@ -14,7 +14,12 @@ async fn foreign_host_headers_are_refused() {
     assert!(rebinding.starts_with("HTTP/1.1 403"), "{rebinding}");
     assert!(rebinding.contains("not this server"));
     let port = server.addr.rsplit(':').next().unwrap();
-    let localhost = http_get(&server.addr, "/healthz", &[("Host", &format!("localhost:{port}"))]).await;
+    let localhost = http_get(
+        &server.addr,
+        "/healthz",
+        &[("Host", &format!("localhost:{port}"))],
+    )
+    .await;
     assert!(localhost.starts_with("HTTP/1.1 200"), "{localhost}");
 }
 
@@ -22,14 +27,18 @@ async fn foreign_host_headers_are_refused() {
 async fn websocket_upgrades_from_another_origin_are_refused() {
     let server = Server::start();
     let mut req = server.ws_url().into_client_request().unwrap();
-    req.headers_mut().insert("Origin", "http://evil.example".parse().unwrap());
+    req.headers_mut()
+        .insert("Origin", "http://evil.example".parse().unwrap());
     match tokio_tungstenite::connect_async(req).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => assert_eq!(resp.status(), 403),
         other => panic!("expected 403, got {:?}", other.map(|(_, r)| r.status())),
     }
     let mut same = server.ws_url().into_client_request().unwrap();
-    same.headers_mut().insert("Origin", format!("http://{}", server.addr).parse().unwrap());
-    let (_ws, resp) = tokio_tungstenite::connect_async(same).await.expect("same origin is accepted");
+    same.headers_mut()
+        .insert("Origin", format!("http://{}", server.addr).parse().unwrap());
+    let (_ws, resp) = tokio_tungstenite::connect_async(same)
+        .await
+        .expect("same origin is accepted");
     assert_eq!(resp.status(), 101);
 }
 
@@ -39,7 +48,12 @@ async fn the_page_is_served_compressed() {
     let page = http_get(&server.addr, "/", &[]).await;
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
     assert!(page.contains("/pkg/frontend.js"));
-    let wasm = http_get(&server.addr, "/pkg/frontend_bg.wasm", &[("Accept-Encoding", "gzip")]).await;
+    let wasm = http_get(
+        &server.addr,
+        "/pkg/frontend_bg.wasm",
+        &[("Accept-Encoding", "gzip")],
+    )
+    .await;
     let head = wasm.split("\r\n\r\n").next().unwrap().to_ascii_lowercase();
     assert!(head.contains("content-type: application/wasm"), "{head}");
     assert!(head.contains("content-encoding: gzip"), "{head}");

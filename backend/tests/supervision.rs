@@ -11,13 +11,25 @@ use shared::{
 use std::time::Duration;
 
 const LINGER: ClientMessage = ClientMessage::StartRun {
-    demo: DemoRequest::TwoProcesses(TwoProcessesParams { num: 2, linger_ms: 30_000 }),
+    demo: DemoRequest::TwoProcesses(TwoProcessesParams {
+        num: 2,
+        linger_ms: 30_000,
+    }),
 };
 
 /// Starts a long run and returns the PIDs once both children have printed.
 async fn long_run(ws: &mut Ws) -> Vec<u32> {
     send(ws, &LINGER).await;
-    let events = events_until(ws, |e| matches!(e.kind, EventKind::Output { proc: ProcId(2), .. })).await;
+    let events = events_until(ws, |e| {
+        matches!(
+            e.kind,
+            EventKind::Output {
+                proc: ProcId(2),
+                ..
+            }
+        )
+    })
+    .await;
     let pids = spawned_pids(&events);
     assert_eq!(pids.len(), 2);
     assert!(pids.iter().all(|&p| is_live_worker(p)));
@@ -35,7 +47,9 @@ async fn cancel_terminates_the_children_and_records_why() {
     let exits: Vec<_> = events
         .iter()
         .filter_map(|e| match e.kind {
-            EventKind::ProcessExited { status, killed_by, .. } => Some((status, killed_by)),
+            EventKind::ProcessExited {
+                status, killed_by, ..
+            } => Some((status, killed_by)),
             _ => None,
         })
         .collect();
@@ -47,9 +61,17 @@ async fn cancel_terminates_the_children_and_records_why() {
     }
     assert_eq!(
         events.last().unwrap().kind,
-        EventKind::RunFinished { outcome: RunOutcome::Cancelled { reason: KillReason::Cancelled } }
+        EventKind::RunFinished {
+            outcome: RunOutcome::Cancelled {
+                reason: KillReason::Cancelled
+            }
+        }
     );
-    assert!(!events.iter().any(|e| matches!(&e.kind, EventKind::Output { text, .. } if text == "Done!")));
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::Output { text, .. } if text == "Done!"))
+    );
     assert_eq!(wait_gone(&pids, Duration::from_secs(2)), Vec::<u32>::new());
 }
 
@@ -93,5 +115,8 @@ fn a_port_in_use_is_a_clear_error_and_exit_code_1() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("could not listen on") && err.contains("--port"), "{err}");
+    assert!(
+        err.contains("could not listen on") && err.contains("--port"),
+        "{err}"
+    );
 }

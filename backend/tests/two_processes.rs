@@ -4,8 +4,8 @@ mod common;
 
 use common::*;
 use shared::{
-    ClientMessage, DemoRequest, EventKind, ExitStatus, ProcId, RunOutcome, ServerMessage, Stream,
-    TwoProcessesParams, PROTOCOL_VERSION,
+    ClientMessage, DemoRequest, EventKind, ExitStatus, PROTOCOL_VERSION, ProcId, RunOutcome,
+    ServerMessage, Stream, TwoProcessesParams,
 };
 use std::time::Duration;
 
@@ -19,9 +19,20 @@ fn start(num: i64, linger_ms: u64) -> ClientMessage {
 async fn hello_names_the_protocol_version_and_cores() {
     let server = Server::start();
     let (_ws, hello) = connect(&server).await;
-    let ServerMessage::Hello { protocol_version, cores, runs, .. } = hello else { unreachable!() };
+    let ServerMessage::Hello {
+        protocol_version,
+        cores,
+        runs,
+        ..
+    } = hello
+    else {
+        unreachable!()
+    };
     assert_eq!(protocol_version, PROTOCOL_VERSION);
-    assert_eq!(cores as usize, std::thread::available_parallelism().unwrap().get());
+    assert_eq!(
+        cores as usize,
+        std::thread::available_parallelism().unwrap().get()
+    );
     assert!(runs.is_empty());
 }
 
@@ -38,7 +49,11 @@ async fn two_real_processes_print_exit_zero_and_main_prints_done() {
         assert_eq!((e.run, e.seq), (run, i as u64), "event {e:?}");
     }
     assert!(matches!(events[0].kind, EventKind::RunStarted { .. }));
-    assert!(frames < events.len(), "events must be batched: {frames} frames for {} events", events.len());
+    assert!(
+        frames < events.len(),
+        "events must be batched: {frames} frames for {} events",
+        events.len()
+    );
 
     let pids = spawned_pids(&events);
     assert_eq!(pids.len(), 2);
@@ -48,13 +63,21 @@ async fn two_real_processes_print_exit_zero_and_main_prints_done() {
     let lines: Vec<(ProcId, &str)> = events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::Output { proc, stream: Stream::Stdout, text } => Some((*proc, text.as_str())),
+            EventKind::Output {
+                proc,
+                stream: Stream::Stdout,
+                text,
+            } => Some((*proc, text.as_str())),
             _ => None,
         })
         .collect();
     assert!(lines.contains(&(ProcId(1), "Square: 100")), "{lines:?}");
     assert!(lines.contains(&(ProcId(2), "Cube: 1000")), "{lines:?}");
-    assert_eq!(lines.last(), Some(&(ProcId::MAIN, "Done!")), "Done! comes last");
+    assert_eq!(
+        lines.last(),
+        Some(&(ProcId::MAIN, "Done!")),
+        "Done! comes last"
+    );
 
     let exits: Vec<(ProcId, ExitStatus, u64)> = events
         .iter()
@@ -70,18 +93,34 @@ async fn two_real_processes_print_exit_zero_and_main_prints_done() {
         .find(|e| matches!(&e.kind, EventKind::Output { text, .. } if text == "Done!"))
         .unwrap()
         .seq;
-    assert!(exits.iter().all(|(_, _, seq)| *seq < done_seq), "joined before Done!");
+    assert!(
+        exits.iter().all(|(_, _, seq)| *seq < done_seq),
+        "joined before Done!"
+    );
 
     // Each child reported its own start, after it was spawned, with the cores it may use.
     for proc in [ProcId(1), ProcId(2)] {
-        let spawned = events.iter().find(|e| matches!(e.kind, EventKind::ProcessSpawned { proc: p, .. } if p == proc)).unwrap();
-        let started = events.iter().find(|e| matches!(&e.kind, EventKind::ProcessStarted { proc: p, .. } if *p == proc)).unwrap();
+        let spawned = events
+            .iter()
+            .find(|e| matches!(e.kind, EventKind::ProcessSpawned { proc: p, .. } if p == proc))
+            .unwrap();
+        let started = events
+            .iter()
+            .find(|e| matches!(&e.kind, EventKind::ProcessStarted { proc: p, .. } if *p == proc))
+            .unwrap();
         assert!(started.t >= spawned.t);
-        let EventKind::ProcessStarted { cpus, .. } = &started.kind else { unreachable!() };
+        let EventKind::ProcessStarted { cpus, .. } = &started.kind else {
+            unreachable!()
+        };
         assert!(!cpus.is_empty());
     }
     let last = events.last().unwrap();
-    assert_eq!(last.kind, EventKind::RunFinished { outcome: RunOutcome::Completed });
+    assert_eq!(
+        last.kind,
+        EventKind::RunFinished {
+            outcome: RunOutcome::Completed
+        }
+    );
     assert!(last.t.as_secs_f64() < 5.0);
     assert!(wait_gone(&pids, Duration::from_secs(1)).is_empty());
 }
@@ -91,19 +130,38 @@ async fn children_are_real_processes_of_the_server() {
     let server = Server::start();
     let (mut ws, _) = connect(&server).await;
     send(&mut ws, &start(3, 1500)).await;
-    let events = events_until(&mut ws, |e| matches!(e.kind, EventKind::Output { proc: ProcId(2), .. })).await;
+    let events = events_until(&mut ws, |e| {
+        matches!(
+            e.kind,
+            EventKind::Output {
+                proc: ProcId(2),
+                ..
+            }
+        )
+    })
+    .await;
     let pids = spawned_pids(&events);
     assert_eq!(pids.len(), 2);
     for pid in &pids {
-        assert!(is_live_worker(*pid), "PID {pid} is not a running procviz worker");
-        assert_eq!(parent_of(*pid), Some(server.pid()), "PID {pid} is not the server's child");
+        assert!(
+            is_live_worker(*pid),
+            "PID {pid} is not a running procviz worker"
+        );
+        assert_eq!(
+            parent_of(*pid),
+            Some(server.pid()),
+            "PID {pid} is not the server's child"
+        );
     }
     // Both children share one process group that is not the server's.
     let pgid = |pid: u32| unsafe { libc::getpgid(pid as i32) };
     assert_eq!(pgid(pids[0]), pgid(pids[1]));
     assert_ne!(pgid(pids[0]), pgid(server.pid()));
     let (rest, _) = events_until_finished(&mut ws).await;
-    assert!(rest.iter().any(|e| matches!(&e.kind, EventKind::Output { text, .. } if text == "Done!")));
+    assert!(
+        rest.iter()
+            .any(|e| matches!(&e.kind, EventKind::Output { text, .. } if text == "Done!"))
+    );
     assert!(wait_gone(&pids, Duration::from_secs(1)).is_empty());
 }
 
@@ -114,7 +172,9 @@ async fn a_second_viewer_gets_the_whole_run_as_a_snapshot() {
     send(&mut ws, &start(10, 0)).await;
     let (first, _) = events_until_finished(&mut ws).await;
     let (mut other, hello) = connect(&server).await;
-    let ServerMessage::Hello { runs, .. } = hello else { unreachable!() };
+    let ServerMessage::Hello { runs, .. } = hello else {
+        unreachable!()
+    };
     assert_eq!(runs.len(), 1);
     assert!(runs[0].finished);
     send(&mut other, &ClientMessage::Subscribe { run: runs[0].run }).await;

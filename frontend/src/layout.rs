@@ -158,12 +158,21 @@ mod tests {
 
     #[test]
     fn time_maps_linearly_onto_the_plot_area() {
-        let axis = TimeAxis { x0: 100.0, width: 800.0, t0: 0.0, span: 4.0 };
+        let axis = TimeAxis {
+            x0: 100.0,
+            width: 800.0,
+            t0: 0.0,
+            span: 4.0,
+        };
         assert_eq!(axis.x(0.0), 100.0);
         assert_eq!(axis.x(2.0), 500.0);
         assert_eq!(axis.x(4.0), 900.0);
         assert_eq!(axis.width_of(1.0, 1.5, 0.0), 100.0);
-        assert_eq!(axis.width_of(1.0, 1.0, 2.0), 2.0, "zero-length stays visible");
+        assert_eq!(
+            axis.width_of(1.0, 1.0, 2.0),
+            2.0,
+            "zero-length stays visible"
+        );
     }
 
     #[test]
@@ -184,16 +193,31 @@ mod tests {
 
     #[test]
     fn ticks_cover_the_span_with_readable_labels() {
-        let axis = TimeAxis { x0: 0.0, width: 1000.0, t0: 0.0, span: 3.15 };
+        let axis = TimeAxis {
+            x0: 0.0,
+            width: 1000.0,
+            t0: 0.0,
+            span: 3.15,
+        };
         let ticks = axis.ticks(100.0);
         let labels: Vec<&str> = ticks.iter().map(|t| t.label.as_str()).collect();
-        assert_eq!(labels, ["0.0 s", "0.5 s", "1.0 s", "1.5 s", "2.0 s", "2.5 s", "3.0 s"]);
+        assert_eq!(
+            labels,
+            [
+                "0.0 s", "0.5 s", "1.0 s", "1.5 s", "2.0 s", "2.5 s", "3.0 s"
+            ]
+        );
         assert!(ticks.iter().all(|t| t.x >= 0.0 && t.x <= 1000.0));
     }
 
     #[test]
     fn short_runs_are_labelled_in_milliseconds() {
-        let axis = TimeAxis { x0: 0.0, width: 800.0, t0: 0.0, span: 0.012 };
+        let axis = TimeAxis {
+            x0: 0.0,
+            width: 800.0,
+            t0: 0.0,
+            span: 0.012,
+        };
         let ticks = axis.ticks(100.0);
         assert_eq!(ticks[1].label, "2 ms");
         assert_eq!(format_time(0.0005, 0.0005), "500 µs");
@@ -209,7 +233,11 @@ mod tests {
 
     #[test]
     fn lanes_stack_without_overlap() {
-        let lanes = Lanes { y0: 30.0, height: 20.0, gap: 4.0 };
+        let lanes = Lanes {
+            y0: 30.0,
+            height: 20.0,
+            gap: 4.0,
+        };
         assert_eq!(lanes.top(0), 30.0);
         assert_eq!(lanes.top(2), 78.0);
         assert_eq!(lanes.total(3), 68.0);

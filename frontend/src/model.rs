@@ -1,7 +1,9 @@
 //! The page's picture of a run, rebuilt from its events. Pure: no DOM, no signals; tested
 //! natively.
 
-use shared::{DemoRequest, Event, EventKind, ExitStatus, KillReason, ProcId, RunId, RunOutcome, Stream};
+use shared::{
+    DemoRequest, Event, EventKind, ExitStatus, KillReason, ProcId, RunId, RunOutcome, Stream,
+};
 
 /// One process of the run as the page draws it.
 #[derive(Clone, Debug, PartialEq)]
@@ -120,13 +122,23 @@ impl RunModel {
         let t = event.t.as_secs_f64();
         self.last_t = self.last_t.max(t);
         match &event.kind {
-            EventKind::RunStarted { demo, title, cores, main_pid } => {
+            EventKind::RunStarted {
+                demo,
+                title,
+                cores,
+                main_pid,
+            } => {
                 self.demo = Some(demo.clone());
                 self.title = title.clone();
                 self.cores = *cores;
                 self.main_pid = *main_pid;
             }
-            EventKind::ProcessSpawned { proc, pid, name, parent: _ } => {
+            EventKind::ProcessSpawned {
+                proc,
+                pid,
+                name,
+                parent: _,
+            } => {
                 self.processes.push(ProcessRow {
                     proc: *proc,
                     name: name.clone(),
@@ -152,7 +164,11 @@ impl RunModel {
                 stream: *stream,
                 text: text.clone(),
             }),
-            EventKind::ProcessExited { proc, status, killed_by } => {
+            EventKind::ProcessExited {
+                proc,
+                status,
+                killed_by,
+            } => {
                 if let Some(row) = self.row_mut(*proc) {
                     row.exited = Some(t);
                     row.status = Some(*status);
@@ -174,24 +190,88 @@ mod tests {
     use shared::{RunTime, TwoProcessesParams};
 
     fn ev(seq: u64, ms: u64, kind: EventKind) -> Event {
-        Event { run: RunId(1), seq, t: RunTime::from_millis(ms), kind }
+        Event {
+            run: RunId(1),
+            seq,
+            t: RunTime::from_millis(ms),
+            kind,
+        }
     }
 
     fn two_process_run() -> Vec<Event> {
         vec![
-            ev(0, 0, EventKind::RunStarted {
-                demo: DemoRequest::TwoProcesses(TwoProcessesParams::default()),
-                title: "Two processes".into(),
-                cores: 2,
-                main_pid: 10,
-            }),
-            ev(1, 1, EventKind::ProcessSpawned { proc: ProcId(1), pid: 11, name: "Process-1".into(), parent: ProcId::MAIN }),
-            ev(2, 2, EventKind::ProcessSpawned { proc: ProcId(2), pid: 12, name: "Process-2".into(), parent: ProcId::MAIN }),
-            ev(3, 3, EventKind::ProcessStarted { proc: ProcId(1), cpus: vec![0, 1] }),
-            ev(4, 4, EventKind::Output { proc: ProcId(1), stream: Stream::Stdout, text: "Square: 100".into() }),
-            ev(5, 5, EventKind::ProcessExited { proc: ProcId(1), status: ExitStatus::Code { code: 0 }, killed_by: None }),
-            ev(6, 6, EventKind::ProcessExited { proc: ProcId(2), status: ExitStatus::Signal { signal: 9 }, killed_by: Some(KillReason::Cancelled) }),
-            ev(7, 7, EventKind::RunFinished { outcome: RunOutcome::Completed }),
+            ev(
+                0,
+                0,
+                EventKind::RunStarted {
+                    demo: DemoRequest::TwoProcesses(TwoProcessesParams::default()),
+                    title: "Two processes".into(),
+                    cores: 2,
+                    main_pid: 10,
+                },
+            ),
+            ev(
+                1,
+                1,
+                EventKind::ProcessSpawned {
+                    proc: ProcId(1),
+                    pid: 11,
+                    name: "Process-1".into(),
+                    parent: ProcId::MAIN,
+                },
+            ),
+            ev(
+                2,
+                2,
+                EventKind::ProcessSpawned {
+                    proc: ProcId(2),
+                    pid: 12,
+                    name: "Process-2".into(),
+                    parent: ProcId::MAIN,
+                },
+            ),
+            ev(
+                3,
+                3,
+                EventKind::ProcessStarted {
+                    proc: ProcId(1),
+                    cpus: vec![0, 1],
+                },
+            ),
+            ev(
+                4,
+                4,
+                EventKind::Output {
+                    proc: ProcId(1),
+                    stream: Stream::Stdout,
+                    text: "Square: 100".into(),
+                },
+            ),
+            ev(
+                5,
+                5,
+                EventKind::ProcessExited {
+                    proc: ProcId(1),
+                    status: ExitStatus::Code { code: 0 },
+                    killed_by: None,
+                },
+            ),
+            ev(
+                6,
+                6,
+                EventKind::ProcessExited {
+                    proc: ProcId(2),
+                    status: ExitStatus::Signal { signal: 9 },
+                    killed_by: Some(KillReason::Cancelled),
+                },
+            ),
+            ev(
+                7,
+                7,
+                EventKind::RunFinished {
+                    outcome: RunOutcome::Completed,
+                },
+            ),
         ]
     }
 
@@ -204,7 +284,10 @@ mod tests {
         assert_eq!(model.title, "Two processes");
         assert_eq!(model.processes.len(), 2);
         let p1 = &model.processes[0];
-        assert_eq!((p1.pid, p1.started, p1.exited, p1.exit_code()), (11, Some(0.003), Some(0.005), Some(0)));
+        assert_eq!(
+            (p1.pid, p1.started, p1.exited, p1.exit_code()),
+            (11, Some(0.003), Some(0.005), Some(0))
+        );
         assert_eq!(p1.cpus, vec![0, 1]);
         assert_eq!(model.processes[1].exit_code(), Some(-9));
         assert_eq!(model.processes[1].killed_by, Some(KillReason::Cancelled));
@@ -223,7 +306,11 @@ mod tests {
         for e in events.iter().chain(events.iter()) {
             model.apply(e);
         }
-        assert_eq!(model.processes.len(), 2, "a re-sent snapshot must not duplicate lanes");
+        assert_eq!(
+            model.processes.len(),
+            2,
+            "a re-sent snapshot must not duplicate lanes"
+        );
         let mut gappy = RunModel::new(RunId(1));
         gappy.apply(&events[0]);
         gappy.apply(&events[4]);

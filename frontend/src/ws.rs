@@ -51,7 +51,11 @@ pub fn send(msg: &ClientMessage) -> bool {
 
 fn url() -> String {
     let location = window().location();
-    let scheme = if location.protocol().as_deref() == Ok("https:") { "wss" } else { "ws" };
+    let scheme = if location.protocol().as_deref() == Ok("https:") {
+        "wss"
+    } else {
+        "ws"
+    };
     let host = location.host().unwrap_or_else(|_| "127.0.0.1".into());
     format!("{scheme}://{host}/ws")
 }
@@ -86,7 +90,11 @@ fn open(state: RwSignal<ConnState>, on_message: Rc<dyn Fn(ServerMessage)>, backo
     let onclose = Closure::<dyn FnMut(CloseEvent)>::new(move |_e: CloseEvent| {
         SOCKET.with(|s| s.borrow_mut().take());
         // After a connection that worked, retry quickly; after failures, back off.
-        let next = if was_open.get() { 1 } else { (backoff * 2).min(8) };
+        let next = if was_open.get() {
+            1
+        } else {
+            (backoff * 2).min(8)
+        };
         countdown(state, on_message.clone(), next, next);
     });
     ws.set_onopen(Some(onopen.as_ref().unchecked_ref()));
@@ -102,7 +110,12 @@ fn open(state: RwSignal<ConnState>, on_message: Rc<dyn Fn(ServerMessage)>, backo
     SOCKET.with(|s| *s.borrow_mut() = Some(ws));
 }
 
-fn countdown(state: RwSignal<ConnState>, on_message: Rc<dyn Fn(ServerMessage)>, left: u32, backoff: u32) {
+fn countdown(
+    state: RwSignal<ConnState>,
+    on_message: Rc<dyn Fn(ServerMessage)>,
+    left: u32,
+    backoff: u32,
+) {
     if left == 0 {
         open(state, on_message, backoff);
         return;

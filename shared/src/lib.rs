@@ -38,7 +38,9 @@ pub const PROTOCOL_VERSION: u32 = 1;
 pub const MAX_CLIENT_MESSAGE_BYTES: usize = 64 * 1024;
 
 /// Nanoseconds since the start of a run, on the system monotonic clock.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct RunTime(pub u64);
 
@@ -308,7 +310,12 @@ impl fmt::Display for ExitStatus {
         match *self {
             ExitStatus::Code { code } => write!(f, "exit code {code}"),
             ExitStatus::Signal { signal } => {
-                write!(f, "killed by {} (exit code {})", signal_name(signal), -signal)
+                write!(
+                    f,
+                    "killed by {} (exit code {})",
+                    signal_name(signal),
+                    -signal
+                )
             }
         }
     }

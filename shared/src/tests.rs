@@ -111,10 +111,7 @@ fn every_server_message_round_trips() {
                 finished: true,
             }],
         },
-        ServerMessage::Events {
-            events,
-            dropped: 7,
-        },
+        ServerMessage::Events { events, dropped: 7 },
     ];
     messages.extend(kinds.into_iter().map(|kind| {
         ServerMessage::Error(CommandError {

@@ -36,8 +36,13 @@ impl Browser {
     pub async fn start(width: u32, height: u32) -> Option<Browser> {
         let Some(driver_bin) = find_on_path("chromedriver") else {
             let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-            assert!(!ci, "chromedriver is not installed; CI must install chromium-driver");
-            eprintln!("SKIPPED: chromedriver is not installed (apt-get install chromium chromium-driver)");
+            assert!(
+                !ci,
+                "chromedriver is not installed; CI must install chromium-driver"
+            );
+            eprintln!(
+                "SKIPPED: chromedriver is not installed (apt-get install chromium chromium-driver)"
+            );
             return None;
         };
         let port = {
@@ -52,10 +57,14 @@ impl Browser {
             .expect("start chromedriver");
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not listen on {port}");
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not listen on {port}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let profile = std::env::temp_dir().join(format!("procviz-chromium-{}-{port}", std::process::id()));
+        let profile =
+            std::env::temp_dir().join(format!("procviz-chromium-{}-{port}", std::process::id()));
         let mut args = vec![
             "--headless=new".to_string(),
             "--no-sandbox".into(),
@@ -103,11 +112,19 @@ impl Browser {
     pub async fn elements(&self, css: &str, n: usize) -> Vec<fantoccini::elements::Element> {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            let found = self.client.find_all(Locator::Css(css)).await.expect("find_all");
+            let found = self
+                .client
+                .find_all(Locator::Css(css))
+                .await
+                .expect("find_all");
             if found.len() == n {
                 return found;
             }
-            assert!(Instant::now() < deadline, "{css}: {} elements, expected {n}", found.len());
+            assert!(
+                Instant::now() < deadline,
+                "{css}: {} elements, expected {n}",
+                found.len()
+            );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
@@ -120,7 +137,10 @@ impl Browser {
             if now == text {
                 return;
             }
-            assert!(Instant::now() < deadline, "{css}: text {now:?}, expected {text:?}");
+            assert!(
+                Instant::now() < deadline,
+                "{css}: text {now:?}, expected {text:?}"
+            );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }

@@ -11,7 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
-pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A running `procviz` server; killed (SIGKILL) when dropped if still running.
 pub struct Server {
@@ -35,7 +36,9 @@ impl Server {
             .expect("start procviz");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read URL line");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read URL line");
         let addr = line
             .trim()
             .strip_prefix("procviz listening on http://")
@@ -65,7 +68,10 @@ impl Server {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
                 return status;
             }
-            assert!(Instant::now() < deadline, "server did not exit within {timeout:?}");
+            assert!(
+                Instant::now() < deadline,
+                "server did not exit within {timeout:?}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -82,9 +88,14 @@ impl Drop for Server {
 
 /// Connects a WebSocket client and returns it with the server's hello.
 pub async fn connect(server: &Server) -> (Ws, ServerMessage) {
-    let (mut ws, _) = tokio_tungstenite::connect_async(server.ws_url()).await.expect("connect /ws");
+    let (mut ws, _) = tokio_tungstenite::connect_async(server.ws_url())
+        .await
+        .expect("connect /ws");
     let hello = next_message(&mut ws).await.expect("hello");
-    assert!(matches!(hello, ServerMessage::Hello { .. }), "first message {hello:?}");
+    assert!(
+        matches!(hello, ServerMessage::Hello { .. }),
+        "first message {hello:?}"
+    );
     (ws, hello)
 }
 
@@ -103,7 +114,9 @@ pub async fn next_message(ws: &mut Ws) -> Option<ServerMessage> {
             .await
             .expect("no message from the server within 20 s")?;
         match frame.expect("ws frame") {
-            Message::Text(t) => return Some(serde_json::from_str(t.as_str()).expect("decode server message")),
+            Message::Text(t) => {
+                return Some(serde_json::from_str(t.as_str()).expect("decode server message"));
+            }
             Message::Close(_) => return None,
             _ => continue,
         }
@@ -115,11 +128,19 @@ pub async fn events_until_finished(ws: &mut Ws) -> (Vec<Event>, usize) {
     let mut events = Vec::new();
     let mut frames = 0;
     loop {
-        match next_message(ws).await.expect("socket closed before the run finished") {
-            ServerMessage::Events { events: batch, dropped } => {
+        match next_message(ws)
+            .await
+            .expect("socket closed before the run finished")
+        {
+            ServerMessage::Events {
+                events: batch,
+                dropped,
+            } => {
                 assert_eq!(dropped, 0, "events were dropped");
                 frames += 1;
-                let done = batch.iter().any(|e| matches!(e.kind, EventKind::RunFinished { .. }));
+                let done = batch
+                    .iter()
+                    .any(|e| matches!(e.kind, EventKind::RunFinished { .. }));
                 events.extend(batch);
                 if done {
                     return (events, frames);
@@ -164,7 +185,10 @@ pub fn is_live_worker(pid: u32) -> bool {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return false;
     };
-    let state = stat.rsplit(')').next().and_then(|s| s.split_whitespace().next());
+    let state = stat
+        .rsplit(')')
+        .next()
+        .and_then(|s| s.split_whitespace().next());
     if state == Some("Z") {
         return false;
     }
@@ -177,7 +201,11 @@ pub fn is_live_worker(pid: u32) -> bool {
 pub fn wait_gone(pids: &[u32], timeout: Duration) -> Vec<u32> {
     let deadline = Instant::now() + timeout;
     loop {
-        let left: Vec<u32> = pids.iter().copied().filter(|&p| is_live_worker(p)).collect();
+        let left: Vec<u32> = pids
+            .iter()
+            .copied()
+            .filter(|&p| is_live_worker(p))
+            .collect();
         if left.is_empty() || Instant::now() >= deadline {
             return left;
         }

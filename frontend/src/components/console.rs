@@ -14,7 +14,16 @@ pub fn Console(run: RwSignal<Option<RunModel>>) -> impl IntoView {
                 .map(|m| {
                     m.console
                         .iter()
-                        .map(|l| (l.seq, l.t, l.proc.0, m.name_of(l.proc).to_string(), l.stream, l.text.clone()))
+                        .map(|l| {
+                            (
+                                l.seq,
+                                l.t,
+                                l.proc.0,
+                                m.name_of(l.proc).to_string(),
+                                l.stream,
+                                l.text.clone(),
+                            )
+                        })
                         .collect::<Vec<_>>()
                 })
                 .unwrap_or_default()

@@ -14,12 +14,20 @@ pub fn Summary(run: RwSignal<Option<RunModel>>, cores: RwSignal<u32>) -> impl In
             Some(m) => match &m.outcome {
                 None => "running".to_string(),
                 Some(RunOutcome::Completed) => "finished".to_string(),
-                Some(RunOutcome::Cancelled { reason }) => format!("cancelled ({reason:?})").to_lowercase(),
+                Some(RunOutcome::Cancelled { reason }) => {
+                    format!("cancelled ({reason:?})").to_lowercase()
+                }
                 Some(RunOutcome::Failed { message }) => format!("failed: {message}"),
             },
         })
     };
-    let wall = move || run.with(|r| r.as_ref().map(|m| format_duration(m.last_t)).unwrap_or_default());
+    let wall = move || {
+        run.with(|r| {
+            r.as_ref()
+                .map(|m| format_duration(m.last_t))
+                .unwrap_or_default()
+        })
+    };
     let procs = move || run.with(|r| r.as_ref().map_or(0, |m| m.processes.len()));
     let gaps = move || run.with(|r| r.as_ref().map_or(0, |m| m.gaps));
     view! {

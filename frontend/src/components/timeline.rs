@@ -8,7 +8,11 @@ use leptos::prelude::*;
 const WIDTH: f64 = 1200.0;
 const LABEL_W: f64 = 200.0;
 const RIGHT_PAD: f64 = 90.0;
-const LANES: Lanes = Lanes { y0: 36.0, height: 34.0, gap: 10.0 };
+const LANES: Lanes = Lanes {
+    y0: 36.0,
+    height: 34.0,
+    gap: 10.0,
+};
 
 /// One lane as drawn.
 #[derive(Clone, Debug, PartialEq)]
@@ -45,8 +49,13 @@ fn lanes(m: &RunModel, axis: &TimeAxis) -> Vec<LaneView> {
     for (i, p) in m.processes.iter().enumerate() {
         let started = p.started.unwrap_or(end.max(p.spawned));
         let stop = p.exited.unwrap_or(end);
-        let pending = Some((axis.x(p.spawned), axis.width_of(p.spawned, started.min(stop), 1.0)));
-        let running = p.started.map(|s| (axis.x(s), axis.width_of(s, stop.max(s), 3.0)));
+        let pending = Some((
+            axis.x(p.spawned),
+            axis.width_of(p.spawned, started.min(stop), 1.0),
+        ));
+        let running = p
+            .started
+            .map(|s| (axis.x(s), axis.width_of(s, stop.max(s), 3.0)));
         let exit = p.status.map(|s| {
             let label = match s {
                 shared::ExitStatus::Code { code } => format!("exit {code}"),
@@ -62,7 +71,9 @@ fn lanes(m: &RunModel, axis: &TimeAxis) -> Vec<LaneView> {
             p.pid,
             format_duration(p.spawned),
             p.started.map(format_duration).unwrap_or_else(|| "—".into()),
-            p.exited.map(format_duration).unwrap_or_else(|| "running".into()),
+            p.exited
+                .map(format_duration)
+                .unwrap_or_else(|| "running".into()),
             format_duration(stop - p.spawned),
             p.cpus,
         );
@@ -86,9 +97,22 @@ fn lanes(m: &RunModel, axis: &TimeAxis) -> Vec<LaneView> {
 #[component]
 pub fn Timeline(run: RwSignal<Option<RunModel>>) -> impl IntoView {
     let axis = Memo::new(move |_| {
-        run.with(|r| TimeAxis::fit(LABEL_W, WIDTH - LABEL_W - RIGHT_PAD, r.as_ref().map_or(0.0, |m| m.last_t), 0.001))
+        run.with(|r| {
+            TimeAxis::fit(
+                LABEL_W,
+                WIDTH - LABEL_W - RIGHT_PAD,
+                r.as_ref().map_or(0.0, |m| m.last_t),
+                0.001,
+            )
+        })
     });
-    let rows = move || run.with(|r| r.as_ref().map(|m| lanes(m, &axis.get())).unwrap_or_default());
+    let rows = move || {
+        run.with(|r| {
+            r.as_ref()
+                .map(|m| lanes(m, &axis.get()))
+                .unwrap_or_default()
+        })
+    };
     let height = move || {
         let n = run.with(|r| r.as_ref().map_or(1, |m| m.processes.len() + 1));
         LANES.y0 + LANES.total(n) + 12.0

@@ -23,12 +23,18 @@ fn two_processes_from_url() -> TwoProcessesParams {
 
 /// The row of demo buttons and the cancel button.
 #[component]
-pub fn Toolbar(run: RwSignal<Option<RunModel>>, error: RwSignal<Option<CommandError>>) -> impl IntoView {
+pub fn Toolbar(
+    run: RwSignal<Option<RunModel>>,
+    error: RwSignal<Option<CommandError>>,
+) -> impl IntoView {
     let running = move || run.with(|r| r.as_ref().is_some_and(|m| !m.finished()));
     let start = move |demo: DemoRequest| {
         error.set(None);
         if let Err(message) = demo.validate() {
-            error.set(Some(CommandError { kind: ErrorKind::InvalidParameter, message }));
+            error.set(Some(CommandError {
+                kind: ErrorKind::InvalidParameter,
+                message,
+            }));
         } else if !ws::send(&ClientMessage::StartRun { demo }) {
             error.set(Some(CommandError {
                 kind: ErrorKind::Internal,
