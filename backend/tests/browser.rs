@@ -14,19 +14,9 @@ async fn clicking_two_processes_shows_both_real_processes_their_output_and_exit_
     let server = Server::start();
     // Each child lingers 1.5 s so the test can check the PIDs against the kernel while they run.
     browser
-        .client
-        .goto(&format!("{}?linger_ms=1500", server.url()))
-        .await
-        .unwrap();
-    browser
-        .element("[data-testid=connection][data-state=Connected]")
+        .open(&format!("{}?linger_ms=1500", server.url()))
         .await;
-    browser
-        .element("[data-testid=demo-two_processes]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.click("[data-testid=demo-two_processes]").await;
 
     // Main process + two children.
     let lanes = browser.elements("[data-testid=lane]", 3).await;
@@ -101,31 +91,13 @@ async fn a_command_error_is_shown_and_the_page_keeps_working() {
     };
     let server = Server::start();
     browser
-        .client
-        .goto(&format!("{}?linger_ms=999999", server.url()))
-        .await
-        .unwrap();
-    browser
-        .element("[data-testid=connection][data-state=Connected]")
+        .open(&format!("{}?linger_ms=999999", server.url()))
         .await;
-    browser
-        .element("[data-testid=demo-two_processes]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.click("[data-testid=demo-two_processes]").await;
     let banner = browser.element("[data-testid=command-error]").await;
     assert!(banner.text().await.unwrap().contains("linger_ms"));
-    browser.client.goto(&server.url()).await.unwrap();
-    browser
-        .element("[data-testid=connection][data-state=Connected]")
-        .await;
-    browser
-        .element("[data-testid=demo-two_processes]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.open(&server.url()).await;
+    browser.click("[data-testid=demo-two_processes]").await;
     browser
         .text_becomes("[data-testid=run-status]", "finished")
         .await;
@@ -138,16 +110,8 @@ async fn after_a_reload_the_finished_run_comes_back() {
         return;
     };
     let server = Server::start();
-    browser.client.goto(&server.url()).await.unwrap();
-    browser
-        .element("[data-testid=connection][data-state=Connected]")
-        .await;
-    browser
-        .element("[data-testid=demo-two_processes]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.open(&server.url()).await;
+    browser.click("[data-testid=demo-two_processes]").await;
     browser
         .text_becomes("[data-testid=run-status]", "finished")
         .await;

@@ -98,6 +98,18 @@ impl Browser {
         })
     }
 
+    /// Loads `url` and waits until the page is connected to its server.
+    pub async fn open(&self, url: &str) {
+        self.client.goto(url).await.expect("load the page");
+        self.element("[data-testid=connection][data-state=Connected]")
+            .await;
+    }
+
+    /// Clicks the element matching `css` (waiting for it).
+    pub async fn click(&self, css: &str) {
+        self.element(css).await.click().await.expect("click");
+    }
+
     /// Waits (up to 20 s) for an element matching `css`.
     pub async fn element(&self, css: &str) -> fantoccini::elements::Element {
         self.client
