@@ -5,10 +5,13 @@ use crate::run::{DemoError, RunContext};
 use crate::workload::Step;
 use shared::{DemoRequest, TwoProcessesParams};
 
+pub use crate::pool::pool_demo;
+
 /// Executes `demo` within its run.
 pub async fn execute(demo: &DemoRequest, ctx: &mut RunContext) -> Result<(), DemoError> {
     match demo {
         DemoRequest::TwoProcesses(p) => two_processes(p, ctx).await,
+        DemoRequest::Pool(p) => pool_demo(p, ctx).await,
     }
 }
 
@@ -32,10 +35,10 @@ async fn two_processes(p: &TwoProcessesParams, ctx: &mut RunContext) -> Result<(
     };
     let n = p.num;
     let square = ctx
-        .spawn("Process-1", script(format!("Square: {}", n * n)))
+        .spawn("Process-1", 1, script(format!("Square: {}", n * n)))
         .await?;
     let cube = ctx
-        .spawn("Process-2", script(format!("Cube: {}", n * n * n)))
+        .spawn("Process-2", 2, script(format!("Cube: {}", n * n * n)))
         .await?;
     ctx.join(vec![square, cube]).await?;
     ctx.print("Done!").await;

@@ -20,8 +20,10 @@ pub mod clock;
 pub mod demos;
 pub mod ipc;
 pub mod process;
+pub mod pool;
 pub mod run;
 pub mod server;
+pub mod summary;
 pub mod worker;
 pub mod workload;
 

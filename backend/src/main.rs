@@ -3,6 +3,7 @@
 use anyhow::Context;
 use backend::run::{Runs, RuntimeConfig};
 use backend::server::{AppState, router};
+use shared::DemoRequest;
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -35,6 +36,12 @@ struct ServeArgs {
 enum Command {
     /// Serve the page and the WebSocket (the default).
     Serve(ServeArgs),
+    /// Run a demo without a browser: its events as NDJSON on stdout (the WebSocket's schema),
+    /// a summary on stderr. Exit code 0 when the run completed.
+    Run {
+        #[command(subcommand)]
+        demo: DemoArgs,
+    },
     /// Run as a child of a procviz server (internal).
     #[command(name = "__worker", hide = true)]
     Worker {
@@ -44,23 +51,145 @@ enum Command {
         /// Its script, as JSON.
         #[arg(long)]
         script: String,
+        /// A plain process's task number.
+        #[arg(long, default_value_t = 0)]
+        task: u64,
+        /// Take tasks from the pool queue on fd 4.
+        #[arg(long)]
+        pool: bool,
+        /// Exit after this many chunks.
+        #[arg(long)]
+        maxtasksperchild: Option<u32>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum DemoArgs {
+    /// Two processes print a square and a cube; the main process joins them.
+    TwoProcesses {
+        /// The number.
+        #[arg(long, default_value_t = 10)]
+        num: i64,
+        /// Keep each child alive this long after printing (ms).
+        #[arg(long, default_value_t = 0)]
+        linger_ms: u64,
+    },
+    /// Pool(workers) over `tasks` tasks (defaults: the seed, Pool(4).imap over 10 tasks of 1 s,
+    /// task 0 raising ZeroDivisionError).
+    Pool(PoolArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct PoolArgs {
+    /// Worker processes.
+    #[arg(long, default_value_t = 4)]
+    workers: u32,
+    /// Number of tasks.
+    #[arg(long, default_value_t = 10)]
+    tasks: u64,
+    /// The API: map, imap, imap_unordered, apply_async.
+    #[arg(long, default_value = "imap", value_parser = parse_api)]
+    api: shared::PoolApi,
+    /// Tasks per chunk (default: Python's for the API).
+    #[arg(long)]
+    chunksize: Option<u32>,
+    /// What a task does: sleep, cpu, none.
+    #[arg(long, default_value = "sleep", value_parser = parse_work)]
+    work: shared::Work,
+    /// Each task's duration (ms).
+    #[arg(long, default_value_t = 1000)]
+    task_ms: u64,
+    /// Task numbers that raise (comma-separated; `--fail ''` for none).
+    #[arg(long, default_value = "0", value_delimiter = ',', num_args = 0..)]
+    fail: Vec<String>,
+    /// The exception type.
+    #[arg(long, default_value = "ZeroDivisionError")]
+    error_type: String,
+    /// The exception message.
+    #[arg(long, default_value = "division by zero")]
+    error_message: String,
+    /// Do not print the started/ended lines.
+    #[arg(long)]
+    quiet_tasks: bool,
+    /// Replace a worker after this many chunks.
+    #[arg(long)]
+    maxtasksperchild: Option<u32>,
+    /// Cores the workers may use (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    cores: Option<Vec<u32>>,
+}
+
+fn parse_api(s: &str) -> Result<shared::PoolApi, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .map_err(|_| format!("unknown API {s:?}: map, imap, imap_unordered or apply_async"))
+}
+
+fn parse_work(s: &str) -> Result<shared::Work, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .map_err(|_| format!("unknown work {s:?}: sleep, cpu or none"))
+}
+
+impl DemoArgs {
+    fn request(self) -> anyhow::Result<DemoRequest> {
+        Ok(match self {
+            DemoArgs::TwoProcesses { num, linger_ms } => {
+                DemoRequest::TwoProcesses(shared::TwoProcessesParams { num, linger_ms })
+            }
+            DemoArgs::Pool(a) => {
+                let fail = a
+                    .fail
+                    .iter()
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|s| s.trim().parse::<u64>().with_context(|| format!("--fail {s:?}")))
+                    .collect::<anyhow::Result<Vec<u64>>>()?;
+                DemoRequest::Pool(shared::PoolParams {
+                    workers: a.workers,
+                    tasks: a.tasks,
+                    api: a.api,
+                    chunksize: a.chunksize,
+                    work: a.work,
+                    task_ms: a.task_ms,
+                    fail,
+                    error_type: a.error_type,
+                    error_message: a.error_message,
+                    print: !a.quiet_tasks,
+                    maxtasksperchild: a.maxtasksperchild,
+                    cores: a.cores,
+                })
+            }
+        })
+    }
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::Worker { name, script }) => {
-            let script = serde_json::from_str(&script)
+        Some(Command::Worker {
+            name,
+            script,
+            task,
+            pool,
+            maxtasksperchild,
+        }) => {
+            let script: Vec<backend::workload::Step> = serde_json::from_str(&script)
                 .with_context(|| format!("worker {name}: reading its script"))?;
-            std::process::exit(backend::worker::run(&script));
+            let code = if pool {
+                backend::worker::run_pool(&name, &script, maxtasksperchild)
+            } else {
+                backend::worker::run(&name, task, &script)
+            };
+            std::process::exit(code);
+        }
+        Some(Command::Run { demo }) => {
+            let code = run_headless(demo.request()?)?;
+            std::process::exit(code);
         }
         Some(Command::Serve(args)) => serve(args),
         None => serve(cli.serve),
     }
 }
 
-fn serve(args: ServeArgs) -> anyhow::Result<()> {
+fn init_logging() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PROCVIZ_LOG")
@@ -68,10 +197,55 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("starting the async runtime")?
+        .context("starting the async runtime")
+}
+
+/// `procviz run`: the run's events as NDJSON on stdout, then a summary on stderr.
+fn run_headless(demo: DemoRequest) -> anyhow::Result<i32> {
+    init_logging();
+    runtime()?.block_on(async move {
+        let exe = std::env::current_exe().context("finding procviz's own binary")?;
+        let runs = Runs::new(RuntimeConfig::new(exe));
+        let run = runs.start(demo, 0).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        let mut cursor = 0;
+        let mut summary = backend::summary::Summary::default();
+        let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
+        loop {
+            let (events, complete) = run.log.read_from(cursor, 65_536);
+            cursor += events.len();
+            for event in &events {
+                serde_json::to_writer(&mut out, event).context("writing an event")?;
+                std::io::Write::write_all(&mut out, b"\n").context("writing an event")?;
+                summary.add(event);
+            }
+            if complete {
+                break;
+            }
+            if events.is_empty() {
+                std::io::Write::flush(&mut out).context("writing events")?;
+                tokio::select! {
+                    () = tokio::time::sleep(std::time::Duration::from_millis(20)) => {}
+                    _ = &mut interrupted => run.cancel(shared::KillReason::Cancelled),
+                }
+            }
+        }
+        std::io::Write::flush(&mut out).context("writing events")?;
+        runs.shutdown().await;
+        eprint!("{summary}");
+        Ok(if summary.completed() { 0 } else { 1 })
+    })
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    init_logging();
+    runtime()?
         .block_on(serve_async(args))
 }
 

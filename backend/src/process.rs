@@ -12,17 +12,19 @@
 //! stderr lines, its control reports, and finally its exit status (after its output has been
 //! read, so a process's lines always precede its exit in the log).
 
-use crate::ipc::{CONTROL_FD, WorkerReport};
+use crate::ipc::{CONTROL_FD, Decoder, Report, TASKS_FD};
 use crate::run::EventSink;
-use crate::workload::Script;
+use crate::workload::Step;
 use shared::{EventKind, ExitStatus, KillReason, ProcId, Stream};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// The longest output line kept whole; longer lines are split.
@@ -70,8 +72,93 @@ pub struct ChildSpec {
     pub name: String,
     /// Who started it.
     pub parent: ProcId,
-    /// What it does.
-    pub script: Script,
+    /// What it does (once, or per pool task).
+    pub script: Vec<Step>,
+    /// A plain process or a pool worker.
+    pub role: Role,
+    /// The cores it may run on (absent: the server's own affinity).
+    pub affinity: Option<Vec<u32>>,
+}
+
+/// What kind of child.
+#[derive(Clone, Copy, Debug)]
+pub enum Role {
+    /// Runs its script once, as task `task`.
+    Process {
+        /// Its task number (for `{task}`).
+        task: u64,
+    },
+    /// Takes tasks from a pool's queue.
+    PoolWorker {
+        /// The server's descriptor of the queue's read end (placed at the child's
+        /// [`TASKS_FD`]).
+        queue: RawFd,
+        /// Exit after this many chunks.
+        maxtasks: Option<u32>,
+    },
+}
+
+/// What a pool worker's supervisor tells the pool, in order: report batches, then the exit.
+#[derive(Debug)]
+pub enum WorkerMsg {
+    /// Reports other than `Started`, with the run time of each.
+    Reports(ProcId, Vec<Report>),
+    /// The worker exited and everything it reported was delivered before this.
+    Exited(ProcId, ExitStatus),
+}
+
+/// The run's budget of output lines: past it, lines are counted and dropped, and the count
+/// is reported ([`EventKind::OutputDropped`]).
+#[derive(Debug)]
+pub struct OutputBudget {
+    limit: u64,
+    used: AtomicU64,
+    dropped: AtomicU64,
+}
+
+impl OutputBudget {
+    /// A budget of `limit` lines.
+    pub fn new(limit: u64) -> Self {
+        OutputBudget {
+            limit,
+            used: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+        }
+    }
+
+    /// Lines dropped so far.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+/// Who asked for a child's death: its own entry (a kill from the page) or the run's (cancel,
+/// shutdown).
+#[derive(Clone, Debug, Default)]
+pub struct KillReasons {
+    /// Set for this child alone.
+    pub own: Arc<OnceLock<KillReason>>,
+    /// Set for the whole run.
+    pub run: Arc<OnceLock<KillReason>>,
+}
+
+impl KillReasons {
+    fn get(&self) -> Option<KillReason> {
+        self.own.get().or(self.run.get()).copied()
+    }
+}
+
+/// How a child is wired to its run.
+#[derive(Clone, Debug)]
+pub struct Wiring {
+    /// Where events go.
+    pub sink: EventSink,
+    /// Who killed it, if someone did.
+    pub reasons: KillReasons,
+    /// The run's output budget.
+    pub budget: Arc<OutputBudget>,
+    /// For pool workers: where reports and the exit go.
+    pub pool: Option<mpsc::Sender<WorkerMsg>>,
 }
 
 /// The process groups of one run: children join the current group; if it has vanished (all
@@ -123,15 +210,27 @@ pub struct ChildHandle {
     pub done: JoinHandle<ExitStatus>,
 }
 
-/// Starts a child running `spec.script` and a supervisor that emits its events into `sink`.
-/// `kill_reason` is read when the child dies of a signal, to say who sent it.
+fn cpu_set(cores: &[u32]) -> Option<nix::sched::CpuSet> {
+    let mut set = nix::sched::CpuSet::new();
+    for &c in cores {
+        set.set(c as usize).ok()?;
+    }
+    Some(set)
+}
+
+/// Starts a child running `spec.script` and a supervisor that turns what it does into events.
 pub async fn spawn_child(
     exe: &Path,
     spec: ChildSpec,
     groups: &ProcessGroups,
-    sink: EventSink,
-    kill_reason: Arc<OnceLock<KillReason>>,
+    wiring: Wiring,
 ) -> Result<ChildHandle, SpawnError> {
+    let Wiring {
+        sink,
+        reasons,
+        budget,
+        pool,
+    } = wiring;
     let script = serde_json::to_string(&spec.script).map_err(|source| SpawnError::Script {
         name: spec.name.clone(),
         source,
@@ -147,8 +246,22 @@ pub async fn spawn_child(
             .arg("--name")
             .arg(&spec.name)
             .arg("--script")
-            .arg(&script)
-            .stdin(Stdio::null())
+            .arg(&script);
+        let queue = match spec.role {
+            Role::Process { task } => {
+                cmd.arg("--task").arg(task.to_string());
+                None
+            }
+            Role::PoolWorker { queue, maxtasks } => {
+                cmd.arg("--pool");
+                if let Some(k) = maxtasks {
+                    cmd.arg("--maxtasksperchild").arg(k.to_string());
+                }
+                Some(queue)
+            }
+        };
+        let affinity = spec.affinity.as_deref().and_then(cpu_set);
+        cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
@@ -165,6 +278,16 @@ pub async fn spawn_child(
                     }
                 } else if libc::dup2(theirs_fd, CONTROL_FD) == -1 {
                     return Err(std::io::Error::last_os_error());
+                }
+                if let Some(queue) = queue {
+                    if libc::dup2(queue, TASKS_FD) == -1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                if let Some(set) = affinity {
+                    if libc::sched_setaffinity(0, std::mem::size_of_val(&set), (&raw const set).cast()) == -1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
                 }
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
                     return Err(std::io::Error::last_os_error());
@@ -226,6 +349,7 @@ pub async fn spawn_child(
             proc,
             Stream::Stdout,
             sink.clone(),
+            budget.clone(),
         )));
     }
     if let Some(err) = child.stderr.take() {
@@ -234,13 +358,19 @@ pub async fn spawn_child(
             proc,
             Stream::Stderr,
             sink.clone(),
+            budget,
         )));
     }
     match ours
         .set_nonblocking(true)
         .and_then(|()| tokio::net::UnixStream::from_std(ours))
     {
-        Ok(control) => readers.push(tokio::spawn(read_control(control, proc, sink.clone()))),
+        Ok(control) => readers.push(tokio::spawn(read_control(
+            control,
+            proc,
+            sink.clone(),
+            pool.clone(),
+        ))),
         Err(e) => tracing::warn!(name = %spec.name, error = %e, "control channel unusable"),
     }
 
@@ -264,7 +394,7 @@ pub async fn spawn_child(
             }
         };
         let killed_by = match status {
-            ExitStatus::Signal { .. } => kill_reason.get().copied(),
+            ExitStatus::Signal { .. } => reasons.get(),
             ExitStatus::Code { .. } => None,
         };
         sink.emit(
@@ -276,15 +406,28 @@ pub async fn spawn_child(
             },
         )
         .await;
+        if let Some(pool) = pool {
+            if pool.send(WorkerMsg::Exited(proc, status)).await.is_err() {
+                tracing::debug!(%name, "the pool had already ended");
+            }
+        }
         status
     });
     Ok(ChildHandle { proc, pid, done })
 }
 
-/// Emits every line of `pipe` as an output event, stamped when it is read.
-async fn pump_lines(pipe: impl AsyncRead + Unpin, proc: ProcId, stream: Stream, sink: EventSink) {
+/// Emits every line of `pipe` as an output event, stamped when it is read, while the run's
+/// budget lasts; after that, counts the lines it drops and says so.
+async fn pump_lines(
+    pipe: impl AsyncRead + Unpin,
+    proc: ProcId,
+    stream: Stream,
+    sink: EventSink,
+    budget: Arc<OutputBudget>,
+) {
     let mut reader = BufReader::new(pipe);
     let mut buf = Vec::with_capacity(256);
+    let mut dropped_here = 0u64;
     loop {
         buf.clear();
         match (&mut reader)
@@ -300,6 +443,15 @@ async fn pump_lines(pipe: impl AsyncRead + Unpin, proc: ProcId, stream: Stream, 
                 if buf.last() == Some(&b'\r') {
                     buf.pop();
                 }
+                if budget.used.fetch_add(1, Ordering::Relaxed) >= budget.limit {
+                    let total = budget.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                    dropped_here += 1;
+                    if total == 1 || total % 10_000 == 0 {
+                        sink.emit_now(EventKind::OutputDropped { proc, lines: total })
+                            .await;
+                    }
+                    continue;
+                }
                 let text = String::from_utf8_lossy(&buf).into_owned();
                 sink.emit_now(EventKind::Output { proc, stream, text })
                     .await;
@@ -310,31 +462,52 @@ async fn pump_lines(pipe: impl AsyncRead + Unpin, proc: ProcId, stream: Stream, 
             }
         }
     }
+    if dropped_here > 0 {
+        sink.emit_now(EventKind::OutputDropped {
+            proc,
+            lines: budget.dropped(),
+        })
+        .await;
+    }
 }
 
-/// Turns the child's control reports into events, until the child closes the channel.
-async fn read_control(control: tokio::net::UnixStream, proc: ProcId, sink: EventSink) {
-    let mut lines = BufReader::new(control).lines();
+/// Turns the child's control reports into events (its start) or hands them to its pool, until
+/// the child closes the channel.
+async fn read_control(
+    mut control: tokio::net::UnixStream,
+    proc: ProcId,
+    sink: EventSink,
+    pool: Option<mpsc::Sender<WorkerMsg>>,
+) {
+    let mut decoder = Decoder::default();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut reports = Vec::new();
     loop {
-        match lines.next_line().await {
-            Ok(Some(line)) => match serde_json::from_str::<WorkerReport>(&line) {
-                Ok(WorkerReport::Started {
-                    at_ns,
-                    pid: _,
-                    cpus,
-                }) => {
-                    sink.emit(
-                        sink.clock().at(at_ns),
-                        EventKind::ProcessStarted { proc, cpus },
-                    )
-                    .await;
-                }
-                Err(e) => tracing::warn!(?proc, error = %e, "bad control report"),
-            },
-            Ok(None) => break,
+        let n = match control.read(&mut buf).await {
+            Ok(0) => break,
+            Ok(n) => n,
             Err(e) => {
                 tracing::warn!(?proc, error = %e, "control channel failed");
                 break;
+            }
+        };
+        if let Err(e) = decoder.feed(&buf[..n], &mut reports) {
+            tracing::warn!(?proc, error = %e, "corrupt control channel; ignoring the rest");
+            break;
+        }
+        let mut rest = Vec::with_capacity(reports.len());
+        for report in reports.drain(..) {
+            match report {
+                Report::Started { at_ns, pid: _, cpus } => {
+                    sink.emit(sink.clock().at(at_ns), EventKind::ProcessStarted { proc, cpus })
+                        .await;
+                }
+                other => rest.push(other),
+            }
+        }
+        if let (Some(pool), false) = (&pool, rest.is_empty()) {
+            if pool.send(WorkerMsg::Reports(proc, rest)).await.is_err() {
+                tracing::debug!(?proc, "the pool had already ended");
             }
         }
     }

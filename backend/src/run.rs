@@ -12,12 +12,15 @@
 //! SIGTERM to the run's process groups, waits a grace period, then sends SIGKILL.
 
 use crate::clock::RunClock;
-use crate::process::{ChildHandle, ChildSpec, ProcessGroups, SpawnError, spawn_child};
+use crate::process::{
+    ChildHandle, ChildSpec, KillReasons, OutputBudget, ProcessGroups, Role, SpawnError, WorkerMsg,
+    Wiring, spawn_child,
+};
 use shared::{
     DemoRequest, Event, EventKind, ExitStatus, KillReason, ProcId, RunId, RunOutcome, RunSummary,
     RunTime, Stream,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -39,6 +42,8 @@ pub struct RuntimeConfig {
     pub max_run_time: Duration,
     /// Time between SIGTERM and SIGKILL when a run is stopped.
     pub kill_grace: Duration,
+    /// Output lines a run keeps; the rest are counted and dropped.
+    pub max_output_lines: u64,
 }
 
 impl RuntimeConfig {
@@ -50,6 +55,7 @@ impl RuntimeConfig {
             max_finished_runs: 32,
             max_run_time: Duration::from_secs(600),
             kill_grace: Duration::from_millis(500),
+            max_output_lines: 200_000,
         }
     }
 }
@@ -66,6 +72,13 @@ pub enum StartError {
     /// The server is shutting down.
     #[error("the server is shutting down")]
     ShuttingDown,
+}
+
+/// A request to a running run.
+#[derive(Debug)]
+pub enum RunCommand {
+    /// SIGKILL this process (from the page's kill button).
+    Kill(ProcId),
 }
 
 /// The append-only event log of one run.
@@ -94,15 +107,27 @@ impl RunLog {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn append(&self, t: RunTime, kind: EventKind) {
+    fn append(&self, batch: Vec<(RunTime, EventKind)>) {
         let mut inner = self.lock();
-        let seq = inner.events.len() as u64;
-        inner.events.push(Event {
-            run: self.run,
-            seq,
-            t,
-            kind,
-        });
+        for (t, kind) in batch {
+            let seq = inner.events.len() as u64;
+            inner.events.push(Event {
+                run: self.run,
+                seq,
+                t,
+                kind,
+            });
+        }
+    }
+
+    /// Number of events recorded.
+    pub fn len(&self) -> usize {
+        self.lock().events.len()
+    }
+
+    /// Whether nothing was recorded yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Up to `max` events from position `from` on, and whether the log is complete (finished
@@ -133,7 +158,7 @@ impl RunLog {
 #[derive(Clone, Debug)]
 pub struct EventSink {
     clock: RunClock,
-    tx: mpsc::Sender<(RunTime, EventKind)>,
+    tx: mpsc::Sender<Vec<(RunTime, EventKind)>>,
 }
 
 impl EventSink {
@@ -144,9 +169,17 @@ impl EventSink {
 
     /// Records an event that happened at `t`.
     pub async fn emit(&self, t: RunTime, kind: EventKind) {
+        self.emit_batch(vec![(t, kind)]).await;
+    }
+
+    /// Records several events at once, in this order.
+    pub async fn emit_batch(&self, batch: Vec<(RunTime, EventKind)>) {
+        if batch.is_empty() {
+            return;
+        }
         // The recorder lives until every sink is dropped, so this only fails if it panicked.
-        if self.tx.send((t, kind)).await.is_err() {
-            tracing::error!("the run's recorder is gone; an event was lost");
+        if self.tx.send(batch).await.is_err() {
+            tracing::error!("the run's recorder is gone; events were lost");
         }
     }
 
@@ -169,9 +202,15 @@ pub struct RunHandle {
     owner: u64,
     cancel: CancellationToken,
     reason: Arc<OnceLock<KillReason>>,
+    commands: mpsc::UnboundedSender<RunCommand>,
 }
 
 impl RunHandle {
+    /// Asks the run to SIGKILL one of its processes. Returns false if the run has ended.
+    pub fn kill(&self, proc: ProcId) -> bool {
+        !self.log.is_finished() && self.commands.send(RunCommand::Kill(proc)).is_ok()
+    }
+
     /// Stops the run (a no-op if it has finished or is already stopping).
     pub fn cancel(&self, reason: KillReason) {
         // The first reason wins: a later one does not rewrite history.
@@ -209,7 +248,8 @@ impl Runs {
 
     /// Validates `demo`, checks the limits, and starts the run on behalf of connection `owner`.
     pub fn start(&self, demo: DemoRequest, owner: u64) -> Result<Arc<RunHandle>, StartError> {
-        demo.validate().map_err(StartError::Invalid)?;
+        demo.validate(crate::online_cores())
+            .map_err(StartError::Invalid)?;
         if self.shutdown.is_cancelled() {
             return Err(StartError::ShuttingDown);
         }
@@ -230,6 +270,7 @@ impl Runs {
             runs.remove(&id);
         }
         let id = RunId(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let (commands, command_rx) = mpsc::unbounded_channel();
         let handle = Arc::new(RunHandle {
             id,
             demo,
@@ -237,9 +278,11 @@ impl Runs {
             owner,
             cancel: self.shutdown.child_token(),
             reason: Arc::new(OnceLock::new()),
+            commands,
         });
         runs.insert(id, handle.clone());
-        self.tasks.spawn(drive(handle.clone(), self.config.clone()));
+        self.tasks
+            .spawn(drive(handle.clone(), self.config.clone(), command_rx));
         Ok(handle)
     }
 
@@ -287,6 +330,10 @@ pub struct RunContext {
     groups: ProcessGroups,
     cancel: CancellationToken,
     reason: Arc<OnceLock<KillReason>>,
+    budget: Arc<OutputBudget>,
+    commands: mpsc::UnboundedReceiver<RunCommand>,
+    /// Live children: PID and own kill reason, for kills from the page.
+    children: HashMap<ProcId, (u32, Arc<OnceLock<KillReason>>)>,
     next_proc: u32,
 }
 
@@ -302,44 +349,122 @@ pub enum DemoError {
 }
 
 impl RunContext {
-    /// Starts a child of the main process.
+    /// The run's event sink.
+    pub fn sink(&self) -> &EventSink {
+        &self.sink
+    }
+
+    /// The run's cancellation token.
+    pub fn cancelled(&self) -> &CancellationToken {
+        &self.cancel
+    }
+
+    /// Why the run is being stopped (once it is).
+    pub fn kill_reason(&self) -> KillReason {
+        self.reason.get().copied().unwrap_or(KillReason::Cancelled)
+    }
+
+    /// Starts a plain child of the main process running `script` once as task `task`.
     pub async fn spawn(
         &mut self,
         name: impl Into<String>,
-        script: crate::workload::Script,
+        task: u64,
+        script: Vec<crate::workload::Step>,
+    ) -> Result<ChildHandle, DemoError> {
+        self.spawn_child(name.into(), script, Role::Process { task }, None, None)
+            .await
+    }
+
+    /// Starts a child of the main process with every option.
+    pub async fn spawn_child(
+        &mut self,
+        name: String,
+        script: Vec<crate::workload::Step>,
+        role: Role,
+        affinity: Option<Vec<u32>>,
+        pool: Option<mpsc::Sender<WorkerMsg>>,
     ) -> Result<ChildHandle, DemoError> {
         if self.cancel.is_cancelled() {
             return Err(DemoError::Cancelled(self.kill_reason()));
         }
         self.next_proc += 1;
+        let proc = ProcId(self.next_proc);
+        let own = Arc::new(OnceLock::new());
         let spec = ChildSpec {
-            proc: ProcId(self.next_proc),
-            name: name.into(),
+            proc,
+            name,
             parent: ProcId::MAIN,
             script,
+            role,
+            affinity,
         };
-        Ok(spawn_child(
-            &self.config.worker_exe,
-            spec,
-            &self.groups,
-            self.sink.clone(),
-            self.reason.clone(),
-        )
-        .await?)
+        let wiring = Wiring {
+            sink: self.sink.clone(),
+            reasons: KillReasons {
+                own: own.clone(),
+                run: self.reason.clone(),
+            },
+            budget: self.budget.clone(),
+            pool,
+        };
+        let child = spawn_child(&self.config.worker_exe, spec, &self.groups, wiring).await?;
+        self.children.insert(proc, (child.pid, own));
+        Ok(child)
     }
 
-    /// Waits for `children` to exit (Python's `join`). If the run is cancelled meanwhile,
-    /// stops them (SIGTERM, grace, SIGKILL) and returns [`DemoError::Cancelled`].
-    pub async fn join(&self, children: Vec<ChildHandle>) -> Result<Vec<ExitStatus>, DemoError> {
+    /// Forgets a child that has exited (it can no longer be killed).
+    pub fn forget(&mut self, proc: ProcId) {
+        self.children.remove(&proc);
+    }
+
+    /// The next command for the run (a kill from the page); pending forever when there is none.
+    pub async fn next_command(&mut self) -> RunCommand {
+        match self.commands.recv().await {
+            Some(c) => c,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Carries out a command.
+    pub fn apply(&mut self, command: RunCommand) {
+        match command {
+            RunCommand::Kill(proc) => {
+                if let Some((pid, own)) = self.children.get(&proc) {
+                    // The first reason wins; a repeated kill changes nothing.
+                    let _first = own.set(KillReason::User);
+                    match nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(*pid as i32),
+                        nix::sys::signal::Signal::SIGKILL,
+                    ) {
+                        Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
+                        Err(e) => tracing::warn!(?proc, error = %e, "kill failed"),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits for `children` to exit (Python's `join`), carrying out kills from the page
+    /// meanwhile. If the run is cancelled, stops them (SIGTERM, grace, SIGKILL) and returns
+    /// [`DemoError::Cancelled`].
+    pub async fn join(&mut self, children: Vec<ChildHandle>) -> Result<Vec<ExitStatus>, DemoError> {
         let mut statuses = Vec::with_capacity(children.len());
         let mut pending = children.into_iter();
+        let cancel = self.cancel.clone();
         while let Some(mut child) = pending.next() {
-            tokio::select! {
-                status = &mut child.done => statuses.push(status.unwrap_or(ExitStatus::Code { code: -1 })),
-                () = self.cancel.cancelled() => {
-                    let rest: Vec<ChildHandle> = std::iter::once(child).chain(pending).collect();
-                    self.stop(rest).await;
-                    return Err(DemoError::Cancelled(self.kill_reason()));
+            loop {
+                tokio::select! {
+                    status = &mut child.done => {
+                        statuses.push(status.unwrap_or(ExitStatus::Code { code: -1 }));
+                        self.forget(child.proc);
+                        break;
+                    }
+                    command = self.next_command() => self.apply(command),
+                    () = cancel.cancelled() => {
+                        let rest: Vec<ChildHandle> = std::iter::once(child).chain(pending).collect();
+                        self.stop(rest).await;
+                        return Err(DemoError::Cancelled(self.kill_reason()));
+                    }
                 }
             }
         }
@@ -357,26 +482,25 @@ impl RunContext {
             .await;
     }
 
-    fn kill_reason(&self) -> KillReason {
-        self.reason.get().copied().unwrap_or(KillReason::Cancelled)
-    }
-
-    async fn stop(&self, children: Vec<ChildHandle>) {
+    /// Stops `children`: SIGTERM to the run's groups, a grace period, then SIGKILL; returns
+    /// when all of them have exited.
+    pub async fn stop(&self, children: Vec<ChildHandle>) {
         use nix::sys::signal::Signal;
         self.groups.signal(Signal::SIGTERM);
         let mut dones: Vec<_> = children.into_iter().map(|c| c.done).collect();
         let all = futures_util::future::join_all(dones.iter_mut());
-        if tokio::time::timeout(self.config.kill_grace, all)
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(self.config.kill_grace, all).await.is_err() {
             self.groups.signal(Signal::SIGKILL);
             futures_util::future::join_all(dones).await;
         }
     }
 }
 
-async fn drive(handle: Arc<RunHandle>, config: RuntimeConfig) {
+async fn drive(
+    handle: Arc<RunHandle>,
+    config: RuntimeConfig,
+    commands: mpsc::UnboundedReceiver<RunCommand>,
+) {
     let clock = RunClock::start_now();
     let (tx, rx) = mpsc::channel(1024);
     let sink = EventSink { clock, tx };
@@ -394,10 +518,13 @@ async fn drive(handle: Arc<RunHandle>, config: RuntimeConfig) {
     let limit = config.max_run_time;
     let mut ctx = RunContext {
         sink: sink.clone(),
+        budget: Arc::new(OutputBudget::new(config.max_output_lines)),
         config,
         groups: ProcessGroups::default(),
         cancel: handle.cancel.clone(),
         reason: handle.reason.clone(),
+        commands,
+        children: HashMap::new(),
         next_proc: 0,
     };
     let timer = {
@@ -431,8 +558,8 @@ async fn drive(handle: Arc<RunHandle>, config: RuntimeConfig) {
     handle.log.finish();
 }
 
-async fn record(mut rx: mpsc::Receiver<(RunTime, EventKind)>, log: Arc<RunLog>) {
-    while let Some((t, kind)) = rx.recv().await {
-        log.append(t, kind);
+async fn record(mut rx: mpsc::Receiver<Vec<(RunTime, EventKind)>>, log: Arc<RunLog>) {
+    while let Some(batch) = rx.recv().await {
+        log.append(batch);
     }
 }

@@ -315,6 +315,23 @@ fn handle_text(text: &str, runs: &Runs, connection: u64) -> Vec<Outbound> {
             }
             None => vec![Outbound::Send(not_found(run))],
         },
+        ClientMessage::KillProcess { run, proc } => match runs.get(run) {
+            Some(_) if proc == shared::ProcId::MAIN => vec![Outbound::Send(error(
+                ErrorKind::InvalidParameter,
+                "the main process is the procviz server itself; cancel the run instead".into(),
+            ))],
+            Some(handle) => {
+                if handle.kill(proc) {
+                    Vec::new()
+                } else {
+                    vec![Outbound::Send(error(
+                        ErrorKind::NotFound,
+                        format!("{run} has finished; its processes are gone"),
+                    ))]
+                }
+            }
+            None => vec![Outbound::Send(not_found(run))],
+        },
         ClientMessage::Subscribe { run } => match runs.get(run) {
             Some(handle) => vec![Outbound::Follow(handle)],
             None => vec![Outbound::Send(not_found(run))],

@@ -1,57 +1,197 @@
 //! The child side: `procviz __worker` runs here, in a fresh process that re-executed the
 //! server's own binary (a real PID, no fork of the multi-threaded server).
 //!
-//! It reports on the control channel ([`crate::ipc`]), runs its [`Script`], and exits. If the
-//! server goes away, the channel reads end-of-file and the child exits at once.
+//! A plain process reports that it started, runs its [`Step`] script once and exits (0, the
+//! script's exit code, or 1 after an uncaught error, like Python). A pool worker reports that
+//! it started, then takes one [`TaskRecord`] at a time from the shared queue and runs the
+//! script for each task of the chunk, reporting took/started/finished, until it reads the stop
+//! sentinel, reaches `maxtasksperchild`, or the queue is closed. If the server goes away, the
+//! control channel reads end-of-file and the child exits at once.
 
 use crate::clock::monotonic_ns;
-use crate::ipc::{CONTROL_FD, WorkerReport};
-use crate::workload::{Script, execute};
-use std::io::{Read, Write};
-use std::os::fd::FromRawFd;
+use crate::ipc::{CONTROL_FD, Outcome, Report, TASKS_FD, TaskRecord, encode};
+use crate::workload::{Ended, Step, TaskCtx, execute};
+use std::fs::File;
+use std::io::{ErrorKind, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::net::UnixStream;
 
 /// Exit code of a child that lost its server.
 pub const EXIT_ORPHANED: i32 = 70;
 
-/// Runs the worker and returns its exit code.
-pub fn run(script: &Script) -> i32 {
-    // SAFETY: the server placed our end of the control socket at CONTROL_FD before exec; we
-    // check it is open before taking ownership of it.
+/// Reports, buffered and written in batches.
+struct Reporter {
+    control: UnixStream,
+    buf: Vec<u8>,
+}
+
+impl Reporter {
+    fn push(&mut self, report: &Report) {
+        encode(report, &mut self.buf);
+        if self.buf.len() >= 64 * 1024 {
+            self.flush();
+        }
+    }
+
+    /// Writes the batch; exits if the server is gone.
+    fn flush(&mut self) {
+        if self.buf.is_empty() {
+            return;
+        }
+        if self.control.write_all(&self.buf).is_err() {
+            std::process::exit(EXIT_ORPHANED);
+        }
+        self.buf.clear();
+    }
+}
+
+/// Opens the control channel, starts the watchdog and reports the start.
+fn connect() -> Result<Reporter, String> {
+    // SAFETY: fcntl only inspects the descriptor number.
     if unsafe { libc::fcntl(CONTROL_FD, libc::F_GETFD) } == -1 {
-        eprintln!("procviz worker: no control channel on fd {CONTROL_FD}; start it from procviz");
-        return 2;
+        return Err(format!(
+            "no control channel on fd {CONTROL_FD}; workers are started by procviz"
+        ));
     }
+    // SAFETY: the server placed our end of the control socket at CONTROL_FD before exec and
+    // nothing else in this process owns it.
     let control = unsafe { UnixStream::from_raw_fd(CONTROL_FD) };
-    match control.try_clone() {
-        Ok(watch) => {
-            std::thread::spawn(move || watchdog(watch));
-        }
-        Err(e) => {
-            eprintln!("procviz worker: control channel: {e}");
-            return 2;
-        }
-    }
-    let report = WorkerReport::Started {
+    let watch = control
+        .try_clone()
+        .map_err(|e| format!("control channel: {e}"))?;
+    std::thread::spawn(move || watchdog(watch));
+    let mut reporter = Reporter {
+        control,
+        buf: Vec::with_capacity(64 * 1024),
+    };
+    reporter.push(&Report::Started {
         at_ns: monotonic_ns(),
         pid: std::process::id(),
         cpus: allowed_cpus(),
+    });
+    reporter.flush();
+    Ok(reporter)
+}
+
+/// Runs a plain process (task number `task`) and returns its exit code.
+pub fn run(name: &str, task: u64, script: &[Step]) -> i32 {
+    let mut reporter = match connect() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("procviz worker: {e}");
+            return 2;
+        }
     };
-    if send(&control, &report).is_err() {
-        return EXIT_ORPHANED;
-    }
-    let code = execute(script);
-    // Output must be complete before the exit is observed.
+    let ctx = TaskCtx {
+        name,
+        pid: std::process::id(),
+        task,
+    };
+    let code = match execute(script, ctx, &mut || reporter.flush()) {
+        Ended::Done(Outcome::Value(_)) => 0,
+        Ended::Done(Outcome::Error {
+            error_type,
+            message,
+            location,
+        }) => {
+            eprintln!("Process {name}:\nTraceback (most recent call last):\n  {location}\n{error_type}: {message}");
+            1
+        }
+        Ended::Exit(code) => code,
+    };
+    reporter.flush();
     if std::io::stdout().flush().is_err() {
         return 1;
     }
     code
 }
 
-fn send(mut control: &UnixStream, report: &WorkerReport) -> std::io::Result<()> {
-    let mut line = serde_json::to_vec(report).map_err(std::io::Error::other)?;
-    line.push(b'\n');
-    control.write_all(&line)
+/// Runs a pool worker and returns its exit code.
+pub fn run_pool(name: &str, script: &[Step], maxtasks: Option<u32>) -> i32 {
+    let mut reporter = match connect() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("procviz worker: {e}");
+            return 2;
+        }
+    };
+    // SAFETY: fcntl only inspects the descriptor number.
+    if unsafe { libc::fcntl(TASKS_FD, libc::F_GETFD) } == -1 {
+        eprintln!("procviz worker: no task queue on fd {TASKS_FD}");
+        return 2;
+    }
+    // SAFETY: the server placed the queue's read end at TASKS_FD before exec.
+    let mut tasks = unsafe { File::from_raw_fd(TASKS_FD) };
+    let pid = std::process::id();
+    let mut chunks = 0u32;
+    while let Some(record) = next_record(&mut tasks, &mut reporter) {
+        let TaskRecord::Chunk { first, count } = record else {
+            break;
+        };
+        reporter.push(&Report::Took {
+            at_ns: monotonic_ns(),
+            first,
+            count,
+        });
+        for task in first..first.saturating_add(u64::from(count)) {
+            reporter.push(&Report::TaskStarted {
+                at_ns: monotonic_ns(),
+                task,
+            });
+            let ctx = TaskCtx { name, pid, task };
+            match execute(script, ctx, &mut || reporter.flush()) {
+                Ended::Done(outcome) => reporter.push(&Report::TaskFinished {
+                    at_ns: monotonic_ns(),
+                    task,
+                    outcome,
+                }),
+                Ended::Exit(code) => {
+                    reporter.flush();
+                    return code;
+                }
+            }
+        }
+        chunks += 1;
+        if maxtasks == Some(chunks) {
+            break;
+        }
+    }
+    reporter.flush();
+    if std::io::stdout().flush().is_err() {
+        return 1;
+    }
+    0
+}
+
+/// The next record of the queue, waiting for one if it is empty (after flushing the reports,
+/// so the server hears about finished work before the worker sleeps). `None` when the queue
+/// was closed.
+fn next_record(tasks: &mut File, reporter: &mut Reporter) -> Option<TaskRecord> {
+    let mut buf = [0u8; TaskRecord::SIZE];
+    let mut have = 0;
+    loop {
+        match tasks.read(&mut buf[have..]) {
+            Ok(0) => return None,
+            Ok(n) => {
+                have += n;
+                if have == TaskRecord::SIZE {
+                    return Some(TaskRecord::decode(&buf));
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                reporter.flush();
+                let mut fds = libc::pollfd {
+                    fd: tasks.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd; -1 waits until the queue is readable or closed.
+                unsafe { libc::poll(&mut fds, 1, -1) };
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
 }
 
 /// Blocks until the server closes the channel (it died or gave up on us), then exits.

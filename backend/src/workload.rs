@@ -1,15 +1,30 @@
 //! What a child process does: a short script of bounded steps, run by the worker side of the
-//! binary ([`crate::worker`]). Demos compose their processes from these steps.
+//! binary ([`crate::worker`]) once per process or once per pool task. Demos compose their
+//! processes and tasks from these steps, e.g. print started → fail if n == 0 → sleep 1 s →
+//! print ended → return n.
 
+use crate::ipc::Outcome;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-/// One step of a child's script.
+/// A signal a step can crash the process with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Crash {
+    /// `abort()`: SIGABRT.
+    Abort,
+    /// A segmentation fault: SIGSEGV.
+    Segfault,
+}
+
+/// One step of a script. `only` (where present) limits a step to the listed task numbers
+/// (sorted ascending); absent means every task.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum Step {
-    /// Write a line to stdout (or stderr) and flush it.
+    /// Write a line to stdout (or stderr) and flush it. `{name}`, `{pid}` and `{task}` are
+    /// replaced by the process's name, its PID and the task number.
     Print {
         /// The line, without its line break.
         text: String,
@@ -27,44 +42,185 @@ pub enum Step {
         /// Duration in milliseconds.
         ms: u64,
     },
-    /// Exit now with this code.
+    /// Raise an error: the task ends with it (a plain process exits with code 1 after writing
+    /// a traceback-like line to stderr, as Python does).
+    Fail {
+        /// Exception type.
+        error_type: String,
+        /// Message.
+        message: String,
+        /// Only for these tasks.
+        #[serde(default)]
+        only: Option<Vec<u64>>,
+    },
+    /// Exit the process now with this code.
     Exit {
         /// The exit code.
         code: i32,
+        /// Only for these tasks.
+        #[serde(default)]
+        only: Option<Vec<u64>>,
+    },
+    /// Crash the process with a signal.
+    Crash {
+        /// Which.
+        signal: Crash,
+        /// Only for these tasks.
+        #[serde(default)]
+        only: Option<Vec<u64>>,
+    },
+    /// Allocate and touch this many MiB, hold them for `ms`, then free them.
+    HoldMemory {
+        /// Size in MiB.
+        mib: u64,
+        /// How long, in milliseconds.
+        ms: u64,
+    },
+    /// Run `count` threads of CPU work for `ms` each, and wait for them.
+    Threads {
+        /// Number of threads.
+        count: u32,
+        /// Duration in milliseconds.
+        ms: u64,
     },
 }
 
-/// The script of one child: its steps, in order. After the last step the child exits with 0.
-pub type Script = Vec<Step>;
+impl Step {
+    /// Whether the step may take a noticeable time (reports are flushed before it).
+    pub fn is_long(&self) -> bool {
+        matches!(
+            self,
+            Step::Sleep { .. } | Step::Cpu { .. } | Step::HoldMemory { .. } | Step::Threads { .. }
+        )
+    }
+}
 
-/// Runs `script` in the current process. Returns the exit code the process should end with.
-pub fn execute(script: &[Step]) -> i32 {
-    for step in script {
+/// The process's view of the task it runs.
+#[derive(Clone, Copy, Debug)]
+pub struct TaskCtx<'a> {
+    /// The process's name.
+    pub name: &'a str,
+    /// Its PID.
+    pub pid: u32,
+    /// The task number (a plain process's own number).
+    pub task: u64,
+}
+
+/// How a script ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Ended {
+    /// It ran to its end and returned (the task number: `return n`), or raised.
+    Done(Outcome),
+    /// It asked for the process to exit with this code.
+    Exit(i32),
+}
+
+fn applies(only: &Option<Vec<u64>>, task: u64) -> bool {
+    only.as_ref().is_none_or(|tasks| tasks.binary_search(&task).is_ok())
+}
+
+/// Replaces `{name}`, `{pid}` and `{task}` in `text`.
+pub fn fill(text: &str, ctx: TaskCtx<'_>) -> String {
+    if !text.contains('{') {
+        return text.to_string();
+    }
+    text.replace("{name}", ctx.name)
+        .replace("{pid}", &ctx.pid.to_string())
+        .replace("{task}", &ctx.task.to_string())
+}
+
+/// Runs `script` for one task in the current process. `before_long` is called before every
+/// step that may take time.
+pub fn execute(script: &[Step], ctx: TaskCtx<'_>, before_long: &mut dyn FnMut()) -> Ended {
+    for (i, step) in script.iter().enumerate() {
+        if step.is_long() {
+            before_long();
+        }
         match step {
             Step::Print { text, stderr } => {
+                let line = fill(text, ctx);
                 let result = if *stderr {
-                    writeln!(std::io::stderr().lock(), "{text}")
+                    writeln!(std::io::stderr().lock(), "{line}")
                 } else {
                     let mut out = std::io::stdout().lock();
-                    writeln!(out, "{text}").and_then(|()| out.flush())
+                    writeln!(out, "{line}").and_then(|()| out.flush())
                 };
                 if result.is_err() {
                     // Nobody reads our output any more: the run is over.
-                    return 1;
+                    return Ended::Exit(1);
                 }
             }
             Step::Sleep { ms } => std::thread::sleep(Duration::from_millis(*ms)),
             Step::Cpu { ms } => {
                 burn_cpu(Duration::from_millis(*ms));
             }
-            Step::Exit { code } => return *code,
+            Step::Fail {
+                error_type,
+                message,
+                only,
+            } => {
+                if applies(only, ctx.task) {
+                    return Ended::Done(Outcome::Error {
+                        error_type: error_type.clone(),
+                        message: message.clone(),
+                        location: format!("{}, task {}, step {} (fail)", ctx.name, ctx.task, i + 1),
+                    });
+                }
+            }
+            Step::Exit { code, only } => {
+                if applies(only, ctx.task) {
+                    return Ended::Exit(*code);
+                }
+            }
+            Step::Crash { signal, only } => {
+                if applies(only, ctx.task) {
+                    before_long();
+                    crash(*signal);
+                }
+            }
+            Step::HoldMemory { mib, ms } => {
+                let mut block = vec![0u8; (*mib as usize) << 20];
+                // Touch every page so the memory is really resident.
+                for page in block.chunks_mut(4096) {
+                    page[0] = 1;
+                }
+                std::hint::black_box(&block);
+                std::thread::sleep(Duration::from_millis(*ms));
+            }
+            Step::Threads { count, ms } => {
+                let d = Duration::from_millis(*ms);
+                let threads: Vec<_> = (0..*count)
+                    .map(|_| std::thread::spawn(move || burn_cpu(d)))
+                    .collect();
+                for t in threads {
+                    if t.join().is_err() {
+                        return Ended::Exit(1);
+                    }
+                }
+            }
         }
     }
-    0
+    Ended::Done(Outcome::Value(ctx.task as i64))
+}
+
+fn crash(signal: Crash) -> ! {
+    // Flush what was printed, as a real crash would not, so the lecture sees the last line.
+    let _flushed = std::io::stdout().flush();
+    match signal {
+        Crash::Abort => std::process::abort(),
+        Crash::Segfault => {
+            // SAFETY: raising SIGSEGV at ourselves; its default action ends the process.
+            unsafe {
+                libc::signal(libc::SIGSEGV, libc::SIG_DFL);
+                libc::raise(libc::SIGSEGV);
+            }
+            std::process::abort()
+        }
+    }
 }
 
 /// Real computation (an integer hash chain) until `duration` of wall time has passed.
-fn burn_cpu(duration: Duration) -> u64 {
+pub fn burn_cpu(duration: Duration) -> u64 {
     let start = Instant::now();
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     while start.elapsed() < duration {
@@ -82,17 +238,66 @@ fn burn_cpu(duration: Duration) -> u64 {
 mod tests {
     use super::*;
 
+    const CTX: TaskCtx<'static> = TaskCtx {
+        name: "PoolWorker-2",
+        pid: 77,
+        task: 3,
+    };
+
+    fn run(script: &[Step], task: u64) -> Ended {
+        let mut longs = 0;
+        let ended = execute(script, TaskCtx { task, ..CTX }, &mut || longs += 1);
+        ended
+    }
+
+    #[test]
+    fn a_task_returns_its_number() {
+        assert_eq!(run(&[], 5), Ended::Done(Outcome::Value(5)));
+    }
+
+    #[test]
+    fn fail_applies_only_to_its_tasks_and_says_where() {
+        let script = vec![
+            Step::Fail {
+                error_type: "ZeroDivisionError".into(),
+                message: "division by zero".into(),
+                only: Some(vec![0, 4]),
+            },
+            Step::Sleep { ms: 1 },
+        ];
+        assert_eq!(run(&script, 1), Ended::Done(Outcome::Value(1)));
+        let Ended::Done(Outcome::Error { error_type, location, .. }) = run(&script, 4) else {
+            panic!("task 4 must fail")
+        };
+        assert_eq!(error_type, "ZeroDivisionError");
+        assert_eq!(location, "PoolWorker-2, task 4, step 1 (fail)");
+    }
+
     #[test]
     fn exit_step_ends_the_script_with_its_code() {
-        let script = vec![Step::Exit { code: 3 }, Step::Sleep { ms: 10_000 }];
-        assert_eq!(execute(&script), 3);
-        assert_eq!(execute(&[]), 0);
+        let script = vec![Step::Exit { code: 3, only: None }, Step::Sleep { ms: 10_000 }];
+        assert_eq!(run(&script, 0), Ended::Exit(3));
+    }
+
+    #[test]
+    fn long_steps_are_announced() {
+        let mut longs = 0;
+        execute(&[Step::Sleep { ms: 0 }, Step::Cpu { ms: 0 }], CTX, &mut || longs += 1);
+        assert_eq!(longs, 2);
+    }
+
+    #[test]
+    fn placeholders_are_filled() {
+        assert_eq!(
+            fill("Process {name} ({pid}) started working on task {task}", CTX),
+            "Process PoolWorker-2 (77) started working on task 3"
+        );
     }
 
     #[test]
     fn cpu_step_uses_the_cpu_for_its_duration() {
         let start = Instant::now();
-        execute(&[Step::Cpu { ms: 30 }]);
+        run(&[Step::Cpu { ms: 30 }], 0);
         assert!(start.elapsed() >= Duration::from_millis(30));
     }
 }

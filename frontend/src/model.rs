@@ -176,6 +176,8 @@ impl RunModel {
                 }
             }
             EventKind::RunFinished { outcome } => self.outcome = Some(outcome.clone()),
+            // Pool events are drawn by the pool view (issue #5); the process lanes need none.
+            _ => {}
         }
     }
 

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 pub mod demo;
-pub use demo::{DemoRequest, TwoProcessesParams};
+pub use demo::{DemoRequest, PoolParams, TwoProcessesParams, Work};
 
 /// Version of this protocol, sent in [`ServerMessage::Hello`]. A client that does not know the
 /// version should say so rather than guess.
@@ -113,6 +113,14 @@ pub enum ClientMessage {
     CancelRun {
         /// The run to stop.
         run: RunId,
+    },
+    /// Send SIGKILL to one process of a run (a pool worker, say), to see what happens. The
+    /// process's exit records [`KillReason::User`].
+    KillProcess {
+        /// The run.
+        run: RunId,
+        /// The process within the run (not the main process).
+        proc: ProcId,
     },
     /// Receive a run's events: everything recorded so far, then new events as they happen.
     /// Used after a reload or by a second viewer.
@@ -262,6 +270,176 @@ pub enum EventKind {
         /// How it ended.
         outcome: RunOutcome,
     },
+    /// A pool was created (before its workers are spawned).
+    PoolStarted {
+        /// Number of worker processes.
+        workers: u32,
+        /// The API the caller uses.
+        api: PoolApi,
+        /// Tasks per chunk (Python's default for the API unless given).
+        chunksize: u32,
+        /// Number of tasks.
+        tasks: u64,
+    },
+    /// Tasks `first .. first + count` were put into the pool's one FIFO queue (Python queues
+    /// every input at once).
+    TasksQueued {
+        /// First task number.
+        first: u64,
+        /// How many.
+        count: u64,
+    },
+    /// A worker took a chunk of tasks from the queue (stamped by the worker).
+    TaskDispatched {
+        /// First task of the chunk.
+        first: u64,
+        /// Tasks in the chunk.
+        count: u32,
+        /// The worker that took it.
+        worker: ProcId,
+    },
+    /// A worker began a task (stamped by the worker).
+    TaskStarted {
+        /// The task number.
+        task: u64,
+        /// The worker.
+        worker: ProcId,
+    },
+    /// A task ended with a value or an error (stamped by the worker; for a task lost with its
+    /// worker, by the server when it saw the worker die).
+    TaskFinished {
+        /// The task number.
+        task: u64,
+        /// The worker that ran it.
+        worker: ProcId,
+        /// Its value or error.
+        result: TaskResult,
+    },
+    /// The caller received a task's result, in the order and at the moment its API delivers
+    /// it (`imap`: input order as soon as all earlier tasks are done; `imap_unordered` and
+    /// `apply_async` callbacks: completion order; `map`: all at once at the end).
+    ResultConsumed {
+        /// The task number (the input's index).
+        index: u64,
+        /// What the caller got: a value, or the error `next()`/`get()` raised.
+        result: TaskResult,
+    },
+    /// The caller's call raised and the remaining results are lost (`map` with a failing
+    /// task: the first error, after every task finished; `imap` with chunks: the first failing
+    /// chunk, after which the iterator is exhausted).
+    CallerRaised {
+        /// The error raised.
+        error: TaskError,
+        /// Results the caller will never see because of it.
+        lost_results: u64,
+    },
+    /// A worker ended and a new one took its place (`maxtasksperchild`, or a worker that
+    /// died).
+    WorkerReplaced {
+        /// The worker that ended.
+        exited: ProcId,
+        /// Its replacement.
+        replacement: ProcId,
+    },
+    /// The pool stopped taking work; its workers finish the queue and exit (Python's `close`
+    /// then `join`).
+    PoolClosed,
+    /// The pool's workers were stopped with SIGTERM (Python's `terminate`).
+    PoolTerminated {
+        /// Why.
+        reason: KillReason,
+    },
+    /// Output of a process was discarded because the run's output limit was reached.
+    OutputDropped {
+        /// The process.
+        proc: ProcId,
+        /// Lines discarded so far for this run (a running total).
+        lines: u64,
+    },
+}
+
+/// The pool APIs procviz mirrors.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PoolApi {
+    /// `pool.map(f, inputs)`: results in input order, all at the end; the first error is
+    /// raised after every task finished.
+    Map,
+    /// `pool.imap(f, inputs)`: results in input order, each as soon as it and all before it
+    /// are done; an error is raised by `next()` and iteration continues.
+    #[default]
+    Imap,
+    /// `pool.imap_unordered(f, inputs)`: results in completion order.
+    ImapUnordered,
+    /// `pool.apply_async(f, (n,), callback=...)` per input: callbacks in completion order.
+    ApplyAsync,
+}
+
+impl PoolApi {
+    /// Python's name of the call.
+    pub fn python_name(self) -> &'static str {
+        match self {
+            PoolApi::Map => "map",
+            PoolApi::Imap => "imap",
+            PoolApi::ImapUnordered => "imap_unordered",
+            PoolApi::ApplyAsync => "apply_async",
+        }
+    }
+
+    /// Python's default chunk size for `tasks` inputs on `workers` workers: 1 for `imap`,
+    /// `imap_unordered` and `apply_async`; for `map`, `ceil(tasks / (4 × workers))` (0 for no
+    /// tasks).
+    pub fn default_chunksize(self, tasks: u64, workers: u32) -> u32 {
+        match self {
+            PoolApi::Map => {
+                if tasks == 0 {
+                    return 0;
+                }
+                let per = 4 * u64::from(workers.max(1));
+                tasks.div_ceil(per).min(u64::from(u32::MAX)) as u32
+            }
+            _ => 1,
+        }
+    }
+}
+
+/// What a task produced.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TaskResult {
+    /// It returned this value.
+    Value {
+        /// The value.
+        value: i64,
+    },
+    /// It raised, or was lost with its worker.
+    Error(TaskError),
+}
+
+/// An error a task raised (or the loss of a task with its worker).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskError {
+    /// The exception type (`ZeroDivisionError`), or `WorkerLost` for a task whose worker died.
+    pub error_type: String,
+    /// The message (`division by zero`).
+    pub message: String,
+    /// Where it happened: worker, task and step (`PoolWorker-1, task 0, step 2 (fail)`).
+    pub location: String,
+}
+
+impl fmt::Display for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.error_type, self.message)
+    }
+}
+
+impl fmt::Display for TaskResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskResult::Value { value } => write!(f, "{value}"),
+            TaskResult::Error(e) => e.fmt(f),
+        }
+    }
 }
 
 /// An output stream of a process.
@@ -333,6 +511,8 @@ pub enum KillReason {
     ServerShutdown,
     /// A run limit (for example the run-time limit) was reached.
     LimitReached,
+    /// The user killed this process (the kill button on its lane).
+    User,
 }
 
 /// How a run ended.

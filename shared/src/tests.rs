@@ -62,7 +62,61 @@ fn every_event_kind() -> Vec<EventKind> {
                 message: "spawn failed".into(),
             },
         },
+        EventKind::PoolStarted {
+            workers: 4,
+            api: PoolApi::Imap,
+            chunksize: 1,
+            tasks: 10,
+        },
+        EventKind::TasksQueued { first: 0, count: 10 },
+        EventKind::TaskDispatched {
+            first: 0,
+            count: 1,
+            worker: ProcId(1),
+        },
+        EventKind::TaskStarted {
+            task: 0,
+            worker: ProcId(1),
+        },
+        EventKind::TaskFinished {
+            task: 0,
+            worker: ProcId(1),
+            result: TaskResult::Error(zero_division()),
+        },
+        EventKind::TaskFinished {
+            task: 1,
+            worker: ProcId(2),
+            result: TaskResult::Value { value: 1 },
+        },
+        EventKind::ResultConsumed {
+            index: 0,
+            result: TaskResult::Error(zero_division()),
+        },
+        EventKind::CallerRaised {
+            error: zero_division(),
+            lost_results: 9,
+        },
+        EventKind::WorkerReplaced {
+            exited: ProcId(1),
+            replacement: ProcId(5),
+        },
+        EventKind::PoolClosed,
+        EventKind::PoolTerminated {
+            reason: KillReason::User,
+        },
+        EventKind::OutputDropped {
+            proc: ProcId(3),
+            lines: 12,
+        },
     ]
+}
+
+fn zero_division() -> TaskError {
+    TaskError {
+        error_type: "ZeroDivisionError".into(),
+        message: "division by zero".into(),
+        location: "PoolWorker-1, task 0, step 2 (fail)".into(),
+    }
 }
 
 #[test]
@@ -70,6 +124,13 @@ fn every_client_message_round_trips() {
     for msg in [
         ClientMessage::StartRun { demo: demo() },
         ClientMessage::CancelRun { run: RunId(3) },
+        ClientMessage::KillProcess {
+            run: RunId(3),
+            proc: ProcId(2),
+        },
+        ClientMessage::StartRun {
+            demo: DemoRequest::Pool(PoolParams::default()),
+        },
         ClientMessage::Subscribe { run: RunId(4) },
     ] {
         round_trip(&msg);
@@ -172,9 +233,38 @@ fn out_of_range_parameters_are_named() {
         num: 10,
         linger_ms: 999_999,
     });
-    let err = bad.validate().unwrap_err();
+    let err = bad.validate(2).unwrap_err();
     assert!(err.contains("linger_ms"), "{err}");
-    assert!(demo().validate().is_ok());
+    assert!(demo().validate(2).is_ok());
+    let pool = |f: fn(&mut PoolParams)| {
+        let mut p = PoolParams::default();
+        f(&mut p);
+        DemoRequest::Pool(p).validate(2)
+    };
+    assert!(pool(|_| {}).is_ok());
+    assert!(pool(|p| p.workers = 0).unwrap_err().contains("workers"));
+    assert!(pool(|p| p.workers = 65).unwrap_err().contains("64"));
+    assert!(pool(|p| p.tasks = 1_000_001).unwrap_err().contains("1000000"));
+    assert!(pool(|p| p.cores = Some(vec![2])).unwrap_err().contains("core 2"));
+    assert!(pool(|p| p.error_type = "x y".into()).unwrap_err().contains("identifier"));
+    assert!(pool(|p| p.chunksize = Some(0)).unwrap_err().contains("chunksize"));
+}
+
+#[test]
+fn chunksize_defaults_follow_python() {
+    assert_eq!(PoolApi::Map.default_chunksize(10, 4), 1);
+    assert_eq!(PoolApi::Map.default_chunksize(17, 4), 2);
+    assert_eq!(PoolApi::Map.default_chunksize(100, 4), 7);
+    assert_eq!(PoolApi::Map.default_chunksize(1000, 4), 63);
+    assert_eq!(PoolApi::Map.default_chunksize(0, 4), 0);
+    assert_eq!(PoolApi::Imap.default_chunksize(1000, 4), 1);
+    assert_eq!(PoolApi::ApplyAsync.default_chunksize(1000, 4), 1);
+}
+
+#[test]
+fn task_errors_read_like_python() {
+    assert_eq!(zero_division().to_string(), "ZeroDivisionError: division by zero");
+    assert_eq!(TaskResult::Value { value: 7 }.to_string(), "7");
 }
 
 #[test]

@@ -30,7 +30,8 @@ pub fn Toolbar(
     let running = move || run.with(|r| r.as_ref().is_some_and(|m| !m.finished()));
     let start = move |demo: DemoRequest| {
         error.set(None);
-        if let Err(message) = demo.validate() {
+        // The server knows the core count and checks the cores too.
+        if let Err(message) = demo.validate(u32::MAX) {
             error.set(Some(CommandError {
                 kind: ErrorKind::InvalidParameter,
                 message,
