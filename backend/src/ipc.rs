@@ -6,16 +6,14 @@
 //!   worker flushes before anything that takes time and before it waits for work, so a long
 //!   task is always announced before it runs, and a flood of short tasks costs one write per
 //!   batch. The channel is also the child's watchdog: end-of-file means the server is gone.
-//! - The **task queue** of a pool: one pipe shared by every worker (fd [`TASKS_FD`]), holding
-//!   fixed-size [`TaskRecord`]s. An idle worker reads exactly one record, so the queue is one
-//!   FIFO and whichever worker is free takes the next chunk, as in Python's `Pool`.
+//! - The same channel carries a pool worker's **tasks** the other way: fixed-size
+//!   [`TaskRecord`]s, each a chunk of tasks (or the stop sentinel). The pool decides which
+//!   worker gets which chunk (see [`crate::pool`]).
 
 use serde::{Deserialize, Serialize};
 
 /// The child's file descriptor for its end of the control channel.
 pub const CONTROL_FD: i32 = 3;
-/// A pool worker's file descriptor for the read end of the shared task queue.
-pub const TASKS_FD: i32 = 4;
 
 /// A report from a child to the server. Times are absolute `CLOCK_MONOTONIC` nanoseconds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -146,8 +144,7 @@ pub enum TaskRecord {
 }
 
 impl TaskRecord {
-    /// Size of a record in the pipe. Reads and writes of this size (and of whole multiples up
-    /// to `PIPE_BUF`) are atomic, so a record is never split between two workers.
+    /// Size of a record on the channel.
     pub const SIZE: usize = 16;
 
     /// The record's bytes.
@@ -189,8 +186,16 @@ mod tests {
     #[test]
     fn reports_survive_any_split_of_the_stream() {
         let reports = vec![
-            Report::Started { at_ns: 1, pid: 2, cpus: vec![0, 1] },
-            Report::Took { at_ns: 3, first: 4, count: 5 },
+            Report::Started {
+                at_ns: 1,
+                pid: 2,
+                cpus: vec![0, 1],
+            },
+            Report::Took {
+                at_ns: 3,
+                first: 4,
+                count: 5,
+            },
             Report::TaskStarted { at_ns: 6, task: 7 },
             Report::TaskFinished {
                 at_ns: 8,
@@ -201,7 +206,11 @@ mod tests {
                     location: "here".into(),
                 },
             },
-            Report::TaskFinished { at_ns: 10, task: 11, outcome: Outcome::Value(-3) },
+            Report::TaskFinished {
+                at_ns: 10,
+                task: 11,
+                outcome: Outcome::Value(-3),
+            },
         ];
         let mut bytes = Vec::new();
         for r in &reports {
@@ -220,13 +229,21 @@ mod tests {
     #[test]
     fn a_corrupt_length_is_an_error_not_an_allocation() {
         let mut out = Vec::new();
-        let err = Decoder::default().feed(&u32::MAX.to_le_bytes(), &mut out).unwrap_err();
+        let err = Decoder::default()
+            .feed(&u32::MAX.to_le_bytes(), &mut out)
+            .unwrap_err();
         assert!(matches!(err, DecodeError::TooLarge(_)));
     }
 
     #[test]
     fn task_records_round_trip() {
-        for r in [TaskRecord::Chunk { first: 1 << 40, count: 7 }, TaskRecord::Stop] {
+        for r in [
+            TaskRecord::Chunk {
+                first: 1 << 40,
+                count: 7,
+            },
+            TaskRecord::Stop,
+        ] {
             assert_eq!(TaskRecord::decode(&r.encode()), r);
         }
     }

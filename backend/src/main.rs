@@ -3,8 +3,8 @@
 use anyhow::Context;
 use backend::run::{Runs, RuntimeConfig};
 use backend::server::{AppState, router};
-use shared::DemoRequest;
 use clap::{Parser, Subcommand};
+use shared::DemoRequest;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -140,7 +140,11 @@ impl DemoArgs {
                     .fail
                     .iter()
                     .filter(|s| !s.trim().is_empty())
-                    .map(|s| s.trim().parse::<u64>().with_context(|| format!("--fail {s:?}")))
+                    .map(|s| {
+                        s.trim()
+                            .parse::<u64>()
+                            .with_context(|| format!("--fail {s:?}"))
+                    })
                     .collect::<anyhow::Result<Vec<u64>>>()?;
                 DemoRequest::Pool(shared::PoolParams {
                     workers: a.workers,
@@ -245,8 +249,7 @@ fn run_headless(demo: DemoRequest) -> anyhow::Result<i32> {
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logging();
-    runtime()?
-        .block_on(serve_async(args))
+    runtime()?.block_on(serve_async(args))
 }
 
 async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {

@@ -2,26 +2,29 @@
 //!
 //! ## Theory of operation
 //! ```text
-//!   dispatcher task ──TaskRecords──▶ [ one shared pipe: the FIFO ] ──▶ PoolWorker-1..n
-//!        ▲ stop sentinels at close                                        │ reports (fd 3)
-//!        │                                                                ▼
-//!   coordinator (this module) ◀──── WorkerMsg (reports, exit) ──── supervisors
-//!        │ events (batched)                 └── replacements, kills, lost tasks
+//!                    ┌──── TaskRecords (control channel) ───▶ PoolWorker-1..n
+//!   coordinator ─────┤                                            │ reports (batched)
+//!   (this module) ◀──┴──── WorkerMsg: reports, then the exit ─────┘
+//!        │ events, batched per wake-up
 //!        ▼
 //!     RunLog
 //! ```
-//! - All inputs are queued at once: the dispatcher writes every chunk as a fixed-size record
-//!   into one pipe; an idle worker reads exactly one record, so whichever worker is free takes
-//!   the next chunk (the worker that failed task 0 at once takes task 4 at once).
+//! - All inputs are queued at once, in one FIFO of chunks. Idle workers wait in a FIFO too,
+//!   in the order they became idle, and the coordinator hands the next chunk to the first
+//!   idle worker — what Python's pool does with its queue lock. So the worker that failed
+//!   task 0 at once takes task 4 at once, and slow tasks run in waves.
+//! - Throughput without changing what anyone can see: a worker whose tasks keep finishing in
+//!   under [`FAST_TASK`] is given a window of several chunks at a time (up to [`MAX_WINDOW`]);
+//!   it flushes its reports in one write when its window runs dry. A worker whose tasks take
+//!   longer holds one chunk at a time, exactly like Python's.
 //! - The coordinator is the only owner of the pool's state (no shared mutable state): it turns
 //!   reports into task events, decides when the caller consumes each result (per API), and
 //!   replaces workers that exit early (`maxtasksperchild`) or die.
 //! - A worker that dies mid-task loses that task: it ends as an error naming the worker and
-//!   the signal, a replacement starts, and every other task completes. Tasks a dying worker
-//!   had taken silently (short tasks whose reports were still buffered) are found by a sweep
-//!   once the queue is empty and the workers have been quiet for [`SWEEP_QUIET`].
+//!   the signal; chunks it had been sent but not begun go back to the front of the queue; a
+//!   replacement starts, and every other task completes.
 //! - When every task has finished and the caller has what its API gives it, the pool is
-//!   closed (one stop sentinel per worker) and joined: the workers exit 0.
+//!   closed (a stop sentinel to each worker) and joined: the workers exit 0.
 
 use crate::ipc::{Outcome, Report, TaskRecord};
 use crate::process::{ChildHandle, Role, WorkerMsg};
@@ -31,15 +34,16 @@ use shared::{
     EventKind, ExitStatus, PoolApi, PoolParams, ProcId, RunTime, TaskError, TaskResult, Work,
     signal_name,
 };
-use std::collections::HashMap;
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::time::Duration;
+use std::collections::{HashMap, VecDeque};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
-/// How long the workers must be silent, with the queue empty, before tasks that nobody
-/// reported are declared lost with a dead worker.
-pub const SWEEP_QUIET: Duration = Duration::from_millis(150);
+/// A task shorter than this counts as fast.
+pub const FAST_TASK_NS: u64 = 1_000_000;
+/// Consecutive fast tasks before a worker is sent more than one chunk at a time.
+pub const FAST_STREAK: u32 = 8;
+/// The most chunks a worker is sent at a time.
+pub const MAX_WINDOW: u32 = 256;
 
 /// The per-task script of the pool demo: print started → fail if n is listed → work →
 /// print ended → return n.
@@ -124,10 +128,37 @@ enum Slot {
 struct Worker {
     name: String,
     handle: ChildHandle,
-    /// The chunk it took and how many of its tasks it finished.
-    chunk: Option<(u64, u32, u32)>,
-    /// The task it reported started and has not finished.
-    current: Option<u64>,
+    /// Chunks sent to it and not finished, in order.
+    assigned: VecDeque<u64>,
+    /// Whether it reported taking the first of `assigned`.
+    took_front: bool,
+    /// The task it reported started and has not finished, and when it started.
+    current: Option<(u64, u64)>,
+    /// Chunks sent in its life (for `maxtasksperchild`).
+    sent: u32,
+    /// Consecutive fast tasks.
+    fast_streak: u32,
+    /// Whether it is in the idle FIFO.
+    queued: bool,
+}
+
+impl Worker {
+    fn window(&self) -> u32 {
+        if self.fast_streak < FAST_STREAK {
+            1
+        } else {
+            (self.fast_streak / 4).min(MAX_WINDOW)
+        }
+    }
+
+    /// How many more chunks it may be sent now.
+    fn room(&self, maxtasks: Option<u32>) -> u32 {
+        let room = self.window().saturating_sub(self.assigned.len() as u32);
+        match maxtasks {
+            Some(k) => room.min(k.saturating_sub(self.sent)),
+            None => room,
+        }
+    }
 }
 
 struct Coordinator {
@@ -138,6 +169,12 @@ struct Coordinator {
     /// Tasks left per chunk.
     chunk_left: Vec<u32>,
     finished: u64,
+    /// The next chunk never sent to anyone.
+    next_new: u64,
+    /// Chunks sent to a worker that died before beginning them: sent again first.
+    requeued: VecDeque<u64>,
+    /// Workers with room, in the order they got it.
+    idle: VecDeque<ProcId>,
     /// Chunks whose results the caller has had.
     consumed_chunks: u64,
     /// imap: the next chunk the caller waits for.
@@ -146,23 +183,12 @@ struct Coordinator {
     caller_done: bool,
     workers: HashMap<ProcId, Worker>,
     next_worker_number: u32,
-    queue: OwnedFd,
     tx: mpsc::Sender<WorkerMsg>,
     events: Vec<(RunTime, EventKind)>,
-    /// A worker died; tasks may have been lost without a report.
-    suspect_loss: Option<String>,
-    last_report: tokio::time::Instant,
 }
 
 /// Runs a pool to its end (or until the run is cancelled).
 pub async fn run_pool(config: PoolConfig, ctx: &mut RunContext) -> Result<(), DemoError> {
-    let (read, write) = queue_pipe().map_err(|e| spawn_error("the task queue", e))?;
-    // A bigger pipe lets the dispatcher queue more at once (best effort: 1 MiB is the
-    // default per-pipe maximum for unprivileged users).
-    // SAFETY: F_SETPIPE_SZ on a pipe we own.
-    if unsafe { libc::fcntl(write.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20) } == -1 {
-        tracing::debug!("could not enlarge the task queue pipe");
-    }
     let chunksize = u64::from(config.chunksize.max(1));
     let chunks = config.tasks.div_ceil(chunksize);
     let (tx, mut rx) = mpsc::channel(1024);
@@ -174,16 +200,16 @@ pub async fn run_pool(config: PoolConfig, ctx: &mut RunContext) -> Result<(), De
             .map(|c| (config.tasks - c * chunksize).min(chunksize) as u32)
             .collect(),
         finished: 0,
+        next_new: 0,
+        requeued: VecDeque::new(),
+        idle: VecDeque::new(),
         consumed_chunks: 0,
         next_chunk: 0,
         caller_done: config.tasks == 0,
         workers: HashMap::new(),
         next_worker_number: 1,
-        queue: read,
         tx,
         events: Vec::new(),
-        suspect_loss: None,
-        last_report: tokio::time::Instant::now(),
         config,
     };
     let clock = ctx.sink().clock();
@@ -198,119 +224,59 @@ pub async fn run_pool(config: PoolConfig, ctx: &mut RunContext) -> Result<(), De
     for _ in 0..pool.config.workers {
         pool.spawn_worker(ctx).await?;
     }
-    // Every input is queued at once, into one FIFO.
-    ctx.sink()
-        .emit_now(EventKind::TasksQueued {
-            first: 0,
-            count: pool.config.tasks,
-        })
-        .await;
-    let (stop_tx, stop_rx) = mpsc::unbounded_channel();
-    let mut dispatcher = tokio::spawn(dispatch(write, pool.config.tasks, chunksize, stop_rx));
-    let mut dispatched = false;
     let cancel = ctx.cancelled().clone();
     let mut closed = false;
+    // Like `Pool(n)` returning before the caller's `imap`: the inputs are queued once every
+    // worker is up and waiting, all at once, into one FIFO.
+    let mut queued = false;
     loop {
+        if !queued && pool.idle.len() as u32 >= pool.config.workers {
+            queued = true;
+            pool.events.push((
+                clock.now(),
+                EventKind::TasksQueued {
+                    first: 0,
+                    count: pool.config.tasks,
+                },
+            ));
+        }
         if !closed && pool.caller_done && pool.finished == pool.config.tasks {
             closed = true;
             pool.events.push((clock.now(), EventKind::PoolClosed));
-            if stop_tx.send(pool.workers.len() as u32).is_err() {
-                tracing::warn!("the dispatcher ended early; workers will see the queue close");
-            }
+            pool.stop_all().await;
         }
         if closed && pool.workers.is_empty() {
             break;
         }
-        ctx.sink().emit_batch(std::mem::take(&mut pool.events)).await;
-        let sweep_due = !closed && dispatched && pool.suspect_loss.is_some();
+        if queued && !closed {
+            pool.assign().await;
+        }
+        ctx.sink()
+            .emit_batch(std::mem::take(&mut pool.events))
+            .await;
         tokio::select! {
             msg = rx.recv() => {
                 let Some(msg) = msg else { break };
                 pool.on_message(msg, clock, ctx, closed).await?;
-                // Take everything already queued in one go: one event batch per wake-up.
+                // Take everything already waiting in one go: one event batch per wake-up.
                 while let Ok(msg) = rx.try_recv() {
                     pool.on_message(msg, clock, ctx, closed).await?;
                 }
             }
             command = ctx.next_command() => ctx.apply(command),
-            result = &mut dispatcher, if !dispatched => {
-                dispatched = true;
-                match result {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => tracing::warn!(error = %e, "writing the task queue failed"),
-                    Err(e) => tracing::error!(error = %e, "the dispatcher failed"),
-                }
-            }
-            () = tokio::time::sleep_until(pool.last_report + SWEEP_QUIET), if sweep_due => {
-                pool.sweep(clock);
-            }
             () = cancel.cancelled() => {
                 let reason = ctx.kill_reason();
                 ctx.sink().emit_batch(std::mem::take(&mut pool.events)).await;
                 ctx.sink().emit_now(EventKind::PoolTerminated { reason }).await;
                 let handles: Vec<ChildHandle> = pool.workers.drain().map(|(_, w)| w.handle).collect();
                 ctx.stop(handles).await;
-                dispatcher.abort();
                 return Err(DemoError::Cancelled(reason));
             }
         }
     }
-    ctx.sink().emit_batch(std::mem::take(&mut pool.events)).await;
-    drop(stop_tx);
-    dispatcher.abort();
-    Ok(())
-}
-
-/// A pipe for the task queue: both ends close-on-exec (workers get the read end by `dup2`)
-/// and non-blocking (workers poll; the dispatcher is async).
-fn queue_pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
-    use std::os::fd::FromRawFd;
-    let mut fds = [0 as libc::c_int; 2];
-    // SAFETY: pipe2 writes two descriptors into `fds`, which we then own.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } == -1 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: both descriptors were just created and are owned by nobody else.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
-fn spawn_error(what: &str, source: std::io::Error) -> DemoError {
-    DemoError::Spawn(crate::process::SpawnError::Control {
-        name: what.to_string(),
-        source,
-    })
-}
-
-/// Writes every chunk into the queue (in blocks of at most `PIPE_BUF`, each written
-/// atomically), then a stop sentinel per worker whenever the coordinator asks.
-async fn dispatch(
-    write: OwnedFd,
-    tasks: u64,
-    chunksize: u64,
-    mut stops: mpsc::UnboundedReceiver<u32>,
-) -> std::io::Result<()> {
-    let mut pipe = tokio::net::unix::pipe::Sender::from_owned_fd(write)?;
-    const BLOCK: usize = 4096;
-    let mut buf = Vec::with_capacity(BLOCK);
-    let mut first = 0;
-    while first < tasks {
-        let count = (tasks - first).min(chunksize) as u32;
-        buf.extend_from_slice(&TaskRecord::Chunk { first, count }.encode());
-        first += u64::from(count);
-        if buf.len() == BLOCK {
-            pipe.write_all(&buf).await?;
-            buf.clear();
-        }
-    }
-    if !buf.is_empty() {
-        pipe.write_all(&buf).await?;
-        buf.clear();
-    }
-    while let Some(n) = stops.recv().await {
-        for _ in 0..n {
-            pipe.write_all(&TaskRecord::Stop.encode()).await?;
-        }
-    }
+    ctx.sink()
+        .emit_batch(std::mem::take(&mut pool.events))
+        .await;
     Ok(())
 }
 
@@ -319,7 +285,6 @@ impl Coordinator {
         let name = format!("PoolWorker-{}", self.next_worker_number);
         self.next_worker_number += 1;
         let role = Role::PoolWorker {
-            queue: self.queue.as_raw_fd(),
             maxtasks: self.config.maxtasks,
         };
         let handle = ctx
@@ -337,11 +302,89 @@ impl Coordinator {
             Worker {
                 name,
                 handle,
-                chunk: None,
+                assigned: VecDeque::new(),
+                took_front: false,
                 current: None,
+                sent: 0,
+                fast_streak: 0,
+                queued: false,
             },
         );
         Ok(proc)
+    }
+
+    fn next_chunk_to_send(&mut self) -> Option<u64> {
+        if let Some(c) = self.requeued.pop_front() {
+            return Some(c);
+        }
+        (self.next_new < self.chunks).then(|| {
+            self.next_new += 1;
+            self.next_new - 1
+        })
+    }
+
+    fn has_chunks_to_send(&self) -> bool {
+        !self.requeued.is_empty() || self.next_new < self.chunks
+    }
+
+    /// Puts `proc` at the end of the idle FIFO if it has room.
+    fn mark_idle(&mut self, proc: ProcId) {
+        let maxtasks = self.config.maxtasks;
+        if let Some(w) = self.workers.get_mut(&proc) {
+            if !w.queued && w.room(maxtasks) > 0 {
+                w.queued = true;
+                self.idle.push_back(proc);
+            }
+        }
+    }
+
+    /// Hands queued chunks to idle workers, first come first served.
+    async fn assign(&mut self) {
+        let maxtasks = self.config.maxtasks;
+        let chunksize = u64::from(self.config.chunksize);
+        while self.has_chunks_to_send() {
+            let Some(proc) = self.idle.pop_front() else {
+                break;
+            };
+            let Some(room) = self.workers.get(&proc).map(|w| w.room(maxtasks)) else {
+                continue;
+            };
+            let mut records = Vec::with_capacity(room as usize * TaskRecord::SIZE);
+            let mut given = Vec::with_capacity(room as usize);
+            for _ in 0..room {
+                let Some(chunk) = self.next_chunk_to_send() else {
+                    break;
+                };
+                let first = chunk * chunksize;
+                let count = (self.config.tasks - first).min(chunksize) as u32;
+                records.extend_from_slice(&TaskRecord::Chunk { first, count }.encode());
+                given.push(chunk);
+            }
+            let Some(w) = self.workers.get_mut(&proc) else {
+                continue;
+            };
+            w.queued = false;
+            w.sent += given.len() as u32;
+            w.assigned.extend(given);
+            if let Some(input) = w.handle.input.as_mut() {
+                if let Err(e) = input.write_all(&records).await {
+                    // It died; its exit will give the chunks back.
+                    tracing::debug!(worker = %w.name, error = %e, "sending tasks failed");
+                }
+            }
+        }
+    }
+
+    /// Sends every worker the stop sentinel (Python's `close`).
+    async fn stop_all(&mut self) {
+        let stop = TaskRecord::Stop.encode();
+        for w in self.workers.values_mut() {
+            if let Some(input) = w.handle.input.as_mut() {
+                if let Err(e) = input.write_all(&stop).await {
+                    tracing::debug!(worker = %w.name, error = %e, "sending stop failed");
+                }
+            }
+        }
     }
 
     async fn on_message(
@@ -352,43 +395,20 @@ impl Coordinator {
         closed: bool,
     ) -> Result<(), DemoError> {
         match msg {
+            WorkerMsg::Ready(proc) => self.mark_idle(proc),
             WorkerMsg::Reports(proc, reports) => {
-                self.last_report = tokio::time::Instant::now();
                 for report in reports {
                     self.on_report(proc, report, clock);
                 }
+                self.mark_idle(proc);
             }
             WorkerMsg::Exited(proc, status) => {
                 ctx.forget(proc);
                 let Some(worker) = self.workers.remove(&proc) else {
                     return Ok(());
                 };
-                let now = clock.now();
-                let how = match status {
-                    ExitStatus::Signal { signal } => format!("was killed by {}", signal_name(signal)),
-                    ExitStatus::Code { code } => format!("exited with code {code}"),
-                };
-                if !status.success() {
-                    self.suspect_loss = Some(format!("{} {how}", worker.name));
-                }
-                if let Some((first, count, _)) = worker.chunk {
-                    for task in first..first + u64::from(count) {
-                        if self.slots[task as usize] != Slot::Pending {
-                            continue;
-                        }
-                        let message = if worker.current == Some(task) {
-                            format!("{} {how} while running task {task}", worker.name)
-                        } else {
-                            format!("{} {how} before task {task} started", worker.name)
-                        };
-                        let error = TaskError {
-                            error_type: "WorkerLost".into(),
-                            message,
-                            location: format!("{}, task {task}", worker.name),
-                        };
-                        self.finish(task, proc, now, TaskResult::Error(error), clock);
-                    }
-                }
+                self.idle.retain(|&p| p != proc);
+                self.worker_gone(proc, worker, status, clock);
                 let needed = !closed && (self.finished < self.config.tasks || !self.caller_done);
                 if needed {
                     let replacement = self.spawn_worker(ctx).await?;
@@ -405,35 +425,104 @@ impl Coordinator {
         Ok(())
     }
 
-    fn on_report(&mut self, worker: ProcId, report: Report, clock: crate::clock::RunClock) {
+    /// A worker exited: the chunk it was running is lost (each unfinished task an error naming
+    /// the worker and how it died); chunks it had not begun go back to the front of the queue.
+    fn worker_gone(
+        &mut self,
+        proc: ProcId,
+        worker: Worker,
+        status: ExitStatus,
+        clock: crate::clock::RunClock,
+    ) {
+        let how = match status {
+            ExitStatus::Signal { signal } => format!("was killed by {}", signal_name(signal)),
+            ExitStatus::Code { code } => format!("exited with code {code}"),
+        };
+        let now = clock.now();
+        let mut begun = worker.took_front;
+        let mut back = Vec::new();
+        for chunk in worker.assigned {
+            let range = self.chunk_tasks(chunk);
+            let touched = begun
+                || range
+                    .clone()
+                    .any(|t| self.slots[t as usize] != Slot::Pending);
+            begun = false;
+            if !touched {
+                back.push(chunk);
+                continue;
+            }
+            for task in range {
+                if self.slots[task as usize] != Slot::Pending {
+                    continue;
+                }
+                let message = if worker.current.is_some_and(|(t, _)| t == task) {
+                    format!("{} {how} while running task {task}", worker.name)
+                } else {
+                    format!("{} {how} before task {task} started", worker.name)
+                };
+                let error = TaskError {
+                    error_type: "WorkerLost".into(),
+                    message,
+                    location: format!("{}, task {task}", worker.name),
+                };
+                self.finish(task, proc, now, TaskResult::Error(error), clock);
+            }
+        }
+        for chunk in back.into_iter().rev() {
+            self.requeued.push_front(chunk);
+        }
+    }
+
+    fn on_report(&mut self, proc: ProcId, report: Report, clock: crate::clock::RunClock) {
         match report {
             Report::Started { .. } => {}
-            Report::Took { at_ns, first, count } => {
-                if let Some(w) = self.workers.get_mut(&worker) {
-                    w.chunk = Some((first, count, 0));
+            Report::Took {
+                at_ns,
+                first,
+                count,
+            } => {
+                if let Some(w) = self.workers.get_mut(&proc) {
+                    w.took_front = true;
                 }
                 self.events.push((
                     clock.at(at_ns),
-                    EventKind::TaskDispatched { first, count, worker },
+                    EventKind::TaskDispatched {
+                        first,
+                        count,
+                        worker: proc,
+                    },
                 ));
             }
             Report::TaskStarted { at_ns, task } => {
-                if let Some(w) = self.workers.get_mut(&worker) {
-                    w.current = Some(task);
+                if let Some(w) = self.workers.get_mut(&proc) {
+                    w.current = Some((task, at_ns));
                 }
-                self.events
-                    .push((clock.at(at_ns), EventKind::TaskStarted { task, worker }));
+                self.events.push((
+                    clock.at(at_ns),
+                    EventKind::TaskStarted { task, worker: proc },
+                ));
             }
-            Report::TaskFinished { at_ns, task, outcome } => {
-                if let Some(w) = self.workers.get_mut(&worker) {
-                    w.current = None;
-                    if let Some((first, count, done)) = w.chunk.as_mut() {
-                        *done += 1;
-                        if *done == *count {
-                            w.chunk = None;
+            Report::TaskFinished {
+                at_ns,
+                task,
+                outcome,
+            } => {
+                let chunksize = u64::from(self.config.chunksize);
+                if let Some(w) = self.workers.get_mut(&proc) {
+                    if let Some((_, started)) = w.current.take() {
+                        if at_ns.saturating_sub(started) < FAST_TASK_NS {
+                            w.fast_streak = w.fast_streak.saturating_add(1);
                         } else {
-                            let _ = first;
+                            w.fast_streak = 0;
                         }
+                    }
+                    let chunk = task / chunksize;
+                    let last_of_chunk =
+                        (chunk + 1) * chunksize - 1 == task || task + 1 == self.config.tasks;
+                    if last_of_chunk && w.assigned.front() == Some(&chunk) {
+                        w.assigned.pop_front();
+                        w.took_front = false;
                     }
                 }
                 let result = match outcome {
@@ -448,11 +537,10 @@ impl Coordinator {
                         location,
                     }),
                 };
-                self.finish(task, worker, clock.at(at_ns), result, clock);
+                self.finish(task, proc, clock.at(at_ns), result, clock);
             }
         }
     }
-
     /// Records a task's end and lets the caller consume whatever its API now delivers.
     fn finish(
         &mut self,
@@ -477,7 +565,14 @@ impl Coordinator {
             }
         };
         self.finished += 1;
-        self.events.push((t, EventKind::TaskFinished { task, worker, result }));
+        self.events.push((
+            t,
+            EventKind::TaskFinished {
+                task,
+                worker,
+                result,
+            },
+        ));
         let chunk = task / u64::from(self.config.chunksize);
         self.chunk_left[chunk as usize] -= 1;
         if self.chunk_left[chunk as usize] == 0 {
@@ -509,16 +604,12 @@ impl Coordinator {
             return;
         }
         let range = self.chunk_tasks(chunk);
-        let first_error = range
-            .clone()
-            .find_map(|t| match self.slots[t as usize] {
-                Slot::Error(i) => Some(i),
-                _ => None,
-            });
+        let first_error = range.clone().find_map(|t| match self.slots[t as usize] {
+            Slot::Error(i) => Some(i),
+            _ => None,
+        });
         match first_error {
             Some(i) if self.config.chunksize > 1 => {
-                let consumed: u64 = (0..self.consumed_chunks).map(|_| 0).sum::<u64>();
-                let _ = consumed;
                 self.events.push((
                     now,
                     EventKind::CallerRaised {
@@ -533,8 +624,13 @@ impl Coordinator {
             _ => {
                 for task in range {
                     let result = self.result_of(task);
-                    self.events
-                        .push((now, EventKind::ResultConsumed { index: task, result }));
+                    self.events.push((
+                        now,
+                        EventKind::ResultConsumed {
+                            index: task,
+                            result,
+                        },
+                    ));
                 }
                 self.consumed_chunks += 1;
                 if self.consumed_chunks == self.chunks {
@@ -550,7 +646,9 @@ impl Coordinator {
                 if chunk != self.next_chunk {
                     return;
                 }
-                while self.next_chunk < self.chunks && self.chunk_left[self.next_chunk as usize] == 0 {
+                while self.next_chunk < self.chunks
+                    && self.chunk_left[self.next_chunk as usize] == 0
+                {
                     let c = self.next_chunk;
                     self.next_chunk += 1;
                     self.consume_chunk(c, now);
@@ -576,45 +674,18 @@ impl Coordinator {
                     None => {
                         for task in 0..self.config.tasks {
                             let result = self.result_of(task);
-                            self.events
-                                .push((now, EventKind::ResultConsumed { index: task, result }));
+                            self.events.push((
+                                now,
+                                EventKind::ResultConsumed {
+                                    index: task,
+                                    result,
+                                },
+                            ));
                         }
                     }
                 }
                 self.caller_done = true;
             }
-        }
-    }
-
-    /// After a worker died: if the queue is empty and nobody has reported for a while, tasks
-    /// that no live worker took were taken by the dead one without a word. They are lost.
-    fn sweep(&mut self, clock: crate::clock::RunClock) {
-        let mut queued: libc::c_int = 0;
-        // SAFETY: FIONREAD writes one int: the bytes waiting in the pipe.
-        if unsafe { libc::ioctl(self.queue.as_raw_fd(), libc::FIONREAD, &mut queued) } == -1 || queued > 0 {
-            self.last_report = tokio::time::Instant::now();
-            return;
-        }
-        let Some(who) = self.suspect_loss.take() else {
-            return;
-        };
-        let held: Vec<(u64, u64)> = self
-            .workers
-            .values()
-            .filter_map(|w| w.chunk.map(|(f, c, _)| (f, f + u64::from(c))))
-            .collect();
-        let now = clock.now();
-        let lost: Vec<u64> = (0..self.config.tasks)
-            .filter(|&t| self.slots[t as usize] == Slot::Pending)
-            .filter(|t| !held.iter().any(|(a, b)| (a..b).contains(&t)))
-            .collect();
-        for task in lost {
-            let error = TaskError {
-                error_type: "WorkerLost".into(),
-                message: format!("{who} while running task {task}"),
-                location: format!("task {task}"),
-            };
-            self.finish(task, ProcId::MAIN, now, TaskResult::Error(error), clock);
         }
     }
 }

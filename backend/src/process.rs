@@ -12,15 +12,15 @@
 //! stderr lines, its control reports, and finally its exit status (after its output has been
 //! read, so a process's lines always precede its exit in the log).
 
-use crate::ipc::{CONTROL_FD, Decoder, Report, TASKS_FD};
+use crate::ipc::{CONTROL_FD, Decoder, Report};
 use crate::run::EventSink;
 use crate::workload::Step;
 use shared::{EventKind, ExitStatus, KillReason, ProcId, Stream};
-use std::os::fd::{AsRawFd, RawFd};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::os::fd::AsRawFd;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
@@ -88,11 +88,8 @@ pub enum Role {
         /// Its task number (for `{task}`).
         task: u64,
     },
-    /// Takes tasks from a pool's queue.
+    /// Takes the tasks its pool sends on the control channel.
     PoolWorker {
-        /// The server's descriptor of the queue's read end (placed at the child's
-        /// [`TASKS_FD`]).
-        queue: RawFd,
         /// Exit after this many chunks.
         maxtasks: Option<u32>,
     },
@@ -101,7 +98,9 @@ pub enum Role {
 /// What a pool worker's supervisor tells the pool, in order: report batches, then the exit.
 #[derive(Debug)]
 pub enum WorkerMsg {
-    /// Reports other than `Started`, with the run time of each.
+    /// The worker reported that it runs: it can take work.
+    Ready(ProcId),
+    /// Reports other than `Started`.
     Reports(ProcId, Vec<Report>),
     /// The worker exited and everything it reported was delivered before this.
     Exited(ProcId, ExitStatus),
@@ -208,6 +207,8 @@ pub struct ChildHandle {
     pub pid: u32,
     /// Resolves when the child has exited and its events are all emitted.
     pub done: JoinHandle<ExitStatus>,
+    /// For pool workers: the server's writing end of the control channel, to send tasks.
+    pub input: Option<tokio::net::UnixStream>,
 }
 
 fn cpu_set(cores: &[u32]) -> Option<nix::sched::CpuSet> {
@@ -247,19 +248,17 @@ pub async fn spawn_child(
             .arg(&spec.name)
             .arg("--script")
             .arg(&script);
-        let queue = match spec.role {
+        match spec.role {
             Role::Process { task } => {
                 cmd.arg("--task").arg(task.to_string());
-                None
             }
-            Role::PoolWorker { queue, maxtasks } => {
+            Role::PoolWorker { maxtasks } => {
                 cmd.arg("--pool");
                 if let Some(k) = maxtasks {
                     cmd.arg("--maxtasksperchild").arg(k.to_string());
                 }
-                Some(queue)
             }
-        };
+        }
         let affinity = spec.affinity.as_deref().and_then(cpu_set);
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -279,13 +278,13 @@ pub async fn spawn_child(
                 } else if libc::dup2(theirs_fd, CONTROL_FD) == -1 {
                     return Err(std::io::Error::last_os_error());
                 }
-                if let Some(queue) = queue {
-                    if libc::dup2(queue, TASKS_FD) == -1 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
                 if let Some(set) = affinity {
-                    if libc::sched_setaffinity(0, std::mem::size_of_val(&set), (&raw const set).cast()) == -1 {
+                    if libc::sched_setaffinity(
+                        0,
+                        std::mem::size_of_val(&set),
+                        (&raw const set).cast(),
+                    ) == -1
+                    {
                         return Err(std::io::Error::last_os_error());
                     }
                 }
@@ -361,6 +360,22 @@ pub async fn spawn_child(
             budget,
         )));
     }
+    // A pool worker receives its tasks on the control channel: keep a second descriptor of
+    // our end for writing (closing it later does not shut the channel down).
+    let input = match spec.role {
+        Role::PoolWorker { .. } => Some(
+            ours.try_clone()
+                .and_then(|s| {
+                    s.set_nonblocking(true)?;
+                    tokio::net::UnixStream::from_std(s)
+                })
+                .map_err(|source| SpawnError::Control {
+                    name: spec.name.clone(),
+                    source,
+                })?,
+        ),
+        Role::Process { .. } => None,
+    };
     match ours
         .set_nonblocking(true)
         .and_then(|()| tokio::net::UnixStream::from_std(ours))
@@ -413,7 +428,12 @@ pub async fn spawn_child(
         }
         status
     });
-    Ok(ChildHandle { proc, pid, done })
+    Ok(ChildHandle {
+        proc,
+        pid,
+        done,
+        input,
+    })
 }
 
 /// Emits every line of `pipe` as an output event, stamped when it is read, while the run's
@@ -498,9 +518,21 @@ async fn read_control(
         let mut rest = Vec::with_capacity(reports.len());
         for report in reports.drain(..) {
             match report {
-                Report::Started { at_ns, pid: _, cpus } => {
-                    sink.emit(sink.clock().at(at_ns), EventKind::ProcessStarted { proc, cpus })
-                        .await;
+                Report::Started {
+                    at_ns,
+                    pid: _,
+                    cpus,
+                } => {
+                    sink.emit(
+                        sink.clock().at(at_ns),
+                        EventKind::ProcessStarted { proc, cpus },
+                    )
+                    .await;
+                    if let Some(pool) = &pool {
+                        if pool.send(WorkerMsg::Ready(proc)).await.is_err() {
+                            tracing::debug!(?proc, "the pool had already ended");
+                        }
+                    }
                 }
                 other => rest.push(other),
             }

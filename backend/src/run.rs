@@ -13,8 +13,8 @@
 
 use crate::clock::RunClock;
 use crate::process::{
-    ChildHandle, ChildSpec, KillReasons, OutputBudget, ProcessGroups, Role, SpawnError, WorkerMsg,
-    Wiring, spawn_child,
+    ChildHandle, ChildSpec, KillReasons, OutputBudget, ProcessGroups, Role, SpawnError, Wiring,
+    WorkerMsg, spawn_child,
 };
 use shared::{
     DemoRequest, Event, EventKind, ExitStatus, KillReason, ProcId, RunId, RunOutcome, RunSummary,
@@ -489,7 +489,10 @@ impl RunContext {
         self.groups.signal(Signal::SIGTERM);
         let mut dones: Vec<_> = children.into_iter().map(|c| c.done).collect();
         let all = futures_util::future::join_all(dones.iter_mut());
-        if tokio::time::timeout(self.config.kill_grace, all).await.is_err() {
+        if tokio::time::timeout(self.config.kill_grace, all)
+            .await
+            .is_err()
+        {
             self.groups.signal(Signal::SIGKILL);
             futures_util::future::join_all(dones).await;
         }

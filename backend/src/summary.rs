@@ -41,7 +41,10 @@ impl Summary {
                     self.results.push(result.clone());
                 }
             }
-            EventKind::CallerRaised { error, lost_results } => {
+            EventKind::CallerRaised {
+                error,
+                lost_results,
+            } => {
                 self.raised = Some(format!("{error} (raised; {lost_results} results lost)"));
             }
             EventKind::OutputDropped { lines, .. } => self.dropped_output = *lines,
@@ -76,10 +79,18 @@ impl fmt::Display for Summary {
             writeln!(f, "exit codes: {}", exits.join(", "))?;
         } else {
             let failed = self.exits.iter().filter(|(_, c)| *c != 0).count();
-            writeln!(f, "exit codes: {} processes, {failed} non-zero", exits.len())?;
+            writeln!(
+                f,
+                "exit codes: {} processes, {failed} non-zero",
+                exits.len()
+            )?;
         }
         if self.dropped_output > 0 {
-            writeln!(f, "output lines dropped (limit reached): {}", self.dropped_output)?;
+            writeln!(
+                f,
+                "output lines dropped (limit reached): {}",
+                self.dropped_output
+            )?;
         }
         writeln!(f, "time took: {:.1}", self.wall)?;
         let outcome = match &self.outcome {

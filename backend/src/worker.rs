@@ -5,15 +5,15 @@
 //! script's exit code, or 1 after an uncaught error, like Python). A pool worker reports that
 //! it started, then takes one [`TaskRecord`] at a time from the shared queue and runs the
 //! script for each task of the chunk, reporting took/started/finished, until it reads the stop
-//! sentinel, reaches `maxtasksperchild`, or the queue is closed. If the server goes away, the
-//! control channel reads end-of-file and the child exits at once.
+//! sentinel or reaches `maxtasksperchild`. If the server goes away, the control channel reads
+//! end-of-file and the child exits (and the kernel's death signal ends it in any case).
 
 use crate::clock::monotonic_ns;
-use crate::ipc::{CONTROL_FD, Outcome, Report, TASKS_FD, TaskRecord, encode};
+use crate::ipc::{CONTROL_FD, Outcome, Report, TaskRecord, encode};
 use crate::workload::{Ended, Step, TaskCtx, execute};
-use std::fs::File;
+use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::fd::FromRawFd;
 use std::os::unix::net::UnixStream;
 
 /// Exit code of a child that lost its server.
@@ -45,8 +45,9 @@ impl Reporter {
     }
 }
 
-/// Opens the control channel, starts the watchdog and reports the start.
-fn connect() -> Result<Reporter, String> {
+/// Opens the control channel, starts the watchdog (unless the caller reads the channel
+/// itself) and reports the start.
+fn connect(watch: bool) -> Result<Reporter, String> {
     // SAFETY: fcntl only inspects the descriptor number.
     if unsafe { libc::fcntl(CONTROL_FD, libc::F_GETFD) } == -1 {
         return Err(format!(
@@ -56,10 +57,12 @@ fn connect() -> Result<Reporter, String> {
     // SAFETY: the server placed our end of the control socket at CONTROL_FD before exec and
     // nothing else in this process owns it.
     let control = unsafe { UnixStream::from_raw_fd(CONTROL_FD) };
-    let watch = control
-        .try_clone()
-        .map_err(|e| format!("control channel: {e}"))?;
-    std::thread::spawn(move || watchdog(watch));
+    if watch {
+        let watch = control
+            .try_clone()
+            .map_err(|e| format!("control channel: {e}"))?;
+        std::thread::spawn(move || watchdog(watch));
+    }
     let mut reporter = Reporter {
         control,
         buf: Vec::with_capacity(64 * 1024),
@@ -75,7 +78,7 @@ fn connect() -> Result<Reporter, String> {
 
 /// Runs a plain process (task number `task`) and returns its exit code.
 pub fn run(name: &str, task: u64, script: &[Step]) -> i32 {
-    let mut reporter = match connect() {
+    let mut reporter = match connect(true) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("procviz worker: {e}");
@@ -94,7 +97,9 @@ pub fn run(name: &str, task: u64, script: &[Step]) -> i32 {
             message,
             location,
         }) => {
-            eprintln!("Process {name}:\nTraceback (most recent call last):\n  {location}\n{error_type}: {message}");
+            eprintln!(
+                "Process {name}:\nTraceback (most recent call last):\n  {location}\n{error_type}: {message}"
+            );
             1
         }
         Ended::Exit(code) => code,
@@ -108,23 +113,27 @@ pub fn run(name: &str, task: u64, script: &[Step]) -> i32 {
 
 /// Runs a pool worker and returns its exit code.
 pub fn run_pool(name: &str, script: &[Step], maxtasks: Option<u32>) -> i32 {
-    let mut reporter = match connect() {
+    let mut reporter = match connect(false) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("procviz worker: {e}");
             return 2;
         }
     };
-    // SAFETY: fcntl only inspects the descriptor number.
-    if unsafe { libc::fcntl(TASKS_FD, libc::F_GETFD) } == -1 {
-        eprintln!("procviz worker: no task queue on fd {TASKS_FD}");
-        return 2;
-    }
-    // SAFETY: the server placed the queue's read end at TASKS_FD before exec.
-    let mut tasks = unsafe { File::from_raw_fd(TASKS_FD) };
+    let mut inbox = match reporter.control.try_clone() {
+        Ok(s) => Inbox {
+            control: s,
+            queue: VecDeque::new(),
+            partial: Vec::new(),
+        },
+        Err(e) => {
+            eprintln!("procviz worker: control channel: {e}");
+            return 2;
+        }
+    };
     let pid = std::process::id();
     let mut chunks = 0u32;
-    while let Some(record) = next_record(&mut tasks, &mut reporter) {
+    while let Some(record) = inbox.next(&mut reporter) {
         let TaskRecord::Chunk { first, count } = record else {
             break;
         };
@@ -163,34 +172,38 @@ pub fn run_pool(name: &str, script: &[Step], maxtasks: Option<u32>) -> i32 {
     0
 }
 
-/// The next record of the queue, waiting for one if it is empty (after flushing the reports,
-/// so the server hears about finished work before the worker sleeps). `None` when the queue
-/// was closed.
-fn next_record(tasks: &mut File, reporter: &mut Reporter) -> Option<TaskRecord> {
-    let mut buf = [0u8; TaskRecord::SIZE];
-    let mut have = 0;
-    loop {
-        match tasks.read(&mut buf[have..]) {
-            Ok(0) => return None,
-            Ok(n) => {
-                have += n;
-                if have == TaskRecord::SIZE {
-                    return Some(TaskRecord::decode(&buf));
+/// The chunks the pool sent this worker, in order.
+struct Inbox {
+    control: UnixStream,
+    queue: VecDeque<TaskRecord>,
+    partial: Vec<u8>,
+}
+
+impl Inbox {
+    /// The next record; when none is queued, flushes the reports (so the pool hears about
+    /// finished work before this worker waits) and blocks for more. `None` when the server is
+    /// gone.
+    fn next(&mut self, reporter: &mut Reporter) -> Option<TaskRecord> {
+        let mut buf = [0u8; 4096];
+        while self.queue.is_empty() {
+            reporter.flush();
+            match self.control.read(&mut buf) {
+                Ok(0) => return None,
+                Ok(n) => {
+                    self.partial.extend_from_slice(&buf[..n]);
+                    let whole = self.partial.len() / TaskRecord::SIZE * TaskRecord::SIZE;
+                    for rec in self.partial[..whole].chunks_exact(TaskRecord::SIZE) {
+                        let mut r = [0u8; TaskRecord::SIZE];
+                        r.copy_from_slice(rec);
+                        self.queue.push_back(TaskRecord::decode(&r));
+                    }
+                    self.partial.drain(..whole);
                 }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => return None,
             }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                reporter.flush();
-                let mut fds = libc::pollfd {
-                    fd: tasks.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                };
-                // SAFETY: one valid pollfd; -1 waits until the queue is readable or closed.
-                unsafe { libc::poll(&mut fds, 1, -1) };
-            }
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(_) => return None,
         }
+        self.queue.pop_front()
     }
 }
 

@@ -116,7 +116,8 @@ pub enum Ended {
 }
 
 fn applies(only: &Option<Vec<u64>>, task: u64) -> bool {
-    only.as_ref().is_none_or(|tasks| tasks.binary_search(&task).is_ok())
+    only.as_ref()
+        .is_none_or(|tasks| tasks.binary_search(&task).is_ok())
 }
 
 /// Replaces `{name}`, `{pid}` and `{task}` in `text`.
@@ -266,7 +267,12 @@ mod tests {
             Step::Sleep { ms: 1 },
         ];
         assert_eq!(run(&script, 1), Ended::Done(Outcome::Value(1)));
-        let Ended::Done(Outcome::Error { error_type, location, .. }) = run(&script, 4) else {
+        let Ended::Done(Outcome::Error {
+            error_type,
+            location,
+            ..
+        }) = run(&script, 4)
+        else {
             panic!("task 4 must fail")
         };
         assert_eq!(error_type, "ZeroDivisionError");
@@ -275,14 +281,24 @@ mod tests {
 
     #[test]
     fn exit_step_ends_the_script_with_its_code() {
-        let script = vec![Step::Exit { code: 3, only: None }, Step::Sleep { ms: 10_000 }];
+        let script = vec![
+            Step::Exit {
+                code: 3,
+                only: None,
+            },
+            Step::Sleep { ms: 10_000 },
+        ];
         assert_eq!(run(&script, 0), Ended::Exit(3));
     }
 
     #[test]
     fn long_steps_are_announced() {
         let mut longs = 0;
-        execute(&[Step::Sleep { ms: 0 }, Step::Cpu { ms: 0 }], CTX, &mut || longs += 1);
+        execute(
+            &[Step::Sleep { ms: 0 }, Step::Cpu { ms: 0 }],
+            CTX,
+            &mut || longs += 1,
+        );
         assert_eq!(longs, 2);
     }
 

@@ -165,7 +165,11 @@ impl PoolParams {
                 self.tasks
             ));
         }
-        if self.chunksize == Some(0) || self.chunksize.is_some_and(|c| u64::from(c) > Self::MAX_TASKS) {
+        if self.chunksize == Some(0)
+            || self
+                .chunksize
+                .is_some_and(|c| u64::from(c) > Self::MAX_TASKS)
+        {
             return Err(format!(
                 "chunksize must be between 1 and {}, got {}",
                 Self::MAX_TASKS,
@@ -193,7 +197,10 @@ impl PoolParams {
             ));
         }
         if self.error_type.is_empty()
-            || !self.error_type.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            || !self
+                .error_type
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
         {
             return Err(format!(
                 "error_type must be a Python identifier such as ZeroDivisionError, got {:?}",

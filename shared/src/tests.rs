@@ -68,7 +68,10 @@ fn every_event_kind() -> Vec<EventKind> {
             chunksize: 1,
             tasks: 10,
         },
-        EventKind::TasksQueued { first: 0, count: 10 },
+        EventKind::TasksQueued {
+            first: 0,
+            count: 10,
+        },
         EventKind::TaskDispatched {
             first: 0,
             count: 1,
@@ -244,10 +247,26 @@ fn out_of_range_parameters_are_named() {
     assert!(pool(|_| {}).is_ok());
     assert!(pool(|p| p.workers = 0).unwrap_err().contains("workers"));
     assert!(pool(|p| p.workers = 65).unwrap_err().contains("64"));
-    assert!(pool(|p| p.tasks = 1_000_001).unwrap_err().contains("1000000"));
-    assert!(pool(|p| p.cores = Some(vec![2])).unwrap_err().contains("core 2"));
-    assert!(pool(|p| p.error_type = "x y".into()).unwrap_err().contains("identifier"));
-    assert!(pool(|p| p.chunksize = Some(0)).unwrap_err().contains("chunksize"));
+    assert!(
+        pool(|p| p.tasks = 1_000_001)
+            .unwrap_err()
+            .contains("1000000")
+    );
+    assert!(
+        pool(|p| p.cores = Some(vec![2]))
+            .unwrap_err()
+            .contains("core 2")
+    );
+    assert!(
+        pool(|p| p.error_type = "x y".into())
+            .unwrap_err()
+            .contains("identifier")
+    );
+    assert!(
+        pool(|p| p.chunksize = Some(0))
+            .unwrap_err()
+            .contains("chunksize")
+    );
 }
 
 #[test]
@@ -263,7 +282,10 @@ fn chunksize_defaults_follow_python() {
 
 #[test]
 fn task_errors_read_like_python() {
-    assert_eq!(zero_division().to_string(), "ZeroDivisionError: division by zero");
+    assert_eq!(
+        zero_division().to_string(),
+        "ZeroDivisionError: division by zero"
+    );
     assert_eq!(TaskResult::Value { value: 7 }.to_string(), "7");
 }
 
