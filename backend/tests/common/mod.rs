@@ -240,3 +240,28 @@ pub async fn http_get(addr: &str, path: &str, headers: &[(&str, &str)]) -> Strin
     stream.read_to_end(&mut out).await.expect("read");
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// Runs `procviz run ARGS` and returns its events (parsed from the NDJSON on stdout), its
+/// summary (stderr) and its exit code.
+pub fn run_cli(args: &[&str]) -> (Vec<Event>, String, i32) {
+    let out = Command::new(env!("CARGO_BIN_EXE_procviz"))
+        .arg("run")
+        .args(args)
+        .output()
+        .expect("run procviz");
+    let stdout = String::from_utf8(out.stdout).expect("utf-8 NDJSON");
+    let events = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad NDJSON line {l:?}: {e}")))
+        .collect();
+    (
+        events,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+/// Seconds of an event's time.
+pub fn secs(e: &Event) -> f64 {
+    e.t.as_secs_f64()
+}
