@@ -39,6 +39,9 @@ enum Command {
     /// Run a demo without a browser: its events as NDJSON on stdout (the WebSocket's schema),
     /// a summary on stderr. Exit code 0 when the run completed.
     Run {
+        /// Output lines the run keeps; further lines are counted and dropped.
+        #[arg(long, default_value_t = 200_000)]
+        max_output_lines: u64,
         #[command(subcommand)]
         demo: DemoArgs,
     },
@@ -74,6 +77,8 @@ enum DemoArgs {
         #[arg(long, default_value_t = 0)]
         linger_ms: u64,
     },
+    /// `count` processes started and joined, with a workload and chosen failures.
+    Processes(ProcessesArgs),
     /// Pool(workers) over `tasks` tasks (defaults: the seed, Pool(4).imap over 10 tasks of 1 s,
     /// task 0 raising ZeroDivisionError).
     Pool(PoolArgs),
@@ -119,6 +124,43 @@ struct PoolArgs {
     cores: Option<Vec<u32>>,
 }
 
+#[derive(clap::Args, Debug)]
+struct ProcessesArgs {
+    /// Number of processes.
+    #[arg(long, default_value_t = 4)]
+    count: u32,
+    /// A line each prints first ({name}, {pid}, {task}).
+    #[arg(long, default_value = "Num: {task}")]
+    print: String,
+    /// What each does: sleep, cpu, none.
+    #[arg(long, default_value = "sleep", value_parser = parse_work)]
+    work: shared::Work,
+    /// How long (ms).
+    #[arg(long, default_value_t = 0)]
+    work_ms: u64,
+    /// CPU-bound threads per process.
+    #[arg(long, default_value_t = 0)]
+    threads: u32,
+    /// MiB each process holds.
+    #[arg(long, default_value_t = 0)]
+    memory_mib: u64,
+    /// Processes (1-based) that raise.
+    #[arg(long, value_delimiter = ',')]
+    fail: Vec<u64>,
+    /// Processes that crash.
+    #[arg(long, value_delimiter = ',')]
+    crash: Vec<u64>,
+    /// Crash with SIGSEGV instead of SIGABRT.
+    #[arg(long)]
+    segfault: bool,
+    /// Exit code of the others.
+    #[arg(long, default_value_t = 0)]
+    exit_code: i32,
+    /// Cores the processes may use (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    cores: Option<Vec<u32>>,
+}
+
 fn parse_api(s: &str) -> Result<shared::PoolApi, String> {
     serde_json::from_value(serde_json::Value::String(s.to_string()))
         .map_err(|_| format!("unknown API {s:?}: map, imap, imap_unordered or apply_async"))
@@ -135,6 +177,24 @@ impl DemoArgs {
             DemoArgs::TwoProcesses { num, linger_ms } => {
                 DemoRequest::TwoProcesses(shared::TwoProcessesParams { num, linger_ms })
             }
+            DemoArgs::Processes(a) => DemoRequest::Processes(shared::ProcessesParams {
+                count: a.count,
+                names: Vec::new(),
+                print: a.print,
+                work: a.work,
+                work_ms: a.work_ms,
+                threads: a.threads,
+                memory_mib: a.memory_mib,
+                fail: a.fail,
+                crash: a.crash,
+                crash_signal: if a.segfault {
+                    shared::CrashSignal::Segfault
+                } else {
+                    shared::CrashSignal::Abort
+                },
+                exit_code: a.exit_code,
+                cores: a.cores,
+            }),
             DemoArgs::Pool(a) => {
                 let fail = a
                     .fail
@@ -184,8 +244,11 @@ fn main() -> anyhow::Result<()> {
             };
             std::process::exit(code);
         }
-        Some(Command::Run { demo }) => {
-            let code = run_headless(demo.request()?)?;
+        Some(Command::Run {
+            demo,
+            max_output_lines,
+        }) => {
+            let code = run_headless(demo.request()?, max_output_lines)?;
             std::process::exit(code);
         }
         Some(Command::Serve(args)) => serve(args),
@@ -211,11 +274,14 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 /// `procviz run`: the run's events as NDJSON on stdout, then a summary on stderr.
-fn run_headless(demo: DemoRequest) -> anyhow::Result<i32> {
+fn run_headless(demo: DemoRequest, max_output_lines: u64) -> anyhow::Result<i32> {
     init_logging();
     runtime()?.block_on(async move {
         let exe = std::env::current_exe().context("finding procviz's own binary")?;
-        let runs = Runs::new(RuntimeConfig::new(exe));
+        let runs = Runs::new(RuntimeConfig {
+            max_output_lines,
+            ..RuntimeConfig::new(exe)
+        });
         let run = runs.start(demo, 0).map_err(|e| anyhow::anyhow!("{e}"))?;
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         let mut cursor = 0;

@@ -69,12 +69,10 @@ pub enum Step {
         #[serde(default)]
         only: Option<Vec<u64>>,
     },
-    /// Allocate and touch this many MiB, hold them for `ms`, then free them.
-    HoldMemory {
+    /// Allocate and touch this many MiB, held until the script ends.
+    Allocate {
         /// Size in MiB.
         mib: u64,
-        /// How long, in milliseconds.
-        ms: u64,
     },
     /// Run `count` threads of CPU work for `ms` each, and wait for them.
     Threads {
@@ -90,7 +88,7 @@ impl Step {
     pub fn is_long(&self) -> bool {
         matches!(
             self,
-            Step::Sleep { .. } | Step::Cpu { .. } | Step::HoldMemory { .. } | Step::Threads { .. }
+            Step::Sleep { .. } | Step::Cpu { .. } | Step::Allocate { .. } | Step::Threads { .. }
         )
     }
 }
@@ -133,6 +131,8 @@ pub fn fill(text: &str, ctx: TaskCtx<'_>) -> String {
 /// Runs `script` for one task in the current process. `before_long` is called before every
 /// step that may take time.
 pub fn execute(script: &[Step], ctx: TaskCtx<'_>, before_long: &mut dyn FnMut()) -> Ended {
+    // Memory allocated by the script, held until it ends.
+    let mut held: Vec<Vec<u8>> = Vec::new();
     for (i, step) in script.iter().enumerate() {
         if step.is_long() {
             before_long();
@@ -179,14 +179,13 @@ pub fn execute(script: &[Step], ctx: TaskCtx<'_>, before_long: &mut dyn FnMut())
                     crash(*signal);
                 }
             }
-            Step::HoldMemory { mib, ms } => {
+            Step::Allocate { mib } => {
                 let mut block = vec![0u8; (*mib as usize) << 20];
                 // Touch every page so the memory is really resident.
                 for page in block.chunks_mut(4096) {
                     page[0] = 1;
                 }
-                std::hint::black_box(&block);
-                std::thread::sleep(Duration::from_millis(*ms));
+                held.push(std::hint::black_box(block));
             }
             Step::Threads { count, ms } => {
                 let d = Duration::from_millis(*ms);

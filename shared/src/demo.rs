@@ -17,6 +17,9 @@ pub enum DemoRequest {
     /// the seed example: `Pool(4).imap` over 10 one-second tasks, task 0 raising
     /// `ZeroDivisionError: division by zero`.
     Pool(PoolParams),
+    /// `count` processes started and joined, each running a short workload; shows exit codes
+    /// (0, a chosen code, 1 for an uncaught error, minus the signal for a crash).
+    Processes(ProcessesParams),
 }
 
 impl DemoRequest {
@@ -25,6 +28,7 @@ impl DemoRequest {
         match self {
             DemoRequest::TwoProcesses(_) => "Two processes",
             DemoRequest::Pool(_) => "Pool",
+            DemoRequest::Processes(_) => "Processes",
         }
     }
 
@@ -34,6 +38,7 @@ impl DemoRequest {
         match self {
             DemoRequest::TwoProcesses(p) => p.validate(),
             DemoRequest::Pool(p) => p.validate(machine_cores),
+            DemoRequest::Processes(p) => p.validate(machine_cores),
         }
     }
 }
@@ -94,6 +99,121 @@ pub enum Work {
     Cpu,
     /// Nothing: return at once (for measuring the pool's own overhead).
     None,
+}
+
+/// How a process crashes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CrashSignal {
+    /// `abort()`: SIGABRT (exit code -6).
+    #[default]
+    Abort,
+    /// A segmentation fault: SIGSEGV (exit code -11).
+    Segfault,
+}
+
+/// Parameters of [`DemoRequest::Processes`]. Every field may be omitted (its default).
+///
+/// Process `i` (1-based, named `Process-i` unless `names` gives one), in order: prints `print`
+/// (if not empty; `{name}`, `{pid}`, `{task}` = i), raises `RuntimeError` if i is in `fail`,
+/// crashes if i is in `crash`, holds `memory_mib` MiB, works for `work_ms` (in `threads`
+/// threads if > 0, else as `work` says), exits with `exit_code`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProcessesParams {
+    /// Number of processes (1 to [`PoolParams::MAX_WORKERS`], default 4).
+    pub count: u32,
+    /// Names for the first processes (a custom name still uses up a number, as in Python).
+    pub names: Vec<String>,
+    /// A line each process prints first (default `Num: {task}`).
+    pub print: String,
+    /// What each does for `work_ms` (default sleep).
+    pub work: Work,
+    /// How long, in milliseconds (default 0, at most [`PoolParams::MAX_TASK_MS`]).
+    pub work_ms: u64,
+    /// CPU-bound threads per process for `work_ms` (0 = none; at most 64).
+    pub threads: u32,
+    /// MiB each process allocates and holds during its work (at most 1024).
+    pub memory_mib: u64,
+    /// Process numbers (1-based) that raise an uncaught error (exit code 1).
+    pub fail: Vec<u64>,
+    /// Process numbers that crash with `crash_signal`.
+    pub crash: Vec<u64>,
+    /// How they crash (default abort).
+    pub crash_signal: CrashSignal,
+    /// The exit code of the others (default 0, 0 to 255).
+    pub exit_code: i32,
+    /// Cores the processes may run on (absent: all).
+    pub cores: Option<Vec<u32>>,
+}
+
+impl Default for ProcessesParams {
+    fn default() -> Self {
+        ProcessesParams {
+            count: 4,
+            names: Vec::new(),
+            print: "Num: {task}".into(),
+            work: Work::Sleep,
+            work_ms: 0,
+            threads: 0,
+            memory_mib: 0,
+            fail: Vec::new(),
+            crash: Vec::new(),
+            crash_signal: CrashSignal::Abort,
+            exit_code: 0,
+            cores: None,
+        }
+    }
+}
+
+impl ProcessesParams {
+    fn validate(&self, machine_cores: u32) -> Result<(), String> {
+        if !(1..=PoolParams::MAX_WORKERS).contains(&self.count) {
+            return Err(format!(
+                "count must be between 1 and {} (the per-run process limit), got {}",
+                PoolParams::MAX_WORKERS,
+                self.count
+            ));
+        }
+        if self.names.len() > self.count as usize || self.names.iter().any(|n| n.is_empty() || n.len() > 64) {
+            return Err("names: at most one per process, each 1 to 64 bytes".into());
+        }
+        if self.print.len() > 1000 {
+            return Err("print must be at most 1000 bytes".into());
+        }
+        if self.work_ms > PoolParams::MAX_TASK_MS {
+            return Err(format!("work_ms must be at most {}, got {}", PoolParams::MAX_TASK_MS, self.work_ms));
+        }
+        if self.threads > 64 {
+            return Err(format!("threads must be at most 64, got {}", self.threads));
+        }
+        if self.memory_mib > 1024 {
+            return Err(format!("memory_mib must be at most 1024, got {}", self.memory_mib));
+        }
+        if !(0..=255).contains(&self.exit_code) {
+            return Err(format!("exit_code must be between 0 and 255, got {}", self.exit_code));
+        }
+        let n = u64::from(self.count);
+        if let Some(bad) = self.fail.iter().chain(&self.crash).find(|&&i| i == 0 || i > n) {
+            return Err(format!("process {bad} does not exist: processes are numbered 1 to {n}"));
+        }
+        validate_cores(&self.cores, machine_cores)
+    }
+}
+
+fn validate_cores(cores: &Option<Vec<u32>>, machine_cores: u32) -> Result<(), String> {
+    if let Some(cores) = cores {
+        if cores.is_empty() {
+            return Err("cores must name at least one core (or be absent for all)".into());
+        }
+        if let Some(bad) = cores.iter().find(|&&c| c >= machine_cores) {
+            return Err(format!(
+                "core {bad} does not exist: this machine has cores 0 to {}",
+                machine_cores.saturating_sub(1)
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Parameters of [`DemoRequest::Pool`]. Every field may be omitted (its default).
@@ -210,18 +330,7 @@ impl PoolParams {
         if self.maxtasksperchild == Some(0) {
             return Err("maxtasksperchild must be at least 1 (or absent)".into());
         }
-        if let Some(cores) = &self.cores {
-            if cores.is_empty() {
-                return Err("cores must name at least one core (or be absent for all)".into());
-            }
-            if let Some(bad) = cores.iter().find(|&&c| c >= machine_cores) {
-                return Err(format!(
-                    "core {bad} does not exist: this machine has cores 0 to {}",
-                    machine_cores.saturating_sub(1)
-                ));
-            }
-        }
-        Ok(())
+        validate_cores(&self.cores, machine_cores)
     }
 }
 

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 pub mod demo;
-pub use demo::{DemoRequest, PoolParams, TwoProcessesParams, Work};
+pub use demo::{CrashSignal, DemoRequest, PoolParams, ProcessesParams, TwoProcessesParams, Work};
 
 /// Version of this protocol, sent in [`ServerMessage::Hello`]. A client that does not know the
 /// version should say so rather than guess.

@@ -134,6 +134,15 @@ fn every_client_message_round_trips() {
         ClientMessage::StartRun {
             demo: DemoRequest::Pool(PoolParams::default()),
         },
+        ClientMessage::StartRun {
+            demo: DemoRequest::Processes(ProcessesParams {
+                fail: vec![2],
+                crash: vec![3],
+                crash_signal: CrashSignal::Segfault,
+                cores: Some(vec![0]),
+                ..ProcessesParams::default()
+            }),
+        },
         ClientMessage::Subscribe { run: RunId(4) },
     ] {
         round_trip(&msg);
