@@ -240,7 +240,7 @@ pub async fn run_pool(config: PoolConfig, ctx: &mut RunContext) -> Result<(), De
                 },
             ));
         }
-        if !closed && pool.caller_done && pool.finished == pool.config.tasks {
+        if !closed && queued && pool.caller_done && pool.finished == pool.config.tasks {
             closed = true;
             pool.events.push((clock.now(), EventKind::PoolClosed));
             pool.stop_all().await;
@@ -409,8 +409,8 @@ impl Coordinator {
                 };
                 self.idle.retain(|&p| p != proc);
                 self.worker_gone(proc, worker, status, clock);
-                let needed = !closed && (self.finished < self.config.tasks || !self.caller_done);
-                if needed {
+                // Until the pool is closed it keeps its size, as Python's does.
+                if !closed {
                     let replacement = self.spawn_worker(ctx).await?;
                     self.events.push((
                         clock.now(),
@@ -466,7 +466,7 @@ impl Coordinator {
                     message,
                     location: format!("{}, task {task}", worker.name),
                 };
-                self.finish(task, proc, now, TaskResult::Error(error), clock);
+                self.finish(task, proc, now, TaskResult::Error(Box::new(error)), clock);
             }
         }
         for chunk in back.into_iter().rev() {
@@ -531,11 +531,11 @@ impl Coordinator {
                         error_type,
                         message,
                         location,
-                    } => TaskResult::Error(TaskError {
+                    } => TaskResult::Error(Box::new(TaskError {
                         error_type,
                         message,
                         location,
-                    }),
+                    })),
                 };
                 self.finish(task, proc, clock.at(at_ns), result, clock);
             }
@@ -560,7 +560,7 @@ impl Coordinator {
         *slot = match &result {
             TaskResult::Value { value } => Slot::Value(*value),
             TaskResult::Error(e) => {
-                self.errors.push(e.clone());
+                self.errors.push((**e).clone());
                 Slot::Error((self.errors.len() - 1) as u32)
             }
         };
@@ -583,12 +583,12 @@ impl Coordinator {
     fn result_of(&self, task: u64) -> TaskResult {
         match self.slots[task as usize] {
             Slot::Value(value) => TaskResult::Value { value },
-            Slot::Error(i) => TaskResult::Error(self.errors[i as usize].clone()),
-            Slot::Pending => TaskResult::Error(TaskError {
+            Slot::Error(i) => TaskResult::Error(Box::new(self.errors[i as usize].clone())),
+            Slot::Pending => TaskResult::Error(Box::new(TaskError {
                 error_type: "Pending".into(),
                 message: "not finished".into(),
                 location: String::new(),
-            }),
+            })),
         }
     }
 
@@ -613,7 +613,7 @@ impl Coordinator {
                 self.events.push((
                     now,
                     EventKind::CallerRaised {
-                        error: self.errors[i as usize].clone(),
+                        error: Box::new(self.errors[i as usize].clone()),
                         lost_results: self.config.tasks.saturating_sub(
                             self.consumed_chunks * u64::from(self.config.chunksize),
                         ),
@@ -667,7 +667,7 @@ impl Coordinator {
                     Some(i) => self.events.push((
                         now,
                         EventKind::CallerRaised {
-                            error: self.errors[i as usize].clone(),
+                            error: Box::new(self.errors[i as usize].clone()),
                             lost_results: self.config.tasks - 1,
                         },
                     )),

@@ -88,9 +88,13 @@ pub struct RunLog {
     inner: Mutex<LogInner>,
 }
 
+/// Events per storage chunk: the log grows chunk by chunk, never by copying everything.
+const LOG_CHUNK: usize = 16 * 1024;
+
 #[derive(Debug, Default)]
 struct LogInner {
-    events: Vec<Event>,
+    chunks: Vec<Vec<Event>>,
+    len: usize,
     finished: bool,
 }
 
@@ -110,19 +114,25 @@ impl RunLog {
     fn append(&self, batch: Vec<(RunTime, EventKind)>) {
         let mut inner = self.lock();
         for (t, kind) in batch {
-            let seq = inner.events.len() as u64;
-            inner.events.push(Event {
-                run: self.run,
-                seq,
-                t,
-                kind,
-            });
+            let seq = inner.len as u64;
+            if inner.chunks.last().is_none_or(|c| c.len() == LOG_CHUNK) {
+                inner.chunks.push(Vec::with_capacity(LOG_CHUNK));
+            }
+            if let Some(chunk) = inner.chunks.last_mut() {
+                chunk.push(Event {
+                    run: self.run,
+                    seq,
+                    t,
+                    kind,
+                });
+            }
+            inner.len += 1;
         }
     }
 
     /// Number of events recorded.
     pub fn len(&self) -> usize {
-        self.lock().events.len()
+        self.lock().len
     }
 
     /// Whether nothing was recorded yet.
@@ -134,13 +144,17 @@ impl RunLog {
     /// and nothing after what was returned).
     pub fn read_from(&self, from: usize, max: usize) -> (Vec<Event>, bool) {
         let inner = self.lock();
-        let end = inner.events.len().min(from.saturating_add(max));
-        let batch = inner
-            .events
-            .get(from..end)
-            .map(<[Event]>::to_vec)
-            .unwrap_or_default();
-        (batch, inner.finished && end >= inner.events.len())
+        let end = inner.len.min(from.saturating_add(max));
+        let mut batch = Vec::with_capacity(end.saturating_sub(from));
+        let mut at = from;
+        while at < end {
+            let chunk = &inner.chunks[at / LOG_CHUNK];
+            let offset = at % LOG_CHUNK;
+            let take = (end - at).min(chunk.len() - offset);
+            batch.extend_from_slice(&chunk[offset..offset + take]);
+            at += take;
+        }
+        (batch, inner.finished && end >= inner.len)
     }
 
     /// Whether the run has finished.
@@ -511,7 +525,7 @@ async fn drive(
     sink.emit(
         RunTime::ZERO,
         EventKind::RunStarted {
-            demo: handle.demo.clone(),
+            demo: Box::new(handle.demo.clone()),
             title: handle.demo.title().to_string(),
             cores: crate::online_cores(),
             main_pid: std::process::id(),
@@ -564,5 +578,34 @@ async fn drive(
 async fn record(mut rx: mpsc::Receiver<Vec<(RunTime, EventKind)>>, log: Arc<RunLog>) {
     while let Some(batch) = rx.recv().await {
         log.append(batch);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_reads_back_across_chunks_in_order() {
+        let log = RunLog::new(RunId(1));
+        let n = LOG_CHUNK * 2 + 10;
+        log.append(
+            (0..n)
+                .map(|i| (RunTime(i as u64), EventKind::PoolClosed))
+                .collect(),
+        );
+        assert_eq!(log.len(), n);
+        let (batch, complete) = log.read_from(LOG_CHUNK - 5, 20);
+        assert_eq!(batch.len(), 20);
+        assert!(!complete);
+        assert!(batch.iter().enumerate().all(|(i, e)| e.seq == (LOG_CHUNK - 5 + i) as u64));
+        let (all, _) = log.read_from(0, usize::MAX);
+        assert_eq!(all.len(), n);
+        assert!(all.iter().enumerate().all(|(i, e)| e.seq == i as u64 && e.t == RunTime(i as u64)));
+        log.finish();
+        let (tail, complete) = log.read_from(n - 3, 100);
+        assert_eq!(tail.len(), 3);
+        assert!(complete);
+        assert_eq!(log.read_from(n + 5, 10).0.len(), 0);
     }
 }

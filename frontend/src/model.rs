@@ -128,7 +128,7 @@ impl RunModel {
                 cores,
                 main_pid,
             } => {
-                self.demo = Some(demo.clone());
+                self.demo = Some((**demo).clone());
                 self.title = title.clone();
                 self.cores = *cores;
                 self.main_pid = *main_pid;
@@ -206,7 +206,7 @@ mod tests {
                 0,
                 0,
                 EventKind::RunStarted {
-                    demo: DemoRequest::TwoProcesses(TwoProcessesParams::default()),
+                    demo: Box::new(DemoRequest::TwoProcesses(TwoProcessesParams::default())),
                     title: "Two processes".into(),
                     cores: 2,
                     main_pid: 10,

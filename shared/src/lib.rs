@@ -219,8 +219,8 @@ pub struct Event {
 pub enum EventKind {
     /// The run began (always `seq` 0, `t` 0).
     RunStarted {
-        /// The demo and its parameters, as started.
-        demo: DemoRequest,
+        /// The demo and its parameters, as started (boxed: events stay small in memory).
+        demo: Box<DemoRequest>,
         /// A human title for the run ("Two processes").
         title: String,
         /// The machine's online core count when the run started.
@@ -329,7 +329,7 @@ pub enum EventKind {
     /// chunk, after which the iterator is exhausted).
     CallerRaised {
         /// The error raised.
-        error: TaskError,
+        error: Box<TaskError>,
         /// Results the caller will never see because of it.
         lost_results: u64,
     },
@@ -412,8 +412,8 @@ pub enum TaskResult {
         /// The value.
         value: i64,
     },
-    /// It raised, or was lost with its worker.
-    Error(TaskError),
+    /// It raised, or was lost with its worker (boxed: a result is small in memory).
+    Error(Box<TaskError>),
 }
 
 /// An error a task raised (or the loss of a task with its worker).

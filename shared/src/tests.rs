@@ -14,7 +14,7 @@ fn demo() -> DemoRequest {
 fn every_event_kind() -> Vec<EventKind> {
     vec![
         EventKind::RunStarted {
-            demo: demo(),
+            demo: Box::new(demo()),
             title: "Two processes".into(),
             cores: 2,
             main_pid: 42,
@@ -84,7 +84,7 @@ fn every_event_kind() -> Vec<EventKind> {
         EventKind::TaskFinished {
             task: 0,
             worker: ProcId(1),
-            result: TaskResult::Error(zero_division()),
+            result: TaskResult::Error(Box::new(zero_division())),
         },
         EventKind::TaskFinished {
             task: 1,
@@ -93,10 +93,10 @@ fn every_event_kind() -> Vec<EventKind> {
         },
         EventKind::ResultConsumed {
             index: 0,
-            result: TaskResult::Error(zero_division()),
+            result: TaskResult::Error(Box::new(zero_division())),
         },
         EventKind::CallerRaised {
-            error: zero_division(),
+            error: Box::new(zero_division()),
             lost_results: 9,
         },
         EventKind::WorkerReplaced {
@@ -315,4 +315,10 @@ fn run_time_converts() {
     assert_eq!(RunTime::from_millis(1500).as_secs_f64(), 1.5);
     assert_eq!(RunTime(5).saturating_since(RunTime(9)), RunTime::ZERO);
     assert_eq!(RunTime::from_millis(250).to_string(), "0.250 s");
+}
+
+#[test]
+fn events_stay_small_in_memory() {
+    // A run of 100,000 tasks keeps about 400,000 events: each must stay small.
+    assert!(std::mem::size_of::<Event>() <= 72, "{}", std::mem::size_of::<Event>());
 }
