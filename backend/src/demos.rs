@@ -99,6 +99,7 @@ fn process_script(p: &ProcessesParams, i: u64) -> Vec<Step> {
 /// for p in procs: p.start()
 /// for p in procs: p.join()
 /// ```
+/// or, `sequential`, `p.start(); p.join()` one process after the other.
 async fn processes(p: &ProcessesParams, ctx: &mut RunContext) -> Result<(), DemoError> {
     let mut children = Vec::with_capacity(p.count as usize);
     for i in 1..=u64::from(p.count) {
@@ -116,7 +117,11 @@ async fn processes(p: &ProcessesParams, ctx: &mut RunContext) -> Result<(), Demo
                 None,
             )
             .await?;
-        children.push(child);
+        if p.sequential {
+            ctx.join(vec![child]).await?;
+        } else {
+            children.push(child);
+        }
     }
     ctx.join(children).await?;
     Ok(())

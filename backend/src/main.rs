@@ -159,6 +159,9 @@ struct ProcessesArgs {
     /// Cores the processes may use (comma-separated).
     #[arg(long, value_delimiter = ',')]
     cores: Option<Vec<u32>>,
+    /// Start and join one process after the other.
+    #[arg(long)]
+    sequential: bool,
 }
 
 fn parse_api(s: &str) -> Result<shared::PoolApi, String> {
@@ -194,6 +197,7 @@ impl DemoArgs {
                 },
                 exit_code: a.exit_code,
                 cores: a.cores,
+                sequential: a.sequential,
             }),
             DemoArgs::Pool(a) => {
                 let fail = a

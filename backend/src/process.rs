@@ -169,8 +169,13 @@ pub struct ProcessGroups {
 }
 
 impl ProcessGroups {
+    /// The group a new child should join: the latest one, if it still has a member (a group
+    /// whose members have all exited cannot be joined; the next child then leads a new one).
     fn current(&self) -> Option<i32> {
-        self.lock().last().copied()
+        let pgid = self.lock().last().copied()?;
+        nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), None)
+            .is_ok()
+            .then_some(pgid)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<i32>> {

@@ -145,6 +145,9 @@ pub struct ProcessesParams {
     pub exit_code: i32,
     /// Cores the processes may run on (absent: all).
     pub cores: Option<Vec<u32>>,
+    /// Start and join each process before starting the next (default false: start all, then
+    /// join all).
+    pub sequential: bool,
 }
 
 impl Default for ProcessesParams {
@@ -162,6 +165,7 @@ impl Default for ProcessesParams {
             crash_signal: CrashSignal::Abort,
             exit_code: 0,
             cores: None,
+            sequential: false,
         }
     }
 }
