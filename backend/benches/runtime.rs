@@ -160,8 +160,7 @@ async fn server_memory_mib() -> (f64, f64, usize) {
             }
         }
     }
-    let status =
-        std::fs::read_to_string(format!("/proc/{}/status", server.id())).expect("status");
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.id())).expect("status");
     let mib = |key: &str| -> f64 {
         status
             .lines()

@@ -1,8 +1,8 @@
 //! The demos: each turns its request into processes and main-process actions, the way the
 //! Python example it mirrors would (`../shared/reference/python-multiprocessing.md`).
 
-use crate::run::{DemoError, RunContext};
 use crate::process::Role;
+use crate::run::{DemoError, RunContext};
 use crate::workload::{Crash, Step};
 use shared::{CrashSignal, DemoRequest, ProcessesParams, TwoProcessesParams, Work};
 

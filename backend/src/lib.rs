@@ -7,7 +7,8 @@
 //! |---|---|
 //! | [`clock`] | the one monotonic clock and run-relative time |
 //! | [`workload`] | the steps a child can run (print, sleep, compute, exit) |
-//! | [`worker`] | the child side: `procviz __worker` |
+//! | [`zygote`] | the fork server: a single-threaded `procviz __zygote` that forks children |
+//! | [`worker`] | the child side: the code a forked child runs |
 //! | [`ipc`] | the control channel between server and child |
 //! | [`process`] | spawning and supervising one child (process group, death signal, output) |
 //! | [`run`] | runs, their event logs, cancellation |
@@ -26,6 +27,7 @@ pub mod server;
 pub mod summary;
 pub mod worker;
 pub mod workload;
+pub mod zygote;
 
 /// The number of CPU cores online on this machine (not limited by this process's affinity).
 pub fn online_cores() -> u32 {

@@ -45,25 +45,9 @@ enum Command {
         #[command(subcommand)]
         demo: DemoArgs,
     },
-    /// Run as a child of a procviz server (internal).
-    #[command(name = "__worker", hide = true)]
-    Worker {
-        /// The process's name.
-        #[arg(long)]
-        name: String,
-        /// Its script, as JSON.
-        #[arg(long)]
-        script: String,
-        /// A plain process's task number.
-        #[arg(long, default_value_t = 0)]
-        task: u64,
-        /// Take tasks from the pool queue on fd 4.
-        #[arg(long)]
-        pool: bool,
-        /// Exit after this many chunks.
-        #[arg(long)]
-        maxtasksperchild: Option<u32>,
-    },
+    /// The fork server of a procviz server (internal).
+    #[command(name = "__zygote", hide = true)]
+    Zygote,
 }
 
 #[derive(Subcommand, Debug)]
@@ -232,22 +216,7 @@ impl DemoArgs {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::Worker {
-            name,
-            script,
-            task,
-            pool,
-            maxtasksperchild,
-        }) => {
-            let script: Vec<backend::workload::Step> = serde_json::from_str(&script)
-                .with_context(|| format!("worker {name}: reading its script"))?;
-            let code = if pool {
-                backend::worker::run_pool(&name, &script, maxtasksperchild)
-            } else {
-                backend::worker::run(&name, task, &script)
-            };
-            std::process::exit(code);
-        }
+        Some(Command::Zygote) => std::process::exit(backend::zygote::serve()),
         Some(Command::Run {
             demo,
             max_output_lines,
@@ -285,7 +254,8 @@ fn run_headless(demo: DemoRequest, max_output_lines: u64) -> anyhow::Result<i32>
         let runs = Runs::new(RuntimeConfig {
             max_output_lines,
             ..RuntimeConfig::new(exe)
-        });
+        })
+        .context("starting the runtime")?;
         let run = runs.start(demo, 0).map_err(|e| anyhow::anyhow!("{e}"))?;
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         let mut cursor = 0;
@@ -329,7 +299,7 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
         format!("could not listen on {addr} (is another procviz running? try --port)")
     })?;
     let addr = listener.local_addr().context("reading the bound address")?;
-    let runs = Arc::new(Runs::new(RuntimeConfig::new(exe)));
+    let runs = Arc::new(Runs::new(RuntimeConfig::new(exe)).context("starting the runtime")?);
     let shutdown = CancellationToken::new();
     let app = router(AppState::new(runs.clone(), addr, shutdown.clone()));
     let url = format!("http://{addr}/");

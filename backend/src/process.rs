@@ -12,14 +12,12 @@
 //! stderr lines, its control reports, and finally its exit status (after its output has been
 //! read, so a process's lines always precede its exit in the log).
 
-use crate::ipc::{CONTROL_FD, Decoder, Report};
+use crate::ipc::{Decoder, Report};
 use crate::run::EventSink;
 use crate::workload::Step;
+use crate::zygote::{ChildKind, SpawnRequest, Spawned, Zygote, ZygoteError};
 use shared::{EventKind, ExitStatus, KillReason, ProcId, Stream};
-use std::os::fd::AsRawFd;
-use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
-use std::process::Stdio;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -45,21 +43,13 @@ pub enum SpawnError {
         /// The cause.
         source: std::io::Error,
     },
-    /// fork/exec failed.
+    /// The fork server could not start it.
     #[error("could not start {name}: {source}")]
     Exec {
         /// The child's name.
         name: String,
         /// The cause.
-        source: std::io::Error,
-    },
-    /// The script could not be encoded.
-    #[error("could not encode the script of {name}: {source}")]
-    Script {
-        /// The child's name.
-        name: String,
-        /// The cause.
-        source: serde_json::Error,
+        source: ZygoteError,
     },
 }
 
@@ -216,17 +206,27 @@ pub struct ChildHandle {
     pub input: Option<tokio::net::UnixStream>,
 }
 
-fn cpu_set(cores: &[u32]) -> Option<nix::sched::CpuSet> {
-    let mut set = nix::sched::CpuSet::new();
-    for &c in cores {
-        set.set(c as usize).ok()?;
+/// A pipe whose ends are close-on-exec, the read end non-blocking (for the async reader).
+fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: pipe2 writes two new descriptors into `fds`, which we then own.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } == -1 {
+        return Err(std::io::Error::last_os_error());
     }
-    Some(set)
+    // SAFETY: both were just created and are owned by nobody else.
+    let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    // SAFETY: setting a flag on a descriptor we own.
+    unsafe {
+        let flags = libc::fcntl(r.as_raw_fd(), libc::F_GETFL);
+        libc::fcntl(r.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK);
+    }
+    Ok((r, w))
 }
 
-/// Starts a child running `spec.script` and a supervisor that turns what it does into events.
+/// Starts a child running `spec.script` (forked by the fork server) and a supervisor that
+/// turns what it does into events.
 pub async fn spawn_child(
-    exe: &Path,
+    zygote: &Zygote,
     spec: ChildSpec,
     groups: &ProcessGroups,
     wiring: Wiring,
@@ -237,99 +237,36 @@ pub async fn spawn_child(
         budget,
         pool,
     } = wiring;
-    let script = serde_json::to_string(&spec.script).map_err(|source| SpawnError::Script {
+    let control_error = |source: std::io::Error| SpawnError::Control {
         name: spec.name.clone(),
         source,
-    })?;
-    let (ours, theirs) =
-        std::os::unix::net::UnixStream::pair().map_err(|source| SpawnError::Control {
+    };
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().map_err(control_error)?;
+    let (out_r, out_w) = pipe().map_err(control_error)?;
+    let (err_r, err_w) = pipe().map_err(control_error)?;
+    let request = SpawnRequest {
+        id: 0,
+        name: spec.name.clone(),
+        kind: match spec.role {
+            Role::Process { task } => ChildKind::Process { task },
+            Role::PoolWorker { maxtasks } => ChildKind::PoolWorker { maxtasks },
+        },
+        script: spec.script,
+        pgid: groups.current().unwrap_or(0),
+        affinity: spec.affinity,
+    };
+    // Stamped before fork: the child's own `Started` report can reach us before the fork
+    // server answers, and must not precede its spawn on the timeline.
+    let spawned_at = sink.clock().now();
+    let Spawned { pid, pgid, exit } = zygote
+        .spawn(request, [OwnedFd::from(theirs), out_w, err_w])
+        .await
+        .map_err(|source| SpawnError::Exec {
             name: spec.name.clone(),
             source,
         })?;
-    let attempt = |pgid: i32| {
-        let mut cmd = tokio::process::Command::new(exe);
-        cmd.arg("__worker")
-            .arg("--name")
-            .arg(&spec.name)
-            .arg("--script")
-            .arg(&script);
-        match spec.role {
-            Role::Process { task } => {
-                cmd.arg("--task").arg(task.to_string());
-            }
-            Role::PoolWorker { maxtasks } => {
-                cmd.arg("--pool");
-                if let Some(k) = maxtasks {
-                    cmd.arg("--maxtasksperchild").arg(k.to_string());
-                }
-            }
-        }
-        let affinity = spec.affinity.as_deref().and_then(cpu_set);
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .process_group(pgid);
-        let theirs_fd = theirs.as_raw_fd();
-        let parent_pid = std::process::id() as libc::pid_t;
-        // SAFETY: the closure runs between fork and exec and only calls async-signal-safe
-        // functions (dup2, fcntl, prctl, getppid) on values copied in.
-        unsafe {
-            cmd.pre_exec(move || {
-                if theirs_fd == CONTROL_FD {
-                    if libc::fcntl(CONTROL_FD, libc::F_SETFD, 0) == -1 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                } else if libc::dup2(theirs_fd, CONTROL_FD) == -1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                if let Some(set) = affinity {
-                    if libc::sched_setaffinity(
-                        0,
-                        std::mem::size_of_val(&set),
-                        (&raw const set).cast(),
-                    ) == -1
-                    {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                if libc::getppid() != parent_pid {
-                    return Err(std::io::Error::other("the server exited during spawn"));
-                }
-                Ok(())
-            });
-        }
-        cmd.spawn()
-    };
-    // Stamped before fork: the child's own `Started` report can reach us before `spawn`
-    // returns, and must not precede its spawn on the timeline.
-    let spawned_at = sink.clock().now();
-    let mut child = match groups.current() {
-        Some(pgid) => match attempt(pgid) {
-            Ok(child) => Ok(child),
-            // The group is gone (every member exited): lead a new one.
-            Err(e) if e.raw_os_error() == Some(libc::EPERM) => attempt(0),
-            Err(e) => Err(e),
-        },
-        None => attempt(0),
-    }
-    .map_err(|source| SpawnError::Exec {
-        name: spec.name.clone(),
-        source,
-    })?;
-    drop(theirs);
-    let pid = child.id().ok_or_else(|| SpawnError::Exec {
-        name: spec.name.clone(),
-        source: std::io::Error::other("the child was reaped before its PID was read"),
-    })?;
     {
         let mut list = groups.lock();
-        let pgid = nix::unistd::getpgid(Some(nix::unistd::Pid::from_raw(pid as i32)))
-            .map(|p| p.as_raw())
-            .unwrap_or(pid as i32);
         if list.last() != Some(&pgid) {
             list.push(pgid);
         }
@@ -347,23 +284,17 @@ pub async fn spawn_child(
 
     let proc = spec.proc;
     let mut readers = Vec::with_capacity(3);
-    if let Some(out) = child.stdout.take() {
-        readers.push(tokio::spawn(pump_lines(
-            out,
-            proc,
-            Stream::Stdout,
-            sink.clone(),
-            budget.clone(),
-        )));
-    }
-    if let Some(err) = child.stderr.take() {
-        readers.push(tokio::spawn(pump_lines(
-            err,
-            proc,
-            Stream::Stderr,
-            sink.clone(),
-            budget,
-        )));
+    for (read_end, stream) in [(out_r, Stream::Stdout), (err_r, Stream::Stderr)] {
+        match tokio::net::unix::pipe::Receiver::from_owned_fd(read_end) {
+            Ok(pipe) => readers.push(tokio::spawn(pump_lines(
+                pipe,
+                proc,
+                stream,
+                sink.clone(),
+                budget.clone(),
+            ))),
+            Err(e) => tracing::warn!(name = %spec.name, error = %e, "output pipe unusable"),
+        }
     }
     // A pool worker receives its tasks on the control channel: keep a second descriptor of
     // our end for writing (closing it later does not shut the channel down).
@@ -396,23 +327,13 @@ pub async fn spawn_child(
 
     let name = spec.name;
     let done = tokio::spawn(async move {
-        let waited = child.wait().await;
+        // The fork server reports the exit; if it died, so did the child (death signal).
+        let status = exit.await.unwrap_or(ExitStatus::Signal { signal: 9 });
         let t = sink.clock().now();
         let drained = tokio::time::timeout(DRAIN_TIMEOUT, futures_util::future::join_all(readers));
         if drained.await.is_err() {
             tracing::warn!(%name, "output pipes still open after exit (a grandchild holds them)");
         }
-        let status = match waited {
-            Ok(s) => match (s.code(), s.signal()) {
-                (Some(code), _) => ExitStatus::Code { code },
-                (None, Some(signal)) => ExitStatus::Signal { signal },
-                (None, None) => ExitStatus::Code { code: -1 },
-            },
-            Err(e) => {
-                tracing::error!(%name, error = %e, "waiting for the child failed");
-                ExitStatus::Code { code: -1 }
-            }
-        };
         let killed_by = match status {
             ExitStatus::Signal { .. } => reasons.get(),
             ExitStatus::Code { .. } => None,

@@ -16,6 +16,7 @@ use crate::process::{
     ChildHandle, ChildSpec, KillReasons, OutputBudget, ProcessGroups, Role, SpawnError, Wiring,
     WorkerMsg, spawn_child,
 };
+use crate::zygote::{Zygote, ZygoteError};
 use shared::{
     DemoRequest, Event, EventKind, ExitStatus, KillReason, ProcId, RunId, RunOutcome, RunSummary,
     RunTime, Stream,
@@ -32,7 +33,7 @@ use tokio_util::task::TaskTracker;
 /// Limits and settings of the runtime.
 #[derive(Clone, Debug)]
 pub struct RuntimeConfig {
-    /// The binary children re-execute (normally the running procviz itself).
+    /// The binary the fork server runs (normally the running procviz itself).
     pub worker_exe: PathBuf,
     /// Runs that may be in progress at once.
     pub max_concurrent_runs: usize,
@@ -238,6 +239,7 @@ impl RunHandle {
 #[derive(Debug)]
 pub struct Runs {
     config: RuntimeConfig,
+    zygote: Arc<Zygote>,
     next_id: AtomicU64,
     runs: Mutex<BTreeMap<RunId, Arc<RunHandle>>>,
     shutdown: CancellationToken,
@@ -245,15 +247,17 @@ pub struct Runs {
 }
 
 impl Runs {
-    /// An empty registry.
-    pub fn new(config: RuntimeConfig) -> Self {
-        Runs {
+    /// An empty registry, with its fork server started. Call it from a thread that lives as
+    /// long as the runs (the fork server dies with the thread that started it).
+    pub fn new(config: RuntimeConfig) -> Result<Self, ZygoteError> {
+        Ok(Runs {
+            zygote: Arc::new(Zygote::start(&config.worker_exe)?),
             config,
             next_id: AtomicU64::new(1),
             runs: Mutex::new(BTreeMap::new()),
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
-        }
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<RunId, Arc<RunHandle>>> {
@@ -295,8 +299,12 @@ impl Runs {
             commands,
         });
         runs.insert(id, handle.clone());
-        self.tasks
-            .spawn(drive(handle.clone(), self.config.clone(), command_rx));
+        self.tasks.spawn(drive(
+            handle.clone(),
+            self.config.clone(),
+            self.zygote.clone(),
+            command_rx,
+        ));
         Ok(handle)
     }
 
@@ -341,6 +349,7 @@ impl Runs {
 pub struct RunContext {
     sink: EventSink,
     config: RuntimeConfig,
+    zygote: Arc<Zygote>,
     groups: ProcessGroups,
     cancel: CancellationToken,
     reason: Arc<OnceLock<KillReason>>,
@@ -421,7 +430,7 @@ impl RunContext {
             budget: self.budget.clone(),
             pool,
         };
-        let child = spawn_child(&self.config.worker_exe, spec, &self.groups, wiring).await?;
+        let child = spawn_child(&self.zygote, spec, &self.groups, wiring).await?;
         self.children.insert(proc, (child.pid, own));
         Ok(child)
     }
@@ -516,6 +525,7 @@ impl RunContext {
 async fn drive(
     handle: Arc<RunHandle>,
     config: RuntimeConfig,
+    zygote: Arc<Zygote>,
     commands: mpsc::UnboundedReceiver<RunCommand>,
 ) {
     let clock = RunClock::start_now();
@@ -537,6 +547,7 @@ async fn drive(
         sink: sink.clone(),
         budget: Arc::new(OutputBudget::new(config.max_output_lines)),
         config,
+        zygote,
         groups: ProcessGroups::default(),
         cancel: handle.cancel.clone(),
         reason: handle.reason.clone(),
@@ -598,10 +609,19 @@ mod tests {
         let (batch, complete) = log.read_from(LOG_CHUNK - 5, 20);
         assert_eq!(batch.len(), 20);
         assert!(!complete);
-        assert!(batch.iter().enumerate().all(|(i, e)| e.seq == (LOG_CHUNK - 5 + i) as u64));
+        assert!(
+            batch
+                .iter()
+                .enumerate()
+                .all(|(i, e)| e.seq == (LOG_CHUNK - 5 + i) as u64)
+        );
         let (all, _) = log.read_from(0, usize::MAX);
         assert_eq!(all.len(), n);
-        assert!(all.iter().enumerate().all(|(i, e)| e.seq == i as u64 && e.t == RunTime(i as u64)));
+        assert!(
+            all.iter()
+                .enumerate()
+                .all(|(i, e)| e.seq == i as u64 && e.t == RunTime(i as u64))
+        );
         log.finish();
         let (tail, complete) = log.read_from(n - 3, 100);
         assert_eq!(tail.len(), 3);

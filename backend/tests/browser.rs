@@ -33,15 +33,7 @@ async fn clicking_two_processes_shows_both_real_processes_their_output_and_exit_
     }
     assert_ne!(pids[0], pids[1]);
     for &pid in &pids {
-        assert!(
-            is_live_worker(pid),
-            "PID {pid} shown on the page is not a running worker"
-        );
-        assert_eq!(
-            parent_of(pid),
-            Some(server.pid()),
-            "PID {pid} is not the server's child"
-        );
+        assert_child_of_server(pid, server.pid());
     }
     assert_eq!(
         lanes[0].attr("data-pid").await.unwrap(),

@@ -64,7 +64,10 @@ async fn kill_busy_worker(from_page: bool) {
     let server = Server::start();
     let (mut ws, _) = connect(&server).await;
     send(&mut ws, &pool(8, 1000)).await;
-    let mut events = events_until(&mut ws, |e| matches!(e.kind, EventKind::TaskStarted { task: 2, .. })).await;
+    let mut events = events_until(&mut ws, |e| {
+        matches!(e.kind, EventKind::TaskStarted { task: 2, .. })
+    })
+    .await;
     let run = events[0].run;
     let victim = worker_of(&events, 2).unwrap();
     let name = name_of(&events, victim);
@@ -79,28 +82,49 @@ async fn kill_busy_worker(from_page: bool) {
     let lost = events
         .iter()
         .find_map(|e| match &e.kind {
-            EventKind::TaskFinished { task: 2, result: TaskResult::Error(err), worker } => Some((err.clone(), *worker)),
+            EventKind::TaskFinished {
+                task: 2,
+                result: TaskResult::Error(err),
+                worker,
+            } => Some((err.clone(), *worker)),
             _ => None,
         })
         .expect("task 2 ends as an error");
     assert_eq!(lost.1, victim);
     assert_eq!(lost.0.error_type, "WorkerLost");
-    assert_eq!(lost.0.message, format!("{name} was killed by SIGKILL while running task 2"));
+    assert_eq!(
+        lost.0.message,
+        format!("{name} was killed by SIGKILL while running task 2")
+    );
 
     let exit = events
         .iter()
         .find_map(|e| match e.kind {
-            EventKind::ProcessExited { proc, status, killed_by } if proc == victim => Some((status, killed_by)),
+            EventKind::ProcessExited {
+                proc,
+                status,
+                killed_by,
+            } if proc == victim => Some((status, killed_by)),
             _ => None,
         })
         .unwrap();
     assert_eq!(exit.0, ExitStatus::Signal { signal: 9 });
-    assert_eq!(exit.1, if from_page { Some(KillReason::User) } else { None });
+    assert_eq!(
+        exit.1,
+        if from_page {
+            Some(KillReason::User)
+        } else {
+            None
+        }
+    );
 
     let replacement = events
         .iter()
         .find_map(|e| match e.kind {
-            EventKind::WorkerReplaced { exited, replacement } if exited == victim => Some(replacement),
+            EventKind::WorkerReplaced {
+                exited,
+                replacement,
+            } if exited == victim => Some(replacement),
             _ => None,
         })
         .expect("a replacement");
@@ -115,7 +139,12 @@ async fn kill_busy_worker(from_page: bool) {
             i => assert_eq!(result, TaskResult::Value { value: i as i64 }),
         }
     }
-    assert_eq!(events.last().unwrap().kind, EventKind::RunFinished { outcome: RunOutcome::Completed });
+    assert_eq!(
+        events.last().unwrap().kind,
+        EventKind::RunFinished {
+            outcome: RunOutcome::Completed
+        }
+    );
     let total = secs(events.last().unwrap());
     assert!(total < 3.5, "no hang: {total}");
 }
@@ -136,9 +165,15 @@ async fn a_worker_killed_while_idle_does_not_wedge_the_pool() {
     let (mut ws, _) = connect(&server).await;
     // Two tasks for four workers: two workers stay idle.
     send(&mut ws, &pool(2, 800)).await;
-    let mut events = events_until(&mut ws, |e| matches!(e.kind, EventKind::TaskStarted { task: 1, .. })).await;
+    let mut events = events_until(&mut ws, |e| {
+        matches!(e.kind, EventKind::TaskStarted { task: 1, .. })
+    })
+    .await;
     let run = events[0].run;
-    let busy = [worker_of(&events, 0).unwrap(), worker_of(&events, 1).unwrap()];
+    let busy = [
+        worker_of(&events, 0).unwrap(),
+        worker_of(&events, 1).unwrap(),
+    ];
     let idle = events
         .iter()
         .find_map(|e| match e.kind {
@@ -149,8 +184,18 @@ async fn a_worker_killed_while_idle_does_not_wedge_the_pool() {
     send(&mut ws, &ClientMessage::KillProcess { run, proc: idle }).await;
     let (rest, _) = events_until_finished(&mut ws).await;
     events.extend(rest);
-    assert!(events.iter().any(|e| matches!(e.kind, EventKind::WorkerReplaced { exited, .. } if exited == idle)));
-    assert!(!events.iter().any(|e| matches!(&e.kind, EventKind::TaskFinished { result: TaskResult::Error(_), .. })));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::WorkerReplaced { exited, .. } if exited == idle))
+    );
+    assert!(!events.iter().any(|e| matches!(
+        &e.kind,
+        EventKind::TaskFinished {
+            result: TaskResult::Error(_),
+            ..
+        }
+    )));
     assert_eq!(results(&events).len(), 2);
     assert!(secs(events.last().unwrap()) < 2.0);
 }
@@ -160,13 +205,21 @@ async fn cancelling_a_pool_terminates_its_workers() {
     let server = Server::start();
     let (mut ws, _) = connect(&server).await;
     send(&mut ws, &pool(8, 5000)).await;
-    let mut events = events_until(&mut ws, |e| matches!(e.kind, EventKind::TaskStarted { task: 3, .. })).await;
+    let mut events = events_until(&mut ws, |e| {
+        matches!(e.kind, EventKind::TaskStarted { task: 3, .. })
+    })
+    .await;
     let run = events[0].run;
     let pids = spawned_pids(&events);
     send(&mut ws, &ClientMessage::CancelRun { run }).await;
     let (rest, _) = events_until_finished(&mut ws).await;
     events.extend(rest);
-    assert!(events.iter().any(|e| matches!(e.kind, EventKind::PoolTerminated { reason: KillReason::Cancelled })));
+    assert!(events.iter().any(|e| matches!(
+        e.kind,
+        EventKind::PoolTerminated {
+            reason: KillReason::Cancelled
+        }
+    )));
     let exits: Vec<i32> = events
         .iter()
         .filter_map(|e| match e.kind {
@@ -187,10 +240,28 @@ async fn killing_the_main_process_or_a_finished_run_is_refused() {
     send(&mut ws, &pool(1, 0)).await;
     let (events, _) = events_until_finished(&mut ws).await;
     let run = events[0].run;
-    send(&mut ws, &ClientMessage::KillProcess { run, proc: ProcId::MAIN }).await;
-    let Some(shared::ServerMessage::Error(e)) = next_message(&mut ws).await else { panic!() };
+    send(
+        &mut ws,
+        &ClientMessage::KillProcess {
+            run,
+            proc: ProcId::MAIN,
+        },
+    )
+    .await;
+    let Some(shared::ServerMessage::Error(e)) = next_message(&mut ws).await else {
+        panic!()
+    };
     assert!(e.message.contains("main process"), "{}", e.message);
-    send(&mut ws, &ClientMessage::KillProcess { run, proc: ProcId(1) }).await;
-    let Some(shared::ServerMessage::Error(e)) = next_message(&mut ws).await else { panic!() };
+    send(
+        &mut ws,
+        &ClientMessage::KillProcess {
+            run,
+            proc: ProcId(1),
+        },
+    )
+    .await;
+    let Some(shared::ServerMessage::Error(e)) = next_message(&mut ws).await else {
+        panic!()
+    };
     assert!(e.message.contains("finished"), "{}", e.message);
 }

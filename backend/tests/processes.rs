@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use shared::{ClientMessage, DemoRequest, Event, EventKind, ProcessesParams, ProcId, Stream};
+use shared::{ClientMessage, DemoRequest, Event, EventKind, ProcId, ProcessesParams, Stream};
 use std::collections::HashMap;
 
 fn exit_codes(events: &[Event]) -> HashMap<String, i32> {
@@ -17,7 +17,9 @@ fn exit_codes(events: &[Event]) -> HashMap<String, i32> {
     events
         .iter()
         .filter_map(|e| match e.kind {
-            EventKind::ProcessExited { proc, status, .. } => Some((names[&proc].clone(), status.python_exitcode())),
+            EventKind::ProcessExited { proc, status, .. } => {
+                Some((names[&proc].clone(), status.python_exitcode()))
+            }
             _ => None,
         })
         .collect()
@@ -25,7 +27,15 @@ fn exit_codes(events: &[Event]) -> HashMap<String, i32> {
 
 #[test]
 fn exit_statuses_read_like_python() {
-    let (events, summary, code) = run_cli(&["processes", "--fail", "2", "--crash", "3", "--exit-code", "3"]);
+    let (events, summary, code) = run_cli(&[
+        "processes",
+        "--fail",
+        "2",
+        "--crash",
+        "3",
+        "--exit-code",
+        "3",
+    ]);
     assert_eq!(code, 0, "{summary}");
     let codes = exit_codes(&events);
     assert_eq!(codes["Process-1"], 3, "a chosen code");
@@ -35,11 +45,18 @@ fn exit_statuses_read_like_python() {
     let stderr: Vec<&str> = events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::Output { proc: ProcId(2), stream: Stream::Stderr, text } => Some(text.as_str()),
+            EventKind::Output {
+                proc: ProcId(2),
+                stream: Stream::Stderr,
+                text,
+            } => Some(text.as_str()),
             _ => None,
         })
         .collect();
-    assert!(stderr.contains(&"RuntimeError: process 2 failed"), "{stderr:?}");
+    assert!(
+        stderr.contains(&"RuntimeError: process 2 failed"),
+        "{stderr:?}"
+    );
     let (events, _, _) = run_cli(&["processes", "--count", "1", "--crash", "1", "--segfault"]);
     assert_eq!(exit_codes(&events)["Process-1"], -11);
 }
@@ -58,7 +75,12 @@ fn four_processes_print_their_numbers_in_some_order() {
     lines.sort();
     assert_eq!(
         lines,
-        [(1, "Num: 1".into()), (2, "Num: 2".into()), (3, "Num: 3".into()), (4, "Num: 4".into())]
+        [
+            (1, "Num: 1".into()),
+            (2, "Num: 2".into()),
+            (3, "Num: 3".into()),
+            (4, "Num: 4".into())
+        ]
     );
 }
 
@@ -81,10 +103,26 @@ fn affinity_restricts_every_child_and_children_report_it() {
 
 #[test]
 fn threads_and_cpu_work_take_real_time() {
-    let (events, _, code) = run_cli(&["processes", "--count", "1", "--threads", "2", "--work-ms", "300"]);
+    let (events, _, code) = run_cli(&[
+        "processes",
+        "--count",
+        "1",
+        "--threads",
+        "2",
+        "--work-ms",
+        "300",
+    ]);
     assert_eq!(code, 0);
-    let started = events.iter().find(|e| matches!(e.kind, EventKind::ProcessStarted { .. })).map(secs).unwrap();
-    let exited = events.iter().find(|e| matches!(e.kind, EventKind::ProcessExited { .. })).map(secs).unwrap();
+    let started = events
+        .iter()
+        .find(|e| matches!(e.kind, EventKind::ProcessStarted { .. }))
+        .map(secs)
+        .unwrap();
+    let exited = events
+        .iter()
+        .find(|e| matches!(e.kind, EventKind::ProcessExited { .. }))
+        .map(secs)
+        .unwrap();
     assert!(exited - started >= 0.3, "{started} → {exited}");
 }
 
@@ -121,10 +159,21 @@ async fn memory_is_really_held() {
 #[test]
 fn output_beyond_the_limit_is_counted_not_silently_dropped() {
     let (events, summary, code) = run_cli(&[
-        "--max-output-lines", "10", "pool", "--tasks", "20", "--task-ms", "0", "--fail", "",
+        "--max-output-lines",
+        "10",
+        "pool",
+        "--tasks",
+        "20",
+        "--task-ms",
+        "0",
+        "--fail",
+        "",
     ]);
     assert_eq!(code, 0, "{summary}");
-    let kept = events.iter().filter(|e| matches!(e.kind, EventKind::Output { .. })).count();
+    let kept = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Output { .. }))
+        .count();
     assert_eq!(kept, 10);
     let dropped = events
         .iter()
@@ -134,5 +183,8 @@ fn output_beyond_the_limit_is_counted_not_silently_dropped() {
         })
         .max();
     assert_eq!(dropped, Some(30), "40 lines printed, 10 kept");
-    assert!(summary.contains("output lines dropped (limit reached): 30"), "{summary}");
+    assert!(
+        summary.contains("output lines dropped (limit reached): 30"),
+        "{summary}"
+    );
 }

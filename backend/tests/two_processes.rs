@@ -143,15 +143,7 @@ async fn children_are_real_processes_of_the_server() {
     let pids = spawned_pids(&events);
     assert_eq!(pids.len(), 2);
     for pid in &pids {
-        assert!(
-            is_live_worker(*pid),
-            "PID {pid} is not a running procviz worker"
-        );
-        assert_eq!(
-            parent_of(*pid),
-            Some(server.pid()),
-            "PID {pid} is not the server's child"
-        );
+        assert_child_of_server(*pid, server.pid());
     }
     // Both children share one process group that is not the server's.
     let pgid = |pid: u32| unsafe { libc::getpgid(pid as i32) };

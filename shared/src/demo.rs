@@ -179,27 +179,46 @@ impl ProcessesParams {
                 self.count
             ));
         }
-        if self.names.len() > self.count as usize || self.names.iter().any(|n| n.is_empty() || n.len() > 64) {
+        if self.names.len() > self.count as usize
+            || self.names.iter().any(|n| n.is_empty() || n.len() > 64)
+        {
             return Err("names: at most one per process, each 1 to 64 bytes".into());
         }
         if self.print.len() > 1000 {
             return Err("print must be at most 1000 bytes".into());
         }
         if self.work_ms > PoolParams::MAX_TASK_MS {
-            return Err(format!("work_ms must be at most {}, got {}", PoolParams::MAX_TASK_MS, self.work_ms));
+            return Err(format!(
+                "work_ms must be at most {}, got {}",
+                PoolParams::MAX_TASK_MS,
+                self.work_ms
+            ));
         }
         if self.threads > 64 {
             return Err(format!("threads must be at most 64, got {}", self.threads));
         }
         if self.memory_mib > 1024 {
-            return Err(format!("memory_mib must be at most 1024, got {}", self.memory_mib));
+            return Err(format!(
+                "memory_mib must be at most 1024, got {}",
+                self.memory_mib
+            ));
         }
         if !(0..=255).contains(&self.exit_code) {
-            return Err(format!("exit_code must be between 0 and 255, got {}", self.exit_code));
+            return Err(format!(
+                "exit_code must be between 0 and 255, got {}",
+                self.exit_code
+            ));
         }
         let n = u64::from(self.count);
-        if let Some(bad) = self.fail.iter().chain(&self.crash).find(|&&i| i == 0 || i > n) {
-            return Err(format!("process {bad} does not exist: processes are numbered 1 to {n}"));
+        if let Some(bad) = self
+            .fail
+            .iter()
+            .chain(&self.crash)
+            .find(|&&i| i == 0 || i > n)
+        {
+            return Err(format!(
+                "process {bad} does not exist: processes are numbered 1 to {n}"
+            ));
         }
         validate_cores(&self.cores, machine_cores)
     }

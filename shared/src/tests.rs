@@ -320,5 +320,9 @@ fn run_time_converts() {
 #[test]
 fn events_stay_small_in_memory() {
     // A run of 100,000 tasks keeps about 400,000 events: each must stay small.
-    assert!(std::mem::size_of::<Event>() <= 72, "{}", std::mem::size_of::<Event>());
+    assert!(
+        std::mem::size_of::<Event>() <= 72,
+        "{}",
+        std::mem::size_of::<Event>()
+    );
 }

@@ -180,7 +180,8 @@ pub fn spawned_pids(events: &[Event]) -> Vec<u32> {
         .collect()
 }
 
-/// Whether `pid` is a live (not zombie) procviz worker process.
+/// Whether `pid` is a live (not zombie) procviz child: a process forked by procviz's fork
+/// server (its command line is the server binary's: `procviz __zygote`).
 pub fn is_live_worker(pid: u32) -> bool {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return false;
@@ -192,9 +193,24 @@ pub fn is_live_worker(pid: u32) -> bool {
     if state == Some("Z") {
         return false;
     }
-    std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|c| String::from_utf8_lossy(&c).contains("__worker"))
-        .unwrap_or(false)
+    cmdline(pid).ends_with("__zygote")
+}
+
+/// Checks that `pid` is a real child process of the procviz server `server`: forked by its
+/// fork server, which the server started.
+pub fn assert_child_of_server(pid: u32, server: u32) {
+    assert!(is_live_worker(pid), "PID {pid} is not a running procviz child");
+    let zygote = parent_of(pid).expect("a parent");
+    assert!(
+        cmdline(zygote).ends_with("__zygote"),
+        "parent of {pid}: {}",
+        cmdline(zygote)
+    );
+    assert_eq!(
+        parent_of(zygote),
+        Some(server),
+        "the fork server belongs to the server"
+    );
 }
 
 /// Waits up to `timeout` for every one of `pids` to be gone; returns the ones left.
@@ -264,4 +280,16 @@ pub fn run_cli(args: &[&str]) -> (Vec<Event>, String, i32) {
 /// Seconds of an event's time.
 pub fn secs(e: &Event) -> f64 {
     e.t.as_secs_f64()
+}
+
+/// The command line of `pid`, arguments separated by spaces.
+pub fn cmdline(pid: u32) -> String {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|c| {
+            String::from_utf8_lossy(&c)
+                .replace('\0', " ")
+                .trim()
+                .to_string()
+        })
+        .unwrap_or_default()
 }
