@@ -81,18 +81,27 @@ fn imap_rate(chunksize: u32, rounds: usize) -> (f64, f64) {
     (best, wall_best)
 }
 
-/// Median start+join of one process (spawned → exited, as the server stamps them).
+/// Median start+join of one process (spawned → exited, as the server stamps them), `n`
+/// processes started and joined one after the other in one run (like Python's loop of
+/// `p.start(); p.join()`).
 fn start_join_ms(n: usize) -> f64 {
-    median(
-        (0..n)
-            .map(|_| {
-                let events = run(&["processes", "--count", "1", "--print", ""]);
-                let spawned = at(&events, |k| matches!(k, EventKind::ProcessSpawned { .. }));
-                let exited = at(&events, |k| matches!(k, EventKind::ProcessExited { .. }));
-                (exited - spawned) * 1e3
-            })
-            .collect(),
-    )
+    let count = n.to_string();
+    let events = run(&["processes", "--count", &count, "--sequential", "--print", ""]);
+    let mut spawned = std::collections::HashMap::new();
+    let mut samples = Vec::with_capacity(n);
+    for e in &events {
+        match e.kind {
+            EventKind::ProcessSpawned { proc, .. } => {
+                spawned.insert(proc, e.t.as_secs_f64());
+            }
+            EventKind::ProcessExited { proc, .. } => {
+                samples.push((e.t.as_secs_f64() - spawned[&proc]) * 1e3);
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(samples.len(), n);
+    median(samples)
 }
 
 /// Median time from the pool's creation to every worker up and waiting (tasks queued).
@@ -194,7 +203,7 @@ fn main() {
 
     let (rate1, wall1) = imap_rate(1, 3);
     let (rate100, wall100) = imap_rate(100, 3);
-    let start_join = start_join_ms(51);
+    let start_join = start_join_ms(63);
     let ready = pool_ready_ms(21);
     let (hwm, rss, events) = tokio::runtime::Runtime::new()
         .expect("runtime")

@@ -101,8 +101,16 @@ async fn sigkill_of_the_server_leaves_no_child_behind() {
     let mut server = Server::start();
     let (mut ws, _) = connect(&server).await;
     let pids = long_run(&mut ws).await;
+    let fork_server = parent_of(pids[0]).unwrap();
+    assert!(cmdline(fork_server).ends_with("__zygote"));
     server.signal_and_wait(libc::SIGKILL, Duration::from_secs(5));
     assert_eq!(wait_gone(&pids, Duration::from_secs(2)), Vec::<u32>::new());
+    // The fork server is gone too.
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while cmdline(fork_server).ends_with("__zygote") && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!cmdline(fork_server).ends_with("__zygote"), "the fork server outlived the server");
 }
 
 #[test]
