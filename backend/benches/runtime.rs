@@ -86,7 +86,14 @@ fn imap_rate(chunksize: u32, rounds: usize) -> (f64, f64) {
 /// `p.start(); p.join()`).
 fn start_join_ms(n: usize) -> f64 {
     let count = n.to_string();
-    let events = run(&["processes", "--count", &count, "--sequential", "--print", ""]);
+    let events = run(&[
+        "processes",
+        "--count",
+        &count,
+        "--sequential",
+        "--print",
+        "",
+    ]);
     let mut spawned = std::collections::HashMap::new();
     let mut samples = Vec::with_capacity(n);
     for e in &events {
@@ -155,17 +162,16 @@ async fn server_memory_mib() -> (f64, f64, usize) {
             .expect("events keep coming")
             .expect("socket open")
             .expect("frame");
-        if let Message::Text(t) = frame {
-            if let ServerMessage::Events { events: batch, .. } =
+        if let Message::Text(t) = frame
+            && let ServerMessage::Events { events: batch, .. } =
                 serde_json::from_str(t.as_str()).expect("message")
+        {
+            events += batch.len();
+            if batch
+                .iter()
+                .any(|e| matches!(e.kind, EventKind::RunFinished { .. }))
             {
-                events += batch.len();
-                if batch
-                    .iter()
-                    .any(|e| matches!(e.kind, EventKind::RunFinished { .. }))
-                {
-                    break;
-                }
+                break;
             }
         }
     }

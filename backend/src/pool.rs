@@ -330,11 +330,12 @@ impl Coordinator {
     /// Puts `proc` at the end of the idle FIFO if it has room.
     fn mark_idle(&mut self, proc: ProcId) {
         let maxtasks = self.config.maxtasks;
-        if let Some(w) = self.workers.get_mut(&proc) {
-            if !w.queued && w.room(maxtasks) > 0 {
-                w.queued = true;
-                self.idle.push_back(proc);
-            }
+        if let Some(w) = self.workers.get_mut(&proc)
+            && !w.queued
+            && w.room(maxtasks) > 0
+        {
+            w.queued = true;
+            self.idle.push_back(proc);
         }
     }
 
@@ -366,11 +367,11 @@ impl Coordinator {
             w.queued = false;
             w.sent += given.len() as u32;
             w.assigned.extend(given);
-            if let Some(input) = w.handle.input.as_mut() {
-                if let Err(e) = input.write_all(&records).await {
-                    // It died; its exit will give the chunks back.
-                    tracing::debug!(worker = %w.name, error = %e, "sending tasks failed");
-                }
+            if let Some(input) = w.handle.input.as_mut()
+                && let Err(e) = input.write_all(&records).await
+            {
+                // It died; its exit will give the chunks back.
+                tracing::debug!(worker = %w.name, error = %e, "sending tasks failed");
             }
         }
     }
@@ -379,10 +380,10 @@ impl Coordinator {
     async fn stop_all(&mut self) {
         let stop = TaskRecord::Stop.encode();
         for w in self.workers.values_mut() {
-            if let Some(input) = w.handle.input.as_mut() {
-                if let Err(e) = input.write_all(&stop).await {
-                    tracing::debug!(worker = %w.name, error = %e, "sending stop failed");
-                }
+            if let Some(input) = w.handle.input.as_mut()
+                && let Err(e) = input.write_all(&stop).await
+            {
+                tracing::debug!(worker = %w.name, error = %e, "sending stop failed");
             }
         }
     }

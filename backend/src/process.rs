@@ -347,10 +347,10 @@ pub async fn spawn_child(
             },
         )
         .await;
-        if let Some(pool) = pool {
-            if pool.send(WorkerMsg::Exited(proc, status)).await.is_err() {
-                tracing::debug!(%name, "the pool had already ended");
-            }
+        if let Some(pool) = pool
+            && pool.send(WorkerMsg::Exited(proc, status)).await.is_err()
+        {
+            tracing::debug!(%name, "the pool had already ended");
         }
         status
     });
@@ -392,7 +392,7 @@ async fn pump_lines(
                 if budget.used.fetch_add(1, Ordering::Relaxed) >= budget.limit {
                     let total = budget.dropped.fetch_add(1, Ordering::Relaxed) + 1;
                     dropped_here += 1;
-                    if total == 1 || total % 10_000 == 0 {
+                    if total == 1 || total.is_multiple_of(10_000) {
                         sink.emit_now(EventKind::OutputDropped { proc, lines: total })
                             .await;
                     }
@@ -454,19 +454,19 @@ async fn read_control(
                         EventKind::ProcessStarted { proc, cpus },
                     )
                     .await;
-                    if let Some(pool) = &pool {
-                        if pool.send(WorkerMsg::Ready(proc)).await.is_err() {
-                            tracing::debug!(?proc, "the pool had already ended");
-                        }
+                    if let Some(pool) = &pool
+                        && pool.send(WorkerMsg::Ready(proc)).await.is_err()
+                    {
+                        tracing::debug!(?proc, "the pool had already ended");
                     }
                 }
                 other => rest.push(other),
             }
         }
-        if let (Some(pool), false) = (&pool, rest.is_empty()) {
-            if pool.send(WorkerMsg::Reports(proc, rest)).await.is_err() {
-                tracing::debug!(?proc, "the pool had already ended");
-            }
+        if let (Some(pool), false) = (&pool, rest.is_empty())
+            && pool.send(WorkerMsg::Reports(proc, rest)).await.is_err()
+        {
+            tracing::debug!(?proc, "the pool had already ended");
         }
     }
 }

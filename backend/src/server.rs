@@ -99,17 +99,17 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("");
-    if let Some(allowed) = state.allowed_hosts.as_ref() {
-        if !allowed.iter().any(|a| a.eq_ignore_ascii_case(host)) {
-            return (
-                StatusCode::FORBIDDEN,
-                format!(
-                    "procviz: host {host:?} is not this server; open http://{}/",
-                    allowed[0]
-                ),
-            )
-                .into_response();
-        }
+    if let Some(allowed) = state.allowed_hosts.as_ref()
+        && !allowed.iter().any(|a| a.eq_ignore_ascii_case(host))
+    {
+        return (
+            StatusCode::FORBIDDEN,
+            format!(
+                "procviz: host {host:?} is not this server; open http://{}/",
+                allowed[0]
+            ),
+        )
+            .into_response();
     }
     if req.uri().path() == "/ws" && !same_origin(req.headers(), host) {
         return (

@@ -170,7 +170,7 @@ impl Zygote {
         let process = cmd.spawn().map_err(ZygoteError::Start)?;
         drop(theirs);
         let waiting = Arc::new(Mutex::new(Waiting::default()));
-        let reader_fd = ours.try_clone().map_err(|e| ZygoteError::Start(e))?;
+        let reader_fd = ours.try_clone().map_err(ZygoteError::Start)?;
         let reader_waiting = waiting.clone();
         std::thread::Builder::new()
             .name("zygote-replies".into())

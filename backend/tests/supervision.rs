@@ -110,7 +110,10 @@ async fn sigkill_of_the_server_leaves_no_child_behind() {
     while cmdline(fork_server).ends_with("__zygote") && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(!cmdline(fork_server).ends_with("__zygote"), "the fork server outlived the server");
+    assert!(
+        !cmdline(fork_server).ends_with("__zygote"),
+        "the fork server outlived the server"
+    );
 }
 
 #[test]

@@ -199,7 +199,10 @@ pub fn is_live_worker(pid: u32) -> bool {
 /// Checks that `pid` is a real child process of the procviz server `server`: forked by its
 /// fork server, which the server started.
 pub fn assert_child_of_server(pid: u32, server: u32) {
-    assert!(is_live_worker(pid), "PID {pid} is not a running procviz child");
+    assert!(
+        is_live_worker(pid),
+        "PID {pid} is not a running procviz child"
+    );
     let zygote = parent_of(pid).expect("a parent");
     assert!(
         cmdline(zygote).ends_with("__zygote"),
