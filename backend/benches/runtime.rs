@@ -153,7 +153,7 @@ async fn server_memory_mib() -> (f64, f64, usize) {
         print: false,
         ..PoolParams::default()
     });
-    let cmd = serde_json::to_string(&ClientMessage::StartRun { demo }).expect("json");
+    let cmd = serde_json::to_string(&ClientMessage::start(demo)).expect("json");
     ws.send(Message::Text(cmd.into())).await.expect("send");
     let mut events = 0;
     loop {

@@ -143,7 +143,8 @@ enum Outbound {
     Follow(Arc<RunHandle>),
 }
 
-/// Numbers connections, to know which runs a closing connection started.
+/// Numbers connections (from 1), to know which runs a closing connection started. Runs owned
+/// by 0 belong to no connection (`keep_on_disconnect`, or the CLI).
 static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
 
 async fn connection(socket: WebSocket, state: AppState) {
@@ -297,7 +298,10 @@ fn handle_text(text: &str, runs: &Runs, connection: u64) -> Vec<Outbound> {
         }
     };
     match command {
-        ClientMessage::StartRun { demo } => match runs.start(demo, connection) {
+        ClientMessage::StartRun {
+            demo,
+            keep_on_disconnect,
+        } => match runs.start(demo, if keep_on_disconnect { 0 } else { connection }) {
             Ok(run) => vec![Outbound::Follow(run)],
             Err(e) => {
                 let kind = match e {

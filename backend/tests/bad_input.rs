@@ -54,12 +54,10 @@ async fn every_bad_command_is_answered_and_the_connection_survives() {
         .unwrap();
     expect_error(&mut ws, ErrorKind::Malformed, "binary").await;
 
-    let bad = ClientMessage::StartRun {
-        demo: DemoRequest::TwoProcesses(TwoProcessesParams {
-            num: 10,
-            linger_ms: 3_600_000,
-        }),
-    };
+    let bad = ClientMessage::start(DemoRequest::TwoProcesses(TwoProcessesParams {
+        num: 10,
+        linger_ms: 3_600_000,
+    }));
     send(&mut ws, &bad).await;
     expect_error(&mut ws, ErrorKind::InvalidParameter, "linger_ms").await;
 
@@ -69,9 +67,7 @@ async fn every_bad_command_is_answered_and_the_connection_survives() {
     // Still the same connection: a good command works.
     send(
         &mut ws,
-        &ClientMessage::StartRun {
-            demo: DemoRequest::TwoProcesses(TwoProcessesParams::default()),
-        },
+        &ClientMessage::start(DemoRequest::TwoProcesses(TwoProcessesParams::default())),
     )
     .await;
     let (events, _) = events_until_finished(&mut ws).await;
@@ -90,12 +86,10 @@ async fn every_bad_command_is_answered_and_the_connection_survives() {
 async fn too_many_concurrent_runs_are_refused_with_the_limit_named() {
     let server = Server::start();
     let (mut ws, _) = connect(&server).await;
-    let slow = ClientMessage::StartRun {
-        demo: DemoRequest::TwoProcesses(TwoProcessesParams {
-            num: 1,
-            linger_ms: 10_000,
-        }),
-    };
+    let slow = ClientMessage::start(DemoRequest::TwoProcesses(TwoProcessesParams {
+        num: 1,
+        linger_ms: 10_000,
+    }));
     for _ in 0..4 {
         send(&mut ws, &slow).await;
     }

@@ -11,14 +11,12 @@ use shared::{
 use std::time::Duration;
 
 fn pool(tasks: u64, task_ms: u64) -> ClientMessage {
-    ClientMessage::StartRun {
-        demo: DemoRequest::Pool(PoolParams {
-            tasks,
-            task_ms,
-            fail: vec![],
-            ..PoolParams::default()
-        }),
-    }
+    ClientMessage::start(DemoRequest::Pool(PoolParams {
+        tasks,
+        task_ms,
+        fail: vec![],
+        ..PoolParams::default()
+    }))
 }
 
 fn worker_of(events: &[Event], task: u64) -> Option<ProcId> {

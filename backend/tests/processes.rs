@@ -136,7 +136,7 @@ async fn memory_is_really_held() {
         work_ms: 3000,
         ..ProcessesParams::default()
     });
-    send(&mut ws, &ClientMessage::StartRun { demo }).await;
+    send(&mut ws, &ClientMessage::start(demo)).await;
     let events = events_until(&mut ws, |e| matches!(e.kind, EventKind::Output { .. })).await;
     let pid = spawned_pids(&events)[0];
     let rss_kib = || -> u64 {

@@ -10,12 +10,10 @@ use shared::{
 };
 use std::time::Duration;
 
-const LINGER: ClientMessage = ClientMessage::StartRun {
-    demo: DemoRequest::TwoProcesses(TwoProcessesParams {
-        num: 2,
-        linger_ms: 30_000,
-    }),
-};
+const LINGER: ClientMessage = ClientMessage::start(DemoRequest::TwoProcesses(TwoProcessesParams {
+    num: 2,
+    linger_ms: 30_000,
+}));
 
 /// Starts a long run and returns the PIDs once both children have printed.
 async fn long_run(ws: &mut Ws) -> Vec<u32> {
@@ -130,4 +128,44 @@ fn a_port_in_use_is_a_clear_error_and_exit_code_1() {
         err.contains("could not listen on") && err.contains("--port"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn a_run_kept_on_disconnect_survives_the_closed_tab_and_can_be_cancelled_later() {
+    let server = Server::start();
+    let (mut ws, _) = connect(&server).await;
+    let ClientMessage::StartRun { demo, .. } = LINGER else {
+        unreachable!()
+    };
+    send(
+        &mut ws,
+        &ClientMessage::StartRun {
+            demo,
+            keep_on_disconnect: true,
+        },
+    )
+    .await;
+    let events = events_until(&mut ws, |e| {
+        matches!(
+            e.kind,
+            EventKind::Output {
+                proc: ProcId(2),
+                ..
+            }
+        )
+    })
+    .await;
+    let pids = spawned_pids(&events);
+    drop(ws);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        pids.iter().all(|&p| is_live_worker(p)),
+        "the run kept going"
+    );
+    let (mut again, _) = connect(&server).await;
+    send(&mut again, &ClientMessage::CancelRun { run: events[0].run }).await;
+    send(&mut again, &ClientMessage::Subscribe { run: events[0].run }).await;
+    let (all, _) = events_until_finished(&mut again).await;
+    assert_eq!(all[0].seq, 0, "a new viewer gets the whole run");
+    assert_eq!(wait_gone(&pids, Duration::from_secs(2)), Vec::<u32>::new());
 }

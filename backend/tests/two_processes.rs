@@ -10,9 +10,10 @@ use shared::{
 use std::time::Duration;
 
 fn start(num: i64, linger_ms: u64) -> ClientMessage {
-    ClientMessage::StartRun {
-        demo: DemoRequest::TwoProcesses(TwoProcessesParams { num, linger_ms }),
-    }
+    ClientMessage::start(DemoRequest::TwoProcesses(TwoProcessesParams {
+        num,
+        linger_ms,
+    }))
 }
 
 #[tokio::test]

@@ -107,6 +107,10 @@ pub enum ClientMessage {
     StartRun {
         /// Which demo, with its parameters.
         demo: DemoRequest,
+        /// Keep the run going when this connection closes (default false: a closed tab
+        /// cancels the runs it started).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        keep_on_disconnect: bool,
     },
     /// Stop a run: its processes get SIGTERM, then SIGKILL after a grace period. The run
     /// ends with [`RunOutcome::Cancelled`]. Cancelling a finished run is not an error.
@@ -128,6 +132,16 @@ pub enum ClientMessage {
         /// The run to follow.
         run: RunId,
     },
+}
+
+impl ClientMessage {
+    /// [`ClientMessage::StartRun`] of `demo`, cancelled when the connection closes.
+    pub const fn start(demo: DemoRequest) -> Self {
+        ClientMessage::StartRun {
+            demo,
+            keep_on_disconnect: false,
+        }
+    }
 }
 
 /// A message from the server to the client.

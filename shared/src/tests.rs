@@ -125,24 +125,20 @@ fn zero_division() -> TaskError {
 #[test]
 fn every_client_message_round_trips() {
     for msg in [
-        ClientMessage::StartRun { demo: demo() },
+        ClientMessage::start(demo()),
         ClientMessage::CancelRun { run: RunId(3) },
         ClientMessage::KillProcess {
             run: RunId(3),
             proc: ProcId(2),
         },
-        ClientMessage::StartRun {
-            demo: DemoRequest::Pool(PoolParams::default()),
-        },
-        ClientMessage::StartRun {
-            demo: DemoRequest::Processes(ProcessesParams {
-                fail: vec![2],
-                crash: vec![3],
-                crash_signal: CrashSignal::Segfault,
-                cores: Some(vec![0]),
-                ..ProcessesParams::default()
-            }),
-        },
+        ClientMessage::start(DemoRequest::Pool(PoolParams::default())),
+        ClientMessage::start(DemoRequest::Processes(ProcessesParams {
+            fail: vec![2],
+            crash: vec![3],
+            crash_signal: CrashSignal::Segfault,
+            cores: Some(vec![0]),
+            ..ProcessesParams::default()
+        })),
         ClientMessage::Subscribe { run: RunId(4) },
     ] {
         round_trip(&msg);
@@ -202,7 +198,7 @@ fn wire_format_is_stable() {
     // Clients in other languages rely on these exact shapes.
     let start = r#"{"type":"start_run","demo":{"demo":"two_processes","num":10,"linger_ms":0}}"#;
     assert_eq!(
-        serde_json::to_string(&ClientMessage::StartRun { demo: demo() }).unwrap(),
+        serde_json::to_string(&ClientMessage::start(demo())).unwrap(),
         start
     );
     let event = Event {
@@ -225,7 +221,7 @@ fn wire_format_is_stable() {
 fn omitted_parameters_take_their_defaults() {
     let msg: ClientMessage =
         serde_json::from_str(r#"{"type":"start_run","demo":{"demo":"two_processes"}}"#).unwrap();
-    assert_eq!(msg, ClientMessage::StartRun { demo: demo() });
+    assert_eq!(msg, ClientMessage::start(demo()));
 }
 
 #[test]

@@ -36,7 +36,7 @@ pub fn Toolbar(
                 kind: ErrorKind::InvalidParameter,
                 message,
             }));
-        } else if !ws::send(&ClientMessage::StartRun { demo }) {
+        } else if !ws::send(&ClientMessage::start(demo)) {
             error.set(Some(CommandError {
                 kind: ErrorKind::Internal,
                 message: "not connected to the procviz server; it will reconnect".into(),
