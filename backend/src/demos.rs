@@ -1,9 +1,9 @@
 //! The demos: each turns its request into processes and main-process actions, the way the
 //! Python example it mirrors would (`../shared/reference/python-multiprocessing.md`).
 
-use crate::process::Role;
 use crate::run::{DemoError, RunContext};
 use crate::workload::{Crash, Step};
+use crate::zygote::ChildKind;
 use shared::{CrashSignal, DemoRequest, ProcessesParams, TwoProcessesParams, Work};
 
 pub use crate::pool::pool_demo;
@@ -112,7 +112,7 @@ async fn processes(p: &ProcessesParams, ctx: &mut RunContext) -> Result<(), Demo
             .spawn_child(
                 name,
                 process_script(p, i),
-                Role::Process { task: i },
+                ChildKind::Process { task: i },
                 p.cores.clone(),
                 None,
             )

@@ -42,6 +42,9 @@ enum Command {
         /// Output lines the run keeps; further lines are counted and dropped.
         #[arg(long, default_value_t = 200_000)]
         max_output_lines: u64,
+        /// The longest the run may take (ms) before it is cancelled.
+        #[arg(long, default_value_t = 600_000)]
+        max_run_ms: u64,
         #[command(subcommand)]
         demo: DemoArgs,
     },
@@ -220,8 +223,16 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Run {
             demo,
             max_output_lines,
+            max_run_ms,
         }) => {
-            let code = run_headless(demo.request()?, max_output_lines)?;
+            let limits = RuntimeConfig {
+                max_output_lines,
+                max_run_time: std::time::Duration::from_millis(max_run_ms),
+                ..RuntimeConfig::new(
+                    std::env::current_exe().context("finding procviz's own binary")?,
+                )
+            };
+            let code = run_headless(demo.request()?, limits)?;
             std::process::exit(code);
         }
         Some(Command::Serve(args)) => serve(args),
@@ -247,15 +258,10 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 /// `procviz run`: the run's events as NDJSON on stdout, then a summary on stderr.
-fn run_headless(demo: DemoRequest, max_output_lines: u64) -> anyhow::Result<i32> {
+fn run_headless(demo: DemoRequest, config: RuntimeConfig) -> anyhow::Result<i32> {
     init_logging();
     runtime()?.block_on(async move {
-        let exe = std::env::current_exe().context("finding procviz's own binary")?;
-        let runs = Runs::new(RuntimeConfig {
-            max_output_lines,
-            ..RuntimeConfig::new(exe)
-        })
-        .context("starting the runtime")?;
+        let runs = Runs::new(config).context("starting the runtime")?;
         let run = runs.start(demo, 0).map_err(|e| anyhow::anyhow!("{e}"))?;
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         let mut cursor = 0;

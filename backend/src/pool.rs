@@ -27,9 +27,10 @@
 //!   closed (a stop sentinel to each worker) and joined: the workers exit 0.
 
 use crate::ipc::{Outcome, Report, TaskRecord};
-use crate::process::{ChildHandle, Role, WorkerMsg};
+use crate::process::{ChildHandle, WorkerMsg};
 use crate::run::{DemoError, RunContext};
 use crate::workload::Step;
+use crate::zygote::ChildKind;
 use shared::{
     EventKind, ExitStatus, PoolApi, PoolParams, ProcId, RunTime, TaskError, TaskResult, Work,
     signal_name,
@@ -284,14 +285,14 @@ impl Coordinator {
     async fn spawn_worker(&mut self, ctx: &mut RunContext) -> Result<ProcId, DemoError> {
         let name = format!("PoolWorker-{}", self.next_worker_number);
         self.next_worker_number += 1;
-        let role = Role::PoolWorker {
+        let kind = ChildKind::PoolWorker {
             maxtasks: self.config.maxtasks,
         };
         let handle = ctx
             .spawn_child(
                 name.clone(),
                 self.config.script.clone(),
-                role,
+                kind,
                 self.config.affinity.clone(),
                 Some(self.tx.clone()),
             )

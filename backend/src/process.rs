@@ -65,24 +65,9 @@ pub struct ChildSpec {
     /// What it does (once, or per pool task).
     pub script: Vec<Step>,
     /// A plain process or a pool worker.
-    pub role: Role,
+    pub kind: ChildKind,
     /// The cores it may run on (absent: the server's own affinity).
     pub affinity: Option<Vec<u32>>,
-}
-
-/// What kind of child.
-#[derive(Clone, Copy, Debug)]
-pub enum Role {
-    /// Runs its script once, as task `task`.
-    Process {
-        /// Its task number (for `{task}`).
-        task: u64,
-    },
-    /// Takes the tasks its pool sends on the control channel.
-    PoolWorker {
-        /// Exit after this many chunks.
-        maxtasks: Option<u32>,
-    },
 }
 
 /// What a pool worker's supervisor tells the pool, in order: report batches, then the exit.
@@ -247,10 +232,7 @@ pub async fn spawn_child(
     let request = SpawnRequest {
         id: 0,
         name: spec.name.clone(),
-        kind: match spec.role {
-            Role::Process { task } => ChildKind::Process { task },
-            Role::PoolWorker { maxtasks } => ChildKind::PoolWorker { maxtasks },
-        },
+        kind: spec.kind,
         script: spec.script,
         pgid: groups.current().unwrap_or(0),
         affinity: spec.affinity,
@@ -298,8 +280,8 @@ pub async fn spawn_child(
     }
     // A pool worker receives its tasks on the control channel: keep a second descriptor of
     // our end for writing (closing it later does not shut the channel down).
-    let input = match spec.role {
-        Role::PoolWorker { .. } => Some(
+    let input = match spec.kind {
+        ChildKind::PoolWorker { .. } => Some(
             ours.try_clone()
                 .and_then(|s| {
                     s.set_nonblocking(true)?;
@@ -310,7 +292,7 @@ pub async fn spawn_child(
                     source,
                 })?,
         ),
-        Role::Process { .. } => None,
+        ChildKind::Process { .. } => None,
     };
     match ours
         .set_nonblocking(true)

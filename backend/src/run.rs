@@ -13,10 +13,10 @@
 
 use crate::clock::RunClock;
 use crate::process::{
-    ChildHandle, ChildSpec, KillReasons, OutputBudget, ProcessGroups, Role, SpawnError, Wiring,
+    ChildHandle, ChildSpec, KillReasons, OutputBudget, ProcessGroups, SpawnError, Wiring,
     WorkerMsg, spawn_child,
 };
-use crate::zygote::{Zygote, ZygoteError};
+use crate::zygote::{ChildKind, Zygote, ZygoteError};
 use shared::{
     DemoRequest, Event, EventKind, ExitStatus, KillReason, ProcId, RunId, RunOutcome, RunSummary,
     RunTime, Stream,
@@ -394,7 +394,7 @@ impl RunContext {
         task: u64,
         script: Vec<crate::workload::Step>,
     ) -> Result<ChildHandle, DemoError> {
-        self.spawn_child(name.into(), script, Role::Process { task }, None, None)
+        self.spawn_child(name.into(), script, ChildKind::Process { task }, None, None)
             .await
     }
 
@@ -403,7 +403,7 @@ impl RunContext {
         &mut self,
         name: String,
         script: Vec<crate::workload::Step>,
-        role: Role,
+        kind: ChildKind,
         affinity: Option<Vec<u32>>,
         pool: Option<mpsc::Sender<WorkerMsg>>,
     ) -> Result<ChildHandle, DemoError> {
@@ -418,7 +418,7 @@ impl RunContext {
             name,
             parent: ProcId::MAIN,
             script,
-            role,
+            kind,
             affinity,
         };
         let wiring = Wiring {

@@ -39,7 +39,7 @@ const ZYGOTE_FD: RawFd = 100;
 const MAX_MESSAGE: usize = 512 * 1024;
 
 /// What the child is.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub enum ChildKind {
     /// A plain process running its script once as task `task`.
     Process {

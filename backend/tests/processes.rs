@@ -188,3 +188,38 @@ fn output_beyond_the_limit_is_counted_not_silently_dropped() {
         "{summary}"
     );
 }
+
+#[test]
+fn a_run_past_its_time_limit_is_cancelled_with_the_reason() {
+    let (events, summary, code) = run_cli(&[
+        "--max-run-ms",
+        "300",
+        "processes",
+        "--count",
+        "2",
+        "--work-ms",
+        "30000",
+    ]);
+    assert_eq!(code, 1, "{summary}");
+    assert_eq!(
+        events.last().unwrap().kind,
+        EventKind::RunFinished {
+            outcome: shared::RunOutcome::Cancelled {
+                reason: shared::KillReason::LimitReached
+            }
+        }
+    );
+    let exits: Vec<(i32, Option<shared::KillReason>)> = events
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::ProcessExited {
+                status, killed_by, ..
+            } => Some((status.python_exitcode(), killed_by)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(exits, [(-15, Some(shared::KillReason::LimitReached)); 2]);
+    let total = secs(events.last().unwrap());
+    assert!((0.3..2.0).contains(&total), "{total}");
+    assert!(summary.contains("LimitReached"), "{summary}");
+}
