@@ -594,6 +594,15 @@ impl Coordinator {
         }
     }
 
+    /// The caller receives the results of `tasks`, in that order, at `now`.
+    fn deliver(&mut self, tasks: std::ops::Range<u64>, now: RunTime) {
+        for index in tasks {
+            let result = self.result_of(index);
+            self.events
+                .push((now, EventKind::ResultConsumed { index, result }));
+        }
+    }
+
     fn chunk_tasks(&self, chunk: u64) -> std::ops::Range<u64> {
         let size = u64::from(self.config.chunksize);
         chunk * size..((chunk + 1) * size).min(self.config.tasks)
@@ -624,16 +633,7 @@ impl Coordinator {
                 self.caller_done = true;
             }
             _ => {
-                for task in range {
-                    let result = self.result_of(task);
-                    self.events.push((
-                        now,
-                        EventKind::ResultConsumed {
-                            index: task,
-                            result,
-                        },
-                    ));
-                }
+                self.deliver(range, now);
                 self.consumed_chunks += 1;
                 if self.consumed_chunks == self.chunks {
                     self.caller_done = true;
@@ -673,18 +673,7 @@ impl Coordinator {
                             lost_results: self.config.tasks - 1,
                         },
                     )),
-                    None => {
-                        for task in 0..self.config.tasks {
-                            let result = self.result_of(task);
-                            self.events.push((
-                                now,
-                                EventKind::ResultConsumed {
-                                    index: task,
-                                    result,
-                                },
-                            ));
-                        }
-                    }
+                    None => self.deliver(0..self.config.tasks, now),
                 }
                 self.caller_done = true;
             }
