@@ -15,7 +15,7 @@
 use crate::ipc::{Decoder, Report};
 use crate::run::EventSink;
 use crate::workload::Step;
-use crate::zygote::{ChildKind, SpawnRequest, Spawned, Zygote, ZygoteError};
+use crate::zygote::{ChildKind, Exit, SpawnRequest, Spawned, Zygote, ZygoteError};
 use shared::{EventKind, ExitStatus, KillReason, ProcId, Stream};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -310,7 +310,11 @@ pub async fn spawn_child(
     let name = spec.name;
     let done = tokio::spawn(async move {
         // The fork server reports the exit; if it died, so did the child (death signal).
-        let status = exit.await.unwrap_or(ExitStatus::Signal { signal: 9 });
+        let exit = exit.await.unwrap_or(Exit {
+            status: ExitStatus::Signal { signal: 9 },
+            cpu_time_ns: None,
+        });
+        let status = exit.status;
         let t = sink.clock().now();
         let drained = tokio::time::timeout(DRAIN_TIMEOUT, futures_util::future::join_all(readers));
         if drained.await.is_err() {
@@ -326,6 +330,7 @@ pub async fn spawn_child(
                 proc,
                 status,
                 killed_by,
+                cpu_time_ns: exit.cpu_time_ns,
             },
         )
         .await;

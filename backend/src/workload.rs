@@ -6,7 +6,7 @@
 use crate::ipc::Outcome;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A signal a step can crash the process with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,7 +37,7 @@ pub enum Step {
         /// Duration in milliseconds.
         ms: u64,
     },
-    /// Compute (on the CPU) for this many milliseconds of wall time.
+    /// Compute (on the CPU) until this many milliseconds of CPU time are used.
     Cpu {
         /// Duration in milliseconds.
         ms: u64,
@@ -219,11 +219,13 @@ fn crash(signal: Crash) -> ! {
     }
 }
 
-/// Real computation (an integer hash chain) until `duration` of wall time has passed.
+/// Real computation (an integer hash chain) until this thread has used `duration` of CPU
+/// time: a fixed amount of work, so four such processes sharing one core take four times as
+/// long, as in Python.
 pub fn burn_cpu(duration: Duration) -> u64 {
-    let start = Instant::now();
+    let target = thread_cpu_ns().saturating_add(duration.as_nanos() as u64);
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    while start.elapsed() < duration {
+    while thread_cpu_ns() < target {
         for _ in 0..10_000 {
             x ^= x << 13;
             x ^= x >> 7;
@@ -232,6 +234,13 @@ pub fn burn_cpu(duration: Duration) -> u64 {
         std::hint::black_box(x);
     }
     x
+}
+
+/// CPU time used by the calling thread, in nanoseconds.
+fn thread_cpu_ns() -> u64 {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
+        .map(|ts| ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64)
+        .unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
@@ -308,9 +317,11 @@ mod tests {
     }
 
     #[test]
-    fn cpu_step_uses_the_cpu_for_its_duration() {
-        let start = Instant::now();
+    fn cpu_step_uses_its_duration_of_cpu_time() {
+        let before = thread_cpu_ns();
+        let start = std::time::Instant::now();
         run(&[Step::Cpu { ms: 30 }], 0);
+        assert!(thread_cpu_ns() - before >= 30_000_000);
         assert!(start.elapsed() >= Duration::from_millis(30));
     }
 }

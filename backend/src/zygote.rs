@@ -75,7 +75,20 @@ pub struct SpawnRequest {
 enum Reply {
     Spawned { id: u64, pid: i32, pgid: i32 },
     Failed { id: u64, message: String },
-    Exited { pid: i32, status: ExitStatus },
+    Exited {
+        pid: i32,
+        status: ExitStatus,
+        cpu_time_ns: Option<u64>,
+    },
+}
+
+/// How a child ended, as the zygote saw it when it reaped it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Exit {
+    /// Its exit status.
+    pub status: ExitStatus,
+    /// CPU time it used (user + system), from `wait4`'s resource usage.
+    pub cpu_time_ns: Option<u64>,
 }
 
 /// A child the zygote forked.
@@ -85,8 +98,8 @@ pub struct Spawned {
     pub pid: u32,
     /// Its process group.
     pub pgid: i32,
-    /// Resolves with its exit status once the zygote reaped it.
-    pub exit: oneshot::Receiver<ExitStatus>,
+    /// Resolves with its exit once the zygote reaped it.
+    pub exit: oneshot::Receiver<Exit>,
 }
 
 /// Errors of the zygote.
@@ -111,7 +124,7 @@ type Pending = HashMap<u64, oneshot::Sender<Result<Spawned, ZygoteError>>>;
 #[derive(Default)]
 struct Waiting {
     spawns: Pending,
-    exits: HashMap<i32, oneshot::Sender<ExitStatus>>,
+    exits: HashMap<i32, oneshot::Sender<Exit>>,
     gone: bool,
 }
 
@@ -288,9 +301,16 @@ fn read_replies(channel: OwnedFd, waiting: Arc<Mutex<Waiting>>) {
                     let _ignored = tx.send(Err(ZygoteError::Fork(message)));
                 }
             }
-            Reply::Exited { pid, status } => {
+            Reply::Exited {
+                pid,
+                status,
+                cpu_time_ns,
+            } => {
                 if let Some(tx) = w.exits.remove(&pid) {
-                    let _ignored = tx.send(status);
+                    let _ignored = tx.send(Exit {
+                        status,
+                        cpu_time_ns,
+                    });
                 }
             }
         }
@@ -302,7 +322,10 @@ fn read_replies(channel: OwnedFd, waiting: Arc<Mutex<Waiting>>) {
         let _ignored = tx.send(Err(ZygoteError::Gone));
     }
     for (_, tx) in w.exits.drain() {
-        let _ignored = tx.send(ExitStatus::Signal { signal: 9 });
+        let _ignored = tx.send(Exit {
+            status: ExitStatus::Signal { signal: 9 },
+            cpu_time_ns: None,
+        });
     }
 }
 
@@ -377,30 +400,37 @@ fn send_reply(channel: &OwnedFd, reply: &Reply) {
     }
 }
 
-/// Reports every child that has exited.
+/// Reports every child that has exited, with the CPU time it used.
 fn reap(channel: &OwnedFd) {
-    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
     loop {
-        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(pid, code)) => send_reply(
-                channel,
-                &Reply::Exited {
-                    pid: pid.as_raw(),
-                    status: ExitStatus::Code { code },
-                },
-            ),
-            Ok(WaitStatus::Signaled(pid, signal, _)) => send_reply(
-                channel,
-                &Reply::Exited {
-                    pid: pid.as_raw(),
-                    status: ExitStatus::Signal {
-                        signal: signal as i32,
-                    },
-                },
-            ),
-            Ok(WaitStatus::StillAlive) | Err(_) => return,
-            Ok(_) => {}
+        let mut status: libc::c_int = 0;
+        // SAFETY: an all-zero rusage is a valid value to be overwritten.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: wait4 writes into the two locals.
+        let pid = unsafe { libc::wait4(-1, &mut status, libc::WNOHANG, &mut usage) };
+        if pid <= 0 {
+            return;
         }
+        let status = if libc::WIFEXITED(status) {
+            ExitStatus::Code {
+                code: libc::WEXITSTATUS(status),
+            }
+        } else if libc::WIFSIGNALED(status) {
+            ExitStatus::Signal {
+                signal: libc::WTERMSIG(status),
+            }
+        } else {
+            continue;
+        };
+        let tv = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1_000;
+        send_reply(
+            channel,
+            &Reply::Exited {
+                pid,
+                status,
+                cpu_time_ns: Some(tv(usage.ru_utime) + tv(usage.ru_stime)),
+            },
+        );
     }
 }
 

@@ -102,6 +102,7 @@ async fn kill_busy_worker(from_page: bool) {
                 proc,
                 status,
                 killed_by,
+                ..
             } if proc == victim => Some((status, killed_by)),
             _ => None,
         })

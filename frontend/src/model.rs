@@ -24,6 +24,8 @@ pub struct ProcessRow {
     pub status: Option<ExitStatus>,
     /// Who killed it, if someone did.
     pub killed_by: Option<KillReason>,
+    /// CPU time it used, from the kernel at its exit.
+    pub cpu_time_ns: Option<u64>,
     /// The cores it was allowed on.
     pub cpus: Vec<u32>,
 }
@@ -148,6 +150,7 @@ impl RunModel {
                     exited: None,
                     status: None,
                     killed_by: None,
+                    cpu_time_ns: None,
                     cpus: Vec::new(),
                 });
             }
@@ -168,11 +171,13 @@ impl RunModel {
                 proc,
                 status,
                 killed_by,
+                cpu_time_ns,
             } => {
                 if let Some(row) = self.row_mut(*proc) {
                     row.exited = Some(t);
                     row.status = Some(*status);
                     row.killed_by = *killed_by;
+                    row.cpu_time_ns = *cpu_time_ns;
                 }
             }
             EventKind::RunFinished { outcome } => self.outcome = Some(outcome.clone()),
@@ -256,6 +261,7 @@ mod tests {
                     proc: ProcId(1),
                     status: ExitStatus::Code { code: 0 },
                     killed_by: None,
+                    cpu_time_ns: None,
                 },
             ),
             ev(
@@ -265,6 +271,7 @@ mod tests {
                     proc: ProcId(2),
                     status: ExitStatus::Signal { signal: 9 },
                     killed_by: Some(KillReason::Cancelled),
+                    cpu_time_ns: Some(5_000_000),
                 },
             ),
             ev(

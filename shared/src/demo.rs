@@ -95,7 +95,8 @@ pub enum Work {
     /// `time.sleep(d)`: off the CPU (I/O-bound).
     #[default]
     Sleep,
-    /// Computation for `d` of wall time: on the CPU (CPU-bound).
+    /// Computation using `d` of CPU time: on the CPU (CPU-bound); several such tasks sharing a
+    /// core take longer together, as in Python.
     Cpu,
     /// Nothing: return at once (for measuring the pool's own overhead).
     None,

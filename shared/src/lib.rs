@@ -278,6 +278,10 @@ pub enum EventKind {
         /// Who ended it when it did not end by itself (absent when it did).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         killed_by: Option<KillReason>,
+        /// CPU time it used (user + system, all threads), in nanoseconds, from the kernel's
+        /// accounting at its exit (absent when unknown).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cpu_time_ns: Option<u64>,
     },
     /// The run ended: every process of it has exited.
     RunFinished {
@@ -362,6 +366,44 @@ pub enum EventKind {
     PoolTerminated {
         /// Why.
         reason: KillReason,
+    },
+    /// The run's processes are sampled from the kernel every `interval_ms` (per-core lanes).
+    SamplerStarted {
+        /// The sampling interval, milliseconds.
+        interval_ms: u32,
+    },
+    /// Where one thread of the run was during `start .. end` (the event's `t` is `end`), from
+    /// `/proc/<pid>/task/<tid>/{stat,schedstat}`: `on_cpu_ns` running on `core` (the core it
+    /// last ran on in the interval), `waiting_ns` runnable but waiting for a core, the rest
+    /// sleeping or blocked. Consecutive intervals of the same kind (fully running on one core,
+    /// or fully asleep) are merged into one segment.
+    ThreadSegment {
+        /// The process.
+        proc: ProcId,
+        /// The thread's ID (equal to the PID for its main thread).
+        tid: u32,
+        /// The core it ran on; absent for a segment spent asleep.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        core: Option<u32>,
+        /// Start of the segment.
+        start: RunTime,
+        /// Nanoseconds on a CPU during the segment.
+        on_cpu_ns: u64,
+        /// Nanoseconds runnable but waiting for a core.
+        waiting_ns: u64,
+        /// Time slices it got on a CPU during the segment.
+        slices: u32,
+    },
+    /// Each core's load during `start .. end` (the event's `t` is `end`), from `/proc/stat`:
+    /// `busy[k]` is the fraction of core k busy with anything, `run[k]` the part of it this
+    /// run's threads used; the difference is load from outside the run.
+    CoreLoad {
+        /// Start of the window.
+        start: RunTime,
+        /// Busy fraction per core, 0 to 1.
+        busy: Vec<f32>,
+        /// This run's share per core, 0 to 1.
+        run: Vec<f32>,
     },
     /// Output of a process was discarded because the run's output limit was reached.
     OutputDropped {

@@ -43,11 +43,13 @@ fn every_event_kind() -> Vec<EventKind> {
             proc: ProcId(1),
             status: ExitStatus::Code { code: 0 },
             killed_by: None,
+            cpu_time_ns: None,
         },
         EventKind::ProcessExited {
             proc: ProcId(2),
             status: ExitStatus::Signal { signal: 9 },
             killed_by: Some(KillReason::Cancelled),
+            cpu_time_ns: Some(1_000),
         },
         EventKind::RunFinished {
             outcome: RunOutcome::Completed,
@@ -110,6 +112,30 @@ fn every_event_kind() -> Vec<EventKind> {
         EventKind::OutputDropped {
             proc: ProcId(3),
             lines: 12,
+        },
+        EventKind::SamplerStarted { interval_ms: 10 },
+        EventKind::ThreadSegment {
+            proc: ProcId(1),
+            tid: 1234,
+            core: Some(1),
+            start: RunTime(5),
+            on_cpu_ns: 9_000_000,
+            waiting_ns: 1_000_000,
+            slices: 3,
+        },
+        EventKind::ThreadSegment {
+            proc: ProcId(1),
+            tid: 1235,
+            core: None,
+            start: RunTime(5),
+            on_cpu_ns: 0,
+            waiting_ns: 0,
+            slices: 0,
+        },
+        EventKind::CoreLoad {
+            start: RunTime(0),
+            busy: vec![0.5, 1.0],
+            run: vec![0.25, 1.0],
         },
     ]
 }
@@ -209,6 +235,7 @@ fn wire_format_is_stable() {
             proc: ProcId(1),
             status: ExitStatus::Signal { signal: 15 },
             killed_by: None,
+            cpu_time_ns: None,
         },
     };
     assert_eq!(
