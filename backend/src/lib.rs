@@ -12,6 +12,7 @@
 //! | [`ipc`] | the control channel between server and child |
 //! | [`process`] | spawning and supervising one child (process group, death signal, output) |
 //! | [`run`] | runs, their event logs, cancellation |
+//! | [`sampler`] | per-core lanes: which thread ran on which core, from /proc |
 //! | [`demos`] | what each demo does |
 //! | [`server`] | HTTP + WebSocket (axum) |
 //! | [`assets`] | the page, embedded in the binary |
@@ -23,6 +24,7 @@ pub mod ipc;
 pub mod pool;
 pub mod process;
 pub mod run;
+pub mod sampler;
 pub mod server;
 pub mod summary;
 pub mod worker;

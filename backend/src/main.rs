@@ -45,6 +45,9 @@ enum Command {
         /// The longest the run may take (ms) before it is cancelled.
         #[arg(long, default_value_t = 600_000)]
         max_run_ms: u64,
+        /// Sampling interval of the per-core lanes (ms, 1 to 100).
+        #[arg(long)]
+        sample_ms: Option<u32>,
         #[command(subcommand)]
         demo: DemoArgs,
     },
@@ -224,6 +227,7 @@ fn main() -> anyhow::Result<()> {
             demo,
             max_output_lines,
             max_run_ms,
+            sample_ms,
         }) => {
             let limits = RuntimeConfig {
                 max_output_lines,
@@ -232,7 +236,9 @@ fn main() -> anyhow::Result<()> {
                     std::env::current_exe().context("finding procviz's own binary")?,
                 )
             };
-            let code = run_headless(demo.request()?, limits)?;
+            let options = backend::run::RunOptions::with_sample_ms(sample_ms)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let code = run_headless(demo.request()?, limits, options)?;
             std::process::exit(code);
         }
         Some(Command::Serve(args)) => serve(args),
@@ -258,11 +264,17 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 /// `procviz run`: the run's events as NDJSON on stdout, then a summary on stderr.
-fn run_headless(demo: DemoRequest, config: RuntimeConfig) -> anyhow::Result<i32> {
+fn run_headless(
+    demo: DemoRequest,
+    config: RuntimeConfig,
+    options: backend::run::RunOptions,
+) -> anyhow::Result<i32> {
     init_logging();
     runtime()?.block_on(async move {
         let runs = Runs::new(config).context("starting the runtime")?;
-        let run = runs.start(demo, 0).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let run = runs
+            .start(demo, 0, options)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         let mut cursor = 0;
         let mut summary = backend::summary::Summary::default();

@@ -16,6 +16,7 @@ use crate::process::{
     ChildHandle, ChildSpec, KillReasons, OutputBudget, ProcessGroups, SpawnError, Wiring,
     WorkerMsg, spawn_child,
 };
+use crate::sampler::Sampler;
 use crate::zygote::{ChildKind, Zygote, ZygoteError};
 use shared::{
     DemoRequest, Event, EventKind, ExitStatus, KillReason, ProcId, RunId, RunOutcome, RunSummary,
@@ -58,6 +59,41 @@ impl RuntimeConfig {
             kill_grace: Duration::from_millis(500),
             max_output_lines: 200_000,
         }
+    }
+}
+
+/// Per-run options besides the demo.
+#[derive(Clone, Copy, Debug)]
+pub struct RunOptions {
+    /// How often the per-core sampler reads /proc.
+    pub sample_interval: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            sample_interval: Duration::from_millis(u64::from(crate::sampler::DEFAULT_INTERVAL_MS)),
+        }
+    }
+}
+
+impl RunOptions {
+    /// Options with a sampling interval in milliseconds (absent: the default), checked against
+    /// [`crate::sampler::INTERVAL_RANGE_MS`].
+    pub fn with_sample_ms(sample_ms: Option<u32>) -> Result<Self, StartError> {
+        let Some(ms) = sample_ms else {
+            return Ok(RunOptions::default());
+        };
+        if !crate::sampler::INTERVAL_RANGE_MS.contains(&ms) {
+            return Err(StartError::Invalid(format!(
+                "sample_ms must be between {} and {}, got {ms}",
+                crate::sampler::INTERVAL_RANGE_MS.start(),
+                crate::sampler::INTERVAL_RANGE_MS.end()
+            )));
+        }
+        Ok(RunOptions {
+            sample_interval: Duration::from_millis(u64::from(ms)),
+        })
     }
 }
 
@@ -187,6 +223,15 @@ impl EventSink {
         self.emit_batch(vec![(t, kind)]).await;
     }
 
+    /// Records several events at once from a plain (non-async) thread; fails when the run's
+    /// recorder is gone.
+    pub fn emit_batch_blocking(&self, batch: Vec<(RunTime, EventKind)>) -> Result<(), ()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.tx.blocking_send(batch).map_err(|_| ())
+    }
+
     /// Records several events at once, in this order.
     pub async fn emit_batch(&self, batch: Vec<(RunTime, EventKind)>) {
         if batch.is_empty() {
@@ -265,7 +310,12 @@ impl Runs {
     }
 
     /// Validates `demo`, checks the limits, and starts the run on behalf of connection `owner`.
-    pub fn start(&self, demo: DemoRequest, owner: u64) -> Result<Arc<RunHandle>, StartError> {
+    pub fn start(
+        &self,
+        demo: DemoRequest,
+        owner: u64,
+        options: RunOptions,
+    ) -> Result<Arc<RunHandle>, StartError> {
         demo.validate(crate::online_cores())
             .map_err(StartError::Invalid)?;
         if self.shutdown.is_cancelled() {
@@ -302,6 +352,7 @@ impl Runs {
         self.tasks.spawn(drive(
             handle.clone(),
             self.config.clone(),
+            options,
             self.zygote.clone(),
             command_rx,
         ));
@@ -348,6 +399,7 @@ impl Runs {
 /// What a demo uses to act within its run.
 pub struct RunContext {
     sink: EventSink,
+    sampler: Option<Sampler>,
     config: RuntimeConfig,
     zygote: Arc<Zygote>,
     groups: ProcessGroups,
@@ -431,6 +483,9 @@ impl RunContext {
             pool,
         };
         let child = spawn_child(&self.zygote, spec, &self.groups, wiring).await?;
+        if let Some(sampler) = &self.sampler {
+            sampler.watch(proc, child.pid);
+        }
         self.children.insert(proc, (child.pid, own));
         Ok(child)
     }
@@ -525,6 +580,7 @@ impl RunContext {
 async fn drive(
     handle: Arc<RunHandle>,
     config: RuntimeConfig,
+    options: RunOptions,
     zygote: Arc<Zygote>,
     commands: mpsc::UnboundedReceiver<RunCommand>,
 ) {
@@ -543,8 +599,22 @@ async fn drive(
     )
     .await;
     let limit = config.max_run_time;
+    let sampler = match Sampler::start(options.sample_interval, sink.clone()) {
+        Ok(s) => {
+            sink.emit_now(EventKind::SamplerStarted {
+                interval_ms: options.sample_interval.as_millis() as u32,
+            })
+            .await;
+            Some(s)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not start the sampler; no per-core lanes");
+            None
+        }
+    };
     let mut ctx = RunContext {
         sink: sink.clone(),
+        sampler,
         budget: Arc::new(OutputBudget::new(config.max_output_lines)),
         config,
         zygote,
@@ -574,6 +644,9 @@ async fn drive(
         }
     };
     timer.abort();
+    if let Some(sampler) = ctx.sampler.take() {
+        sampler.stop().await;
+    }
     if ctx.groups.any_alive() {
         ctx.groups.signal(nix::sys::signal::Signal::SIGKILL);
     }

@@ -16,7 +16,7 @@
 //! and on every tick one batch of the new events of every run the client follows), joined by
 //! `select!`. When the client goes away, the runs it started are cancelled.
 
-use crate::run::{RunHandle, Runs, StartError};
+use crate::run::{RunHandle, RunOptions, Runs, StartError};
 use axum::Router;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Request, State};
@@ -301,7 +301,14 @@ fn handle_text(text: &str, runs: &Runs, connection: u64) -> Vec<Outbound> {
         ClientMessage::StartRun {
             demo,
             keep_on_disconnect,
-        } => match runs.start(demo, if keep_on_disconnect { 0 } else { connection }) {
+            sample_ms,
+        } => match RunOptions::with_sample_ms(sample_ms).and_then(|options| {
+            runs.start(
+                demo,
+                if keep_on_disconnect { 0 } else { connection },
+                options,
+            )
+        }) {
             Ok(run) => vec![Outbound::Follow(run)],
             Err(e) => {
                 let kind = match e {

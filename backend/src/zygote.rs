@@ -73,8 +73,15 @@ pub struct SpawnRequest {
 /// A message from the zygote.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 enum Reply {
-    Spawned { id: u64, pid: i32, pgid: i32 },
-    Failed { id: u64, message: String },
+    Spawned {
+        id: u64,
+        pid: i32,
+        pgid: i32,
+    },
+    Failed {
+        id: u64,
+        message: String,
+    },
     Exited {
         pid: i32,
         status: ExitStatus,

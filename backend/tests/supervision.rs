@@ -142,6 +142,7 @@ async fn a_run_kept_on_disconnect_survives_the_closed_tab_and_can_be_cancelled_l
         &ClientMessage::StartRun {
             demo,
             keep_on_disconnect: true,
+            sample_ms: None,
         },
     )
     .await;

@@ -111,6 +111,10 @@ pub enum ClientMessage {
         /// cancels the runs it started).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         keep_on_disconnect: bool,
+        /// How often the run's threads are sampled for the per-core lanes, in milliseconds
+        /// (1 to 100; absent: the server's default, announced in `sampler_started`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sample_ms: Option<u32>,
     },
     /// Stop a run: its processes get SIGTERM, then SIGKILL after a grace period. The run
     /// ends with [`RunOutcome::Cancelled`]. Cancelling a finished run is not an error.
@@ -140,6 +144,7 @@ impl ClientMessage {
         ClientMessage::StartRun {
             demo,
             keep_on_disconnect: false,
+            sample_ms: None,
         }
     }
 }
