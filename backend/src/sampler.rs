@@ -22,7 +22,7 @@ use crate::clock::{RunClock, monotonic_ns};
 use crate::run::EventSink;
 use procfs::CurrentSI;
 use procfs::process::{Process, Task};
-use shared::{EventKind, ProcId, RunTime};
+use shared::{CoreShare, EventKind, ProcId, RunTime};
 use std::collections::HashMap;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -368,12 +368,16 @@ impl State {
             .iter()
             .map(|&ns| (ns as f64 / window as f64).min(1.0) as f32)
             .collect();
+        let cores = busy
+            .into_iter()
+            .zip(run)
+            .map(|(busy, run)| CoreShare { busy, run })
+            .collect();
         self.out.push((
             self.clock.at(now_ns),
             EventKind::CoreLoad {
                 start: self.clock.at(self.load_start_ns),
-                busy,
-                run,
+                cores,
             },
         ));
         self.run_ns.iter_mut().for_each(|n| *n = 0);

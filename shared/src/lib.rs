@@ -399,16 +399,13 @@ pub enum EventKind {
         /// Time slices it got on a CPU during the segment.
         slices: u32,
     },
-    /// Each core's load during `start .. end` (the event's `t` is `end`), from `/proc/stat`:
-    /// `busy[k]` is the fraction of core k busy with anything, `run[k]` the part of it this
-    /// run's threads used; the difference is load from outside the run.
+    /// Each core's load during `start .. end` (the event's `t` is `end`), from `/proc/stat`,
+    /// one entry per core in core order.
     CoreLoad {
         /// Start of the window.
         start: RunTime,
-        /// Busy fraction per core, 0 to 1.
-        busy: Vec<f32>,
-        /// This run's share per core, 0 to 1.
-        run: Vec<f32>,
+        /// Per core: how busy it was, and how much of that was this run.
+        cores: Vec<CoreShare>,
     },
     /// Output of a process was discarded because the run's output limit was reached.
     OutputDropped {
@@ -417,6 +414,16 @@ pub enum EventKind {
         /// Lines discarded so far for this run (a running total).
         lines: u64,
     },
+}
+
+/// One core's load over a window: `busy` (anything) and `run` (this run's threads), each a
+/// fraction from 0 to 1; `busy - run` is load from outside the run.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CoreShare {
+    /// Fraction of the window the core was busy.
+    pub busy: f32,
+    /// Fraction of the window this run's threads ran on it.
+    pub run: f32,
 }
 
 /// The pool APIs procviz mirrors.

@@ -134,8 +134,16 @@ fn every_event_kind() -> Vec<EventKind> {
         },
         EventKind::CoreLoad {
             start: RunTime(0),
-            busy: vec![0.5, 1.0],
-            run: vec![0.25, 1.0],
+            cores: vec![
+                CoreShare {
+                    busy: 0.5,
+                    run: 0.25,
+                },
+                CoreShare {
+                    busy: 1.0,
+                    run: 1.0,
+                },
+            ],
         },
     ]
 }
