@@ -5,8 +5,9 @@
 //! script's exit code, or 1 after an uncaught error, like Python). A pool worker reports that
 //! it started, then takes one [`TaskRecord`] at a time from the shared queue and runs the
 //! script for each task of the chunk, reporting took/started/finished, until it reads the stop
-//! sentinel or reaches `maxtasksperchild`. If the server goes away, the control channel reads
-//! end-of-file and the child exits (and the kernel's death signal ends it in any case).
+//! sentinel or reaches `maxtasksperchild`. A child needs no watchdog thread (it would show up
+//! in the per-core lanes): when the fork server dies, the kernel kills it (death signal), and a
+//! pool worker waiting for work also reads end-of-file.
 
 use crate::clock::monotonic_ns;
 use crate::ipc::{CONTROL_FD, Outcome, Report, TaskRecord, encode};
@@ -45,9 +46,8 @@ impl Reporter {
     }
 }
 
-/// Opens the control channel, starts the watchdog (unless the caller reads the channel
-/// itself) and reports the start.
-fn connect(watch: bool) -> Result<Reporter, String> {
+/// Opens the control channel and reports the start.
+fn connect() -> Result<Reporter, String> {
     // SAFETY: fcntl only inspects the descriptor number.
     if unsafe { libc::fcntl(CONTROL_FD, libc::F_GETFD) } == -1 {
         return Err(format!(
@@ -57,12 +57,6 @@ fn connect(watch: bool) -> Result<Reporter, String> {
     // SAFETY: the server placed our end of the control socket at CONTROL_FD before exec and
     // nothing else in this process owns it.
     let control = unsafe { UnixStream::from_raw_fd(CONTROL_FD) };
-    if watch {
-        let watch = control
-            .try_clone()
-            .map_err(|e| format!("control channel: {e}"))?;
-        std::thread::spawn(move || watchdog(watch));
-    }
     let mut reporter = Reporter {
         control,
         buf: Vec::with_capacity(64 * 1024),
@@ -78,7 +72,7 @@ fn connect(watch: bool) -> Result<Reporter, String> {
 
 /// Runs a plain process (task number `task`) and returns its exit code.
 pub fn run(name: &str, task: u64, script: &[Step]) -> i32 {
-    let mut reporter = match connect(true) {
+    let mut reporter = match connect() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("procviz worker: {e}");
@@ -113,7 +107,7 @@ pub fn run(name: &str, task: u64, script: &[Step]) -> i32 {
 
 /// Runs a pool worker and returns its exit code.
 pub fn run_pool(name: &str, script: &[Step], maxtasks: Option<u32>) -> i32 {
-    let mut reporter = match connect(false) {
+    let mut reporter = match connect() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("procviz worker: {e}");
@@ -204,17 +198,6 @@ impl Inbox {
             }
         }
         self.queue.pop_front()
-    }
-}
-
-/// Blocks until the server closes the channel (it died or gave up on us), then exits.
-fn watchdog(mut control: UnixStream) {
-    let mut buf = [0u8; 256];
-    loop {
-        match control.read(&mut buf) {
-            Ok(0) | Err(_) => std::process::exit(EXIT_ORPHANED),
-            Ok(_) => {}
-        }
     }
 }
 
