@@ -27,7 +27,15 @@ fn measure(processes: u32, interval_ms: Option<u32>) -> (f64, f64) {
         cmd.args(["--sample-ms", &ms.to_string()]);
     }
     let mut child = cmd
-        .args(["processes", "--print", "", "--work-ms", "6000", "--count", &processes.to_string()])
+        .args([
+            "processes",
+            "--print",
+            "",
+            "--work-ms",
+            "6000",
+            "--count",
+            &processes.to_string(),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -52,7 +60,10 @@ fn measure(processes: u32, interval_ms: Option<u32>) -> (f64, f64) {
     let cpu_ns = (c1 - c0) as f64;
     let interval_ns = f64::from(interval_ms.unwrap_or(20)) * 1e6;
     let samples = wall_ns / interval_ns;
-    (100.0 * cpu_ns / wall_ns, cpu_ns / samples / f64::from(processes) / 1e3)
+    (
+        100.0 * cpu_ns / wall_ns,
+        cpu_ns / samples / f64::from(processes) / 1e3,
+    )
 }
 
 fn main() {

@@ -22,10 +22,10 @@ use crate::clock::{RunClock, monotonic_ns};
 use crate::run::EventSink;
 use procfs::process::{Process, Schedstat, Stat};
 use procfs::{CurrentSI, FromRead};
-use std::fs::File;
-use std::os::unix::fs::FileExt;
 use shared::{CoreShare, EventKind, ProcId, RunTime};
 use std::collections::HashMap;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::sync::mpsc;
 use std::time::Duration;
 

@@ -115,3 +115,74 @@ async fn after_a_reload_the_finished_run_comes_back() {
     browser.elements(".console-line", 3).await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn the_pool_demo_shows_the_error_first_then_every_result_with_core_and_worker_lanes() {
+    let Some(browser) = Browser::start(1280, 720).await else {
+        return;
+    };
+    let server = Server::start();
+    browser.open(&server.url()).await;
+    browser.click("[data-testid=demo-pool]").await;
+    browser
+        .text_becomes("[data-testid=run-status]", "finished")
+        .await;
+
+    let results = browser.elements("[data-testid=result]", 10).await;
+    let first = &results[0];
+    assert_eq!(
+        first.attr("data-index").await.unwrap().as_deref(),
+        Some("0")
+    );
+    assert_eq!(
+        first.attr("class").await.unwrap().as_deref(),
+        Some("result error")
+    );
+    assert!(
+        first
+            .text()
+            .await
+            .unwrap()
+            .contains("ZeroDivisionError: division by zero")
+    );
+    for (i, r) in results.iter().enumerate().skip(1) {
+        assert_eq!(r.attr("data-index").await.unwrap(), Some(i.to_string()));
+        let text = r.text().await.unwrap();
+        let parts: Vec<&str> = text.split_whitespace().collect();
+        assert_eq!(&parts[..2], [format!("[{i}]"), i.to_string()], "{text}");
+    }
+
+    // One lane per core, one per process (main + four workers).
+    let cores = std::thread::available_parallelism().unwrap().get();
+    browser.elements("[data-testid=core-lane]", cores).await;
+    let lanes = browser.elements("[data-testid=lane]", 5).await;
+    let mut names = Vec::new();
+    for lane in &lanes {
+        names.push(lane.attr("data-name").await.unwrap().unwrap());
+    }
+    assert_eq!(names[0], "MainProcess");
+    assert!(
+        names[1..].iter().all(|n| n.starts_with("PoolWorker-")),
+        "{names:?}"
+    );
+
+    // Ten task bars; the failed one carries its error.
+    let bars = browser.elements("[data-testid=task-bar]", 10).await;
+    let mut failed = Vec::new();
+    for bar in &bars {
+        let error = bar.attr("data-error").await.unwrap().unwrap_or_default();
+        if !error.is_empty() {
+            failed.push((bar.attr("data-task").await.unwrap().unwrap(), error));
+        }
+    }
+    assert_eq!(
+        failed,
+        [(
+            "0".to_string(),
+            "ZeroDivisionError: division by zero".to_string()
+        )]
+    );
+    let png = browser.screenshot("pool.png").await;
+    assert!(png.starts_with(b"\x89PNG"));
+    browser.close().await;
+}

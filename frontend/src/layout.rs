@@ -138,6 +138,44 @@ impl Lanes {
     }
 }
 
+/// The timeline's lanes top to bottom: one per core, a gap, then one per process.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LaneStack {
+    /// The core lanes.
+    pub cores: Lanes,
+    /// The process lanes, below the core lanes.
+    pub processes: Lanes,
+}
+
+impl LaneStack {
+    /// Height of a core lane, pixels.
+    pub const CORE_HEIGHT: f64 = 24.0;
+    /// Height of a process lane, pixels.
+    pub const PROCESS_HEIGHT: f64 = 34.0;
+
+    /// Lanes from `y0` down, with `cores` core lanes (none: the process lanes start at `y0`).
+    pub fn new(y0: f64, cores: u32) -> Self {
+        let cores_lanes = Lanes {
+            y0,
+            height: Self::CORE_HEIGHT,
+            gap: 6.0,
+        };
+        let below = if cores == 0 {
+            y0
+        } else {
+            y0 + cores_lanes.total(cores as usize) + 16.0
+        };
+        LaneStack {
+            cores: cores_lanes,
+            processes: Lanes {
+                y0: below,
+                height: Self::PROCESS_HEIGHT,
+                gap: 10.0,
+            },
+        }
+    }
+}
+
 /// The Okabe–Ito palette: distinguishable with the common forms of colour blindness.
 pub const PALETTE: [&str; 8] = [
     "#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#000000",
@@ -242,6 +280,18 @@ mod tests {
         assert_eq!(lanes.top(2), 78.0);
         assert_eq!(lanes.total(3), 68.0);
         assert!(lanes.top(1) >= lanes.top(0) + lanes.height);
+    }
+
+    #[test]
+    fn core_lanes_sit_above_process_lanes_without_overlap() {
+        let none = LaneStack::new(36.0, 0);
+        assert_eq!(none.processes.top(0), 36.0);
+        let two = LaneStack::new(36.0, 2);
+        assert_eq!(two.cores.top(0), 36.0);
+        assert_eq!(two.cores.top(1), 66.0);
+        let last_core_bottom = two.cores.top(1) + LaneStack::CORE_HEIGHT;
+        assert!(two.processes.top(0) > last_core_bottom);
+        assert_eq!(LaneStack::new(36.0, 16).cores.top(15), 36.0 + 15.0 * 30.0);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use shared::{
     DemoRequest, Event, EventKind, ExitStatus, KillReason, ProcId, RunId, RunOutcome, Stream,
+    TaskError, TaskResult,
 };
 
 /// One process of the run as the page draws it.
@@ -52,6 +53,57 @@ pub struct ConsoleLine {
     pub text: String,
 }
 
+/// One pool task as the page draws it: a bar on its worker's lane.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskBar {
+    /// The task number.
+    pub task: u64,
+    /// The worker that ran it.
+    pub worker: ProcId,
+    /// When it started, seconds.
+    pub started: f64,
+    /// When it finished, seconds.
+    pub finished: Option<f64>,
+    /// Its value or error.
+    pub result: Option<TaskResult>,
+}
+
+impl TaskBar {
+    /// The error it ended with, if any.
+    pub fn error(&self) -> Option<&TaskError> {
+        match &self.result {
+            Some(TaskResult::Error(e)) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// A result in the order the caller consumed it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Consumed {
+    /// The task's index.
+    pub index: u64,
+    /// Its value or error.
+    pub result: TaskResult,
+    /// When the caller got it, seconds.
+    pub t: f64,
+}
+
+/// Time a thread of the run spent on one core (a block in that core's lane).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CoreBlock {
+    /// The core.
+    pub core: u32,
+    /// The process.
+    pub proc: ProcId,
+    /// Start and end of the sampled interval(s), seconds.
+    pub start: f64,
+    /// End, seconds.
+    pub end: f64,
+    /// Share of the interval it was on the core (0 to 1).
+    pub share: f64,
+}
+
 /// Everything the page knows about one run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunModel {
@@ -77,6 +129,16 @@ pub struct RunModel {
     pub next_seq: u64,
     /// Events missing from the stream (never expected; shown if it happens).
     pub gaps: u64,
+    /// Pool tasks, in start order.
+    pub tasks: Vec<TaskBar>,
+    /// Results in the order the caller consumed them.
+    pub results: Vec<Consumed>,
+    /// What the caller's call raised, if it did (error, results lost, when).
+    pub raised: Option<(TaskError, u64, f64)>,
+    /// Sampled time on each core.
+    pub core_blocks: Vec<CoreBlock>,
+    /// Nanoseconds each process waited for a core (sampled).
+    pub waiting_ns: Vec<(ProcId, u64)>,
 }
 
 impl RunModel {
@@ -94,12 +156,27 @@ impl RunModel {
             last_t: 0.0,
             next_seq: 0,
             gaps: 0,
+            tasks: Vec::new(),
+            results: Vec::new(),
+            raised: None,
+            core_blocks: Vec::new(),
+            waiting_ns: Vec::new(),
         }
     }
 
     /// Whether the run has finished.
     pub fn finished(&self) -> bool {
         self.outcome.is_some()
+    }
+
+    /// The number of core lanes to draw: the machine's cores once the run has been sampled
+    /// (or, for a run without samples yet, none).
+    pub fn cores_sampled(&self) -> u32 {
+        if self.core_blocks.is_empty() {
+            0
+        } else {
+            self.cores
+        }
     }
 
     /// The name of a process of the run.
@@ -181,7 +258,78 @@ impl RunModel {
                 }
             }
             EventKind::RunFinished { outcome } => self.outcome = Some(outcome.clone()),
-            // Pool events are drawn by the pool view (issue #5); the process lanes need none.
+            EventKind::TaskStarted { task, worker } => self.tasks.push(TaskBar {
+                task: *task,
+                worker: *worker,
+                started: t,
+                finished: None,
+                result: None,
+            }),
+            EventKind::TaskFinished {
+                task,
+                worker,
+                result,
+            } => {
+                // A task lost before it started has no bar yet: give it a zero-length one.
+                if !self
+                    .tasks
+                    .iter()
+                    .rev()
+                    .any(|b| b.task == *task && b.finished.is_none())
+                {
+                    self.tasks.push(TaskBar {
+                        task: *task,
+                        worker: *worker,
+                        started: t,
+                        finished: None,
+                        result: None,
+                    });
+                }
+                if let Some(bar) = self
+                    .tasks
+                    .iter_mut()
+                    .rev()
+                    .find(|b| b.task == *task && b.finished.is_none())
+                {
+                    bar.finished = Some(t);
+                    bar.result = Some(result.clone());
+                }
+            }
+            EventKind::ResultConsumed { index, result } => self.results.push(Consumed {
+                index: *index,
+                result: result.clone(),
+                t,
+            }),
+            EventKind::CallerRaised {
+                error,
+                lost_results,
+            } => self.raised = Some(((**error).clone(), *lost_results, t)),
+            EventKind::ThreadSegment {
+                proc,
+                core,
+                start,
+                on_cpu_ns,
+                waiting_ns,
+                ..
+            } => {
+                let start = start.as_secs_f64();
+                if let (Some(core), true) = (core, *on_cpu_ns > 0) {
+                    let span = (t - start).max(1e-9);
+                    self.core_blocks.push(CoreBlock {
+                        core: *core,
+                        proc: *proc,
+                        start,
+                        end: t,
+                        share: (*on_cpu_ns as f64 / 1e9 / span).min(1.0),
+                    });
+                }
+                if *waiting_ns > 0 {
+                    match self.waiting_ns.iter_mut().find(|(p, _)| p == proc) {
+                        Some((_, w)) => *w += waiting_ns,
+                        None => self.waiting_ns.push((*proc, *waiting_ns)),
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -324,6 +472,70 @@ mod tests {
         gappy.apply(&events[0]);
         gappy.apply(&events[4]);
         assert_eq!(gappy.gaps, 3);
+    }
+
+    #[test]
+    fn pool_events_build_bars_results_and_core_blocks() {
+        let zero = || {
+            TaskResult::Error(Box::new(TaskError {
+                error_type: "ZeroDivisionError".into(),
+                message: "division by zero".into(),
+                location: "PoolWorker-1, task 0".into(),
+            }))
+        };
+        let mut model = RunModel::new(RunId(1));
+        let events = [
+            EventKind::TaskStarted {
+                task: 0,
+                worker: ProcId(1),
+            },
+            EventKind::TaskFinished {
+                task: 0,
+                worker: ProcId(1),
+                result: zero(),
+            },
+            EventKind::ResultConsumed {
+                index: 0,
+                result: zero(),
+            },
+            EventKind::TaskStarted {
+                task: 4,
+                worker: ProcId(1),
+            },
+            EventKind::ThreadSegment {
+                proc: ProcId(1),
+                tid: 7,
+                core: Some(1),
+                start: shared::RunTime::from_millis(0),
+                on_cpu_ns: 500_000,
+                waiting_ns: 2_000,
+                slices: 1,
+            },
+            EventKind::TaskFinished {
+                task: 4,
+                worker: ProcId(1),
+                result: TaskResult::Value { value: 4 },
+            },
+        ];
+        for (i, kind) in events.into_iter().enumerate() {
+            model.apply(&ev(i as u64, i as u64, kind));
+        }
+        assert_eq!(model.tasks.len(), 2);
+        assert!(model.tasks[0].error().is_some());
+        assert_eq!(model.tasks[1].result, Some(TaskResult::Value { value: 4 }));
+        assert_eq!(
+            (model.tasks[1].started, model.tasks[1].finished),
+            (0.003, Some(0.005))
+        );
+        assert_eq!(model.results.len(), 1);
+        assert_eq!(model.results[0].index, 0);
+        assert_eq!(model.core_blocks.len(), 1);
+        assert_eq!(model.core_blocks[0].core, 1);
+        assert!(
+            (model.core_blocks[0].share - 0.125).abs() < 1e-9,
+            "0.5 ms of 4 ms"
+        );
+        assert_eq!(model.waiting_ns, vec![(ProcId(1), 2_000)]);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! passes each child only the signals it needs.
 
 mod console;
+mod results;
 mod summary;
 mod timeline;
 mod toolbar;
@@ -62,7 +63,10 @@ pub fn App() -> impl IntoView {
         <main>
             <timeline::Timeline run=run />
             <div class="below">
-                <console::Console run=run />
+                <div class="left">
+                    <results::Results run=run />
+                    <console::Console run=run />
+                </div>
                 <summary::Summary run=run cores=cores />
             </div>
         </main>

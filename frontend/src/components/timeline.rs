@@ -1,18 +1,66 @@
-//! The timeline: one time axis, one lane per process (the main process first), each with its
-//! spawn, its running span and its exit marked. Geometry comes from [`crate::layout`].
+//! The timeline: one time axis; one lane per core (what ran there, sampled from the kernel);
+//! one lane per process (the main process first) with its spawn, its running span, its exit
+//! and, for pool workers, a bar per task (failed tasks marked ✗ with their error). Geometry
+//! comes from [`crate::layout`].
 
-use crate::layout::{Lanes, TimeAxis, format_duration, process_colour};
+use crate::layout::{LaneStack, Lanes, TimeAxis, format_duration, process_colour};
 use crate::model::RunModel;
 use leptos::prelude::*;
 
 const WIDTH: f64 = 1200.0;
 const LABEL_W: f64 = 200.0;
 const RIGHT_PAD: f64 = 90.0;
-const LANES: Lanes = Lanes {
-    y0: 36.0,
-    height: 34.0,
-    gap: 10.0,
-};
+const CORE_LANE: f64 = LaneStack::CORE_HEIGHT;
+
+/// Where the process lanes start, below `cores` core lanes.
+fn process_lanes(cores: u32) -> Lanes {
+    LaneStack::new(36.0, cores).processes
+}
+
+/// The core lanes.
+fn core_lane_top(core: u32) -> f64 {
+    LaneStack::new(36.0, core + 1).cores.top(core as usize)
+}
+
+/// One core's lane: blocks of sampled time, coloured by process.
+#[derive(Clone, Debug, PartialEq)]
+struct CoreLaneView {
+    core: u32,
+    y: f64,
+    /// x, width, colour, opacity (the share of the interval on the core), tooltip.
+    blocks: Vec<(f64, f64, &'static str, f64, String)>,
+}
+
+fn core_lanes(m: &RunModel, axis: &TimeAxis) -> Vec<CoreLaneView> {
+    (0..m.cores_sampled())
+        .map(|core| CoreLaneView {
+            core,
+            y: core_lane_top(core),
+            blocks: m
+                .core_blocks
+                .iter()
+                .filter(|b| b.core == core)
+                .map(|b| {
+                    (
+                        axis.x(b.start),
+                        axis.width_of(b.start, b.end, 1.0),
+                        process_colour(b.proc.0),
+                        0.25 + 0.75 * b.share,
+                        format!(
+                            "{} on core {core}: {:.0} % of {}",
+                            m.name_of(b.proc),
+                            b.share * 100.0,
+                            format_duration(b.end - b.start)
+                        ),
+                    )
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// A task bar: x, width, label, error text (if it failed), tooltip.
+type Bar = (f64, f64, String, Option<String>, String);
 
 /// One lane as drawn.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,21 +78,59 @@ struct LaneView {
     exit: Option<(f64, String, bool)>,
     exit_code: Option<i32>,
     tooltip: String,
+    bars: Vec<Bar>,
+}
+
+/// The task bars of a worker; failed ones last, so they are drawn on top and stay visible.
+fn bars_of(m: &RunModel, proc: shared::ProcId, axis: &TimeAxis) -> Vec<Bar> {
+    let mut bars: Vec<Bar> = m
+        .tasks
+        .iter()
+        .filter(|b| b.worker == proc)
+        .map(|b| {
+            let end = b.finished.unwrap_or(m.last_t);
+            let error = b.error().map(ToString::to_string);
+            // A failed task stays visible (and marked) however short it was.
+            let min_px = if error.is_some() { 14.0 } else { 3.0 };
+            let outcome = match &b.result {
+                Some(r) => r.to_string(),
+                None => "running".into(),
+            };
+            (
+                axis.x(b.started),
+                axis.width_of(b.started, end, min_px),
+                b.task.to_string(),
+                error,
+                format!(
+                    "task {} on {} — {} → {}\n{}",
+                    b.task,
+                    m.name_of(proc),
+                    format_duration(b.started),
+                    format_duration(end),
+                    outcome
+                ),
+            )
+        })
+        .collect();
+    bars.sort_by_key(|b| b.3.is_some());
+    bars
 }
 
 fn lanes(m: &RunModel, axis: &TimeAxis) -> Vec<LaneView> {
     let end = m.last_t;
+    let lanes_at = process_lanes(m.cores_sampled());
     let mut out = vec![LaneView {
         proc: 0,
         name: "MainProcess".into(),
         pid: m.main_pid,
-        y: LANES.top(0),
+        y: lanes_at.top(0),
         colour: process_colour(0),
         pending: None,
         running: Some((axis.x(0.0), axis.width_of(0.0, end, 2.0))),
         exit: None,
         exit_code: None,
         tooltip: format!("MainProcess (the procviz server), PID {}", m.main_pid),
+        bars: Vec::new(),
     }];
     for (i, p) in m.processes.iter().enumerate() {
         let started = p.started.unwrap_or(end.max(p.spawned));
@@ -81,16 +167,69 @@ fn lanes(m: &RunModel, axis: &TimeAxis) -> Vec<LaneView> {
             proc: p.proc.0,
             name: p.name.clone(),
             pid: p.pid,
-            y: LANES.top(i + 1),
+            y: lanes_at.top(i + 1),
             colour: process_colour(p.proc.0),
             pending,
             running,
             exit,
             exit_code: p.exit_code(),
             tooltip,
+            bars: bars_of(m, p.proc, axis),
         });
     }
     out
+}
+
+/// The timeline panel.
+/// The inside of a process lane (rebuilt when the lane changes; the lane's element stays).
+fn lane_body(lane: LaneView) -> impl IntoView {
+    let y = lane.y;
+    view! {
+        <title>{lane.tooltip.clone()}</title>
+        <text class="lane-name" x=8.0 y=y + 15.0>{lane.name.clone()}</text>
+        <text class="lane-pid" x=8.0 y=y + 30.0>{format!("PID {}", lane.pid)}</text>
+        {lane.pending.map(|(x, w)| view! {
+            <rect class="bar pending" x=x y=y + 12.0 width=w height=10.0 fill=lane.colour />
+        })}
+        {lane.running.map(|(x, w)| view! {
+            <rect class="bar running" class:has-tasks=!lane.bars.is_empty() x=x y=y + 4.0 width=w height=26.0 rx=3.0 fill=lane.colour />
+        })}
+        {lane.bars.into_iter().map(|(x, w, label, error, tip)| {
+            let failed = error.is_some();
+            let shown = match (failed, w < 30.0) {
+                (true, true) => "✗".to_string(),
+                (true, false) => format!("✗ {label}"),
+                (false, _) => label.clone(),
+            };
+            view! {
+                <g class="task" class:failed=failed data-testid="task-bar" data-task=label data-error=error.unwrap_or_default()>
+                    <title>{tip}</title>
+                    <rect x=x y=y + 6.0 width=w height=22.0 rx=2.0 />
+                    <text x=x + 3.0 y=y + 22.0>{shown}</text>
+                </g>
+            }
+        }).collect_view()}
+        {lane.exit.map(|(x, label, ok)| view! {
+            <g class="exit" class:failed=!ok data-testid="exit-marker">
+                <line x1=x x2=x y1=y y2=y + 34.0 />
+                <text x=x + 5.0 y=y + 22.0>{if ok { "✓ " } else { "✗ " }}{label}</text>
+            </g>
+        })}
+    }
+}
+
+/// The inside of a core lane.
+fn core_body(lane: CoreLaneView) -> impl IntoView {
+    let y = lane.y;
+    view! {
+        <text class="lane-name" x=8.0 y=y + 17.0>{format!("core {}", lane.core)}</text>
+        <rect class="core-bg" x=LABEL_W y=y width=WIDTH - LABEL_W - RIGHT_PAD height=CORE_LANE />
+        {lane.blocks.into_iter().map(|(x, w, colour, opacity, tip)| view! {
+            <rect class="core-block" x=x y=y + 2.0 width=w height=CORE_LANE - 4.0 fill=colour fill-opacity=opacity>
+                <title>{tip}</title>
+            </rect>
+        }).collect_view()}
+    }
 }
 
 /// The timeline panel.
@@ -106,16 +245,30 @@ pub fn Timeline(run: RwSignal<Option<RunModel>>) -> impl IntoView {
             )
         })
     });
-    let rows = move || {
+    let rows = Memo::new(move |_| {
         run.with(|r| {
             r.as_ref()
                 .map(|m| lanes(m, &axis.get()))
                 .unwrap_or_default()
         })
-    };
+    });
+    let cores = Memo::new(move |_| {
+        run.with(|r| {
+            r.as_ref()
+                .map(|m| core_lanes(m, &axis.get()))
+                .unwrap_or_default()
+        })
+    });
+    let lane = move |proc: u32| rows.with(|ls| ls.iter().find(|l| l.proc == proc).cloned());
+    let core_lane = move |core: u32| cores.with(|cs| cs.iter().find(|c| c.core == core).cloned());
     let height = move || {
-        let n = run.with(|r| r.as_ref().map_or(1, |m| m.processes.len() + 1));
-        LANES.y0 + LANES.total(n) + 12.0
+        run.with(|r| {
+            let (n, cores) = r
+                .as_ref()
+                .map_or((1, 0), |m| (m.processes.len() + 1, m.cores_sampled()));
+            let lanes = process_lanes(cores);
+            lanes.y0 + lanes.total(n) + 12.0
+        })
     };
     let title = move || run.with(|r| r.as_ref().map(|m| format!("{} — run {}", m.title, m.run.0)));
     view! {
@@ -130,35 +283,30 @@ pub fn Timeline(run: RwSignal<Option<RunModel>>) -> impl IntoView {
                 aria-label="Processes over time"
             >
                 <g class="axis">
-                    <For each=move || axis.get().ticks(110.0) key=|t| t.label.clone() let:tick>
+                    <For each=move || axis.get().ticks(110.0) key=|t| (t.label.clone(), t.x.round() as i64) let:tick>
                         <line class="tick" x1=tick.x x2=tick.x y1=22.0 y2=move || height() - 8.0 />
                         <text class="tick-label" x=tick.x y=16.0 text-anchor="middle">{tick.label.clone()}</text>
                     </For>
                 </g>
-                <For each=rows key=|l| (l.proc, l.exit_code, l.running.map(|r| (r.0 as i64, r.1 as i64))) let:lane>
+                <For each=move || cores.with(|cs| cs.iter().map(|c| c.core).collect::<Vec<_>>()) key=|c| *c let:core>
+                    <g class="core-lane" data-testid="core-lane" data-core=core>
+                        {move || core_lane(core).map(core_body)}
+                    </g>
+                </For>
+                <For
+                    each=move || rows.with(|ls| ls.iter().map(|l| (l.proc, l.name.clone(), l.pid)).collect::<Vec<_>>())
+                    key=|k| k.0
+                    let:key
+                >
                     <g
                         class="lane"
                         data-testid="lane"
-                        data-proc=lane.proc
-                        data-name=lane.name.clone()
-                        data-pid=lane.pid
-                        data-exit-code=lane.exit_code.map(|c| c.to_string()).unwrap_or_default()
+                        data-proc=key.0
+                        data-name=key.1.clone()
+                        data-pid=key.2
+                        data-exit-code=move || lane(key.0).and_then(|l| l.exit_code).map(|c| c.to_string()).unwrap_or_default()
                     >
-                        <title>{lane.tooltip.clone()}</title>
-                        <text class="lane-name" x=8.0 y=lane.y + 15.0>{lane.name.clone()}</text>
-                        <text class="lane-pid" x=8.0 y=lane.y + 30.0>{format!("PID {}", lane.pid)}</text>
-                        {lane.pending.map(|(x, w)| view! {
-                            <rect class="bar pending" x=x y=lane.y + 12.0 width=w height=10.0 fill=lane.colour />
-                        })}
-                        {lane.running.map(|(x, w)| view! {
-                            <rect class="bar running" x=x y=lane.y + 4.0 width=w height=LANES.height - 8.0 rx=3.0 fill=lane.colour />
-                        })}
-                        {lane.exit.clone().map(|(x, label, ok)| view! {
-                            <g class="exit" class:failed=!ok data-testid="exit-marker">
-                                <line x1=x x2=x y1=lane.y y2=lane.y + LANES.height />
-                                <text x=x + 5.0 y=lane.y + 22.0>{if ok { "✓ " } else { "✗ " }}{label}</text>
-                            </g>
-                        })}
+                        {move || lane(key.0).map(lane_body)}
                     </g>
                 </For>
             </svg>

@@ -3,7 +3,10 @@
 use crate::model::RunModel;
 use crate::ws;
 use leptos::prelude::*;
-use shared::{ClientMessage, CommandError, DemoRequest, ErrorKind, TwoProcessesParams};
+use shared::{
+    ClientMessage, CommandError, DemoRequest, ErrorKind, PoolParams, ProcessesParams,
+    TwoProcessesParams,
+};
 
 /// Parameters from the page's URL (`?num=7&linger_ms=500`), so a configured demo can be
 /// bookmarked.
@@ -19,6 +22,39 @@ fn two_processes_from_url() -> TwoProcessesParams {
         }
     }
     params
+}
+
+/// The page URL's query parameter `key`, parsed.
+fn url_param<T: std::str::FromStr>(key: &str) -> Option<T> {
+    let search = window().location().search().ok()?;
+    let query = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
+    query.get(key)?.parse().ok()
+}
+
+/// The pool demo's parameters from the URL (`?workers=4&tasks=10&api=imap&task_ms=1000&fail=0`).
+fn pool_from_url() -> PoolParams {
+    let mut p = PoolParams::default();
+    if let Some(v) = url_param("workers") {
+        p.workers = v;
+    }
+    if let Some(v) = url_param("tasks") {
+        p.tasks = v;
+    }
+    if let Some(v) = url_param("task_ms") {
+        p.task_ms = v;
+    }
+    if let Some(api) = url_param::<String>("api") {
+        if let Ok(api) = serde_json::from_value(serde_json::Value::String(api)) {
+            p.api = api;
+        }
+    }
+    if let Some(fail) = url_param::<String>("fail") {
+        p.fail = fail
+            .split(',')
+            .filter_map(|n| n.trim().parse().ok())
+            .collect();
+    }
+    p
 }
 
 /// The row of demo buttons and the cancel button.
@@ -52,6 +88,22 @@ pub fn Toolbar(
                 on:click=move |_| start(DemoRequest::TwoProcesses(two_processes_from_url()))
             >
                 "Two processes"
+            </button>
+            <button
+                class="demo"
+                data-testid="demo-pool"
+                title="Pool(4).imap over 10 one-second tasks; task 0 raises ZeroDivisionError"
+                on:click=move |_| start(DemoRequest::Pool(pool_from_url()))
+            >
+                "Pool(4).imap"
+            </button>
+            <button
+                class="demo"
+                data-testid="demo-processes"
+                title="Four processes print Num: 1..4; which prints first?"
+                on:click=move |_| start(DemoRequest::Processes(ProcessesParams::default()))
+            >
+                "Who prints first?"
             </button>
             <button
                 class="cancel"

@@ -1,0 +1,62 @@
+//! The result list, in the order the caller consumed it; failed tasks as errors.
+
+use crate::layout::format_duration;
+use crate::model::RunModel;
+use leptos::prelude::*;
+use shared::TaskResult;
+
+/// The results panel (shown for runs that deliver results).
+#[component]
+pub fn Results(run: RwSignal<Option<RunModel>>) -> impl IntoView {
+    let rows = move || {
+        run.with(|r| {
+            r.as_ref()
+                .map(|m| {
+                    m.results
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| {
+                            let (text, error) = match &c.result {
+                                TaskResult::Value { value } => (value.to_string(), false),
+                                TaskResult::Error(e) => (format!("✗ {e}"), true),
+                            };
+                            (i, c.index, text, error, c.t)
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    };
+    let raised = move || {
+        run.with(|r| {
+            r.as_ref()
+                .and_then(|m| m.raised.clone())
+                .map(|(e, lost, t)| {
+                    format!("raised {e} at {} — {lost} results lost", format_duration(t))
+                })
+        })
+    };
+    let has_any = move || {
+        run.with(|r| {
+            r.as_ref()
+                .is_some_and(|m| !m.results.is_empty() || m.raised.is_some())
+        })
+    };
+    view! {
+        <Show when=has_any>
+            <section class="panel results" aria-label="Result list">
+                <h2>"Result list (in the order the caller got it)"</h2>
+                <ol class="result-list" data-testid="results">
+                    <For each=rows key=|r| r.0 let:r>
+                        <li class="result" class:error=r.3 data-testid="result" data-index=r.1>
+                            <span class="index">{format!("[{}]", r.1)}</span>
+                            <span class="value">{r.2}</span>
+                            <span class="when">{format_duration(r.4)}</span>
+                        </li>
+                    </For>
+                </ol>
+                {move || raised().map(|text| view! { <p class="raised" data-testid="raised">"✗ "{text}</p> })}
+            </section>
+        </Show>
+    }
+}
