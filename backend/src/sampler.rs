@@ -341,15 +341,7 @@ impl State {
                     o.slices += slices;
                 }
             } else {
-                if let Some(done) = thread.open.take() {
-                    self.out.push(segment(
-                        self.clock,
-                        thread.proc,
-                        thread.tid,
-                        done,
-                        thread.last_ns,
-                    ));
-                }
+                self.out.extend(thread.close(self.clock));
                 thread.open = Some(Open {
                     kind,
                     core: if on > 0 { core } else { None },
@@ -364,30 +356,14 @@ impl State {
         }
         for tid in gone {
             if let Some(mut thread) = self.threads.remove(&tid) {
-                if let Some(done) = thread.open.take() {
-                    self.out.push(segment(
-                        self.clock,
-                        thread.proc,
-                        thread.tid,
-                        done,
-                        thread.last_ns,
-                    ));
-                }
+                self.out.extend(thread.close(self.clock));
             }
         }
     }
 
     fn flush_all(&mut self) {
         for thread in self.threads.values_mut() {
-            if let Some(done) = thread.open.take() {
-                self.out.push(segment(
-                    self.clock,
-                    thread.proc,
-                    thread.tid,
-                    done,
-                    thread.last_ns,
-                ));
-            }
+            self.out.extend(thread.close(self.clock));
         }
     }
 
@@ -433,23 +409,21 @@ impl State {
     }
 }
 
-fn segment(
-    clock: RunClock,
-    proc: ProcId,
-    tid: u32,
-    open: Open,
-    end_ns: u64,
-) -> (RunTime, EventKind) {
-    (
-        clock.at(end_ns),
-        EventKind::ThreadSegment {
-            proc,
-            tid,
-            core: open.core,
-            start: clock.at(open.start_ns),
-            on_cpu_ns: open.on_cpu_ns,
-            waiting_ns: open.waiting_ns,
-            slices: open.slices.min(u64::from(u32::MAX)) as u32,
-        },
-    )
+impl Thread {
+    /// Ends its open segment (at its last sample) and returns it as an event.
+    fn close(&mut self, clock: RunClock) -> Option<(RunTime, EventKind)> {
+        let open = self.open.take()?;
+        Some((
+            clock.at(self.last_ns),
+            EventKind::ThreadSegment {
+                proc: self.proc,
+                tid: self.tid,
+                core: open.core,
+                start: clock.at(open.start_ns),
+                on_cpu_ns: open.on_cpu_ns,
+                waiting_ns: open.waiting_ns,
+                slices: open.slices.min(u64::from(u32::MAX)) as u32,
+            },
+        ))
+    }
 }
