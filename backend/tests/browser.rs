@@ -186,3 +186,36 @@ async fn the_pool_demo_shows_the_error_first_then_every_result_with_core_and_wor
     assert!(png.starts_with(b"\x89PNG"));
     browser.close().await;
 }
+
+#[tokio::test]
+async fn killing_a_worker_from_its_lane_shows_the_kill_and_the_lost_task() {
+    let Some(browser) = Browser::start(1280, 720).await else {
+        return;
+    };
+    let server = Server::start();
+    browser
+        .open(&format!("{}?tasks=8&task_ms=1500&fail=", server.url()))
+        .await;
+    browser.click("[data-testid=demo-pool]").await;
+    // Four tasks running, one per worker.
+    browser.elements("[data-testid=task-bar]", 4).await;
+    browser.click("[data-testid=kill][data-proc='2']").await;
+    browser.text_becomes("[data-testid=run-status]", "finished").await;
+
+    let killed = browser.element("[data-testid=lane][data-proc='2']").await;
+    assert_eq!(killed.attr("data-exit-code").await.unwrap().as_deref(), Some("-9"));
+    assert!(killed.text().await.unwrap().contains("SIGKILL"));
+    let mut lost = Vec::new();
+    for bar in browser.client.find_all(fantoccini::Locator::Css("[data-testid=task-bar]")).await.unwrap() {
+        let error = bar.attr("data-error").await.unwrap().unwrap_or_default();
+        if !error.is_empty() {
+            lost.push(error);
+        }
+    }
+    assert_eq!(lost.len(), 1, "{lost:?}");
+    assert!(lost[0].starts_with("WorkerLost: PoolWorker-2 was killed by SIGKILL while running task"), "{lost:?}");
+    // A replacement worker took over; the caller got all eight results.
+    browser.elements("[data-testid=lane]", 6).await;
+    browser.elements("[data-testid=result]", 8).await;
+    browser.close().await;
+}

@@ -182,9 +182,32 @@ fn lanes(m: &RunModel, axis: &TimeAxis) -> Vec<LaneView> {
 
 /// The timeline panel.
 /// The inside of a process lane (rebuilt when the lane changes; the lane's element stays).
-fn lane_body(lane: LaneView) -> impl IntoView {
+fn lane_body(lane: LaneView, run: Option<shared::RunId>) -> impl IntoView {
     let y = lane.y;
+    // A live child can be killed from its lane (SIGKILL), to see what the pool does.
+    let kill = (lane.proc != 0 && lane.exit.is_none())
+        .then_some(run)
+        .flatten()
+        .map(|run| {
+            let proc = shared::ProcId(lane.proc);
+            view! {
+                <g
+                    class="kill"
+                    role="button"
+                    data-testid="kill"
+                    data-proc=lane.proc
+                    on:click=move |_| {
+                        crate::ws::send(&shared::ClientMessage::KillProcess { run, proc });
+                    }
+                >
+                    <title>{format!("Kill {} (SIGKILL)", lane.name)}</title>
+                    <rect x=WIDTH - RIGHT_PAD + 8.0 y=y + 6.0 width=64.0 height=22.0 rx=4.0 />
+                    <text x=WIDTH - RIGHT_PAD + 40.0 y=y + 21.0 text-anchor="middle">"☠ kill"</text>
+                </g>
+            }
+        });
     view! {
+        {kill}
         <title>{lane.tooltip.clone()}</title>
         <text class="lane-name" x=8.0 y=y + 15.0>{lane.name.clone()}</text>
         <text class="lane-pid" x=8.0 y=y + 30.0>{format!("PID {}", lane.pid)}</text>
@@ -260,6 +283,7 @@ pub fn Timeline(run: RwSignal<Option<RunModel>>) -> impl IntoView {
         })
     });
     let lane = move |proc: u32| rows.with(|ls| ls.iter().find(|l| l.proc == proc).cloned());
+    let live_run = move || run.with(|r| r.as_ref().filter(|m| !m.finished()).map(|m| m.run));
     let core_lane = move |core: u32| cores.with(|cs| cs.iter().find(|c| c.core == core).cloned());
     let height = move || {
         run.with(|r| {
@@ -306,7 +330,7 @@ pub fn Timeline(run: RwSignal<Option<RunModel>>) -> impl IntoView {
                         data-pid=key.2
                         data-exit-code=move || lane(key.0).and_then(|l| l.exit_code).map(|c| c.to_string()).unwrap_or_default()
                     >
-                        {move || lane(key.0).map(lane_body)}
+                        {move || lane(key.0).map(|l| lane_body(l, live_run()))}
                     </g>
                 </For>
             </svg>
