@@ -219,3 +219,38 @@ async fn killing_a_worker_from_its_lane_shows_the_kill_and_the_lost_task() {
     browser.elements("[data-testid=result]", 8).await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn the_projector_theme_applies_and_is_read_from_the_url() {
+    let Some(browser) = Browser::start(1280, 720).await else {
+        return;
+    };
+    let server = Server::start();
+    browser.open(&server.url()).await;
+    let size = |b: &Browser| {
+        let client = b.client.clone();
+        async move {
+            client
+                .execute("return getComputedStyle(document.documentElement).fontSize", vec![])
+                .await
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    assert_eq!(size(&browser).await, "16px");
+    browser.click("[data-testid=theme] option[value=projector]").await;
+    browser.element("html[data-theme=projector]").await;
+    assert_eq!(size(&browser).await, "20px");
+    // A bookmarked configuration keeps its theme, and the pool demo reads its parameters.
+    browser
+        .open(&format!("{}?theme=projector&tasks=10&workers=4&fail=0", server.url()))
+        .await;
+    browser.element("html[data-theme=projector]").await;
+    browser.click("[data-testid=demo-pool]").await;
+    browser.text_becomes("[data-testid=run-status]", "finished").await;
+    browser.elements("[data-testid=result]", 10).await;
+    browser.screenshot("pool-projector.png").await;
+    browser.close().await;
+}

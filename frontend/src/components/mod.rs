@@ -45,6 +45,9 @@ pub fn App() -> impl IntoView {
         ServerMessage::Error(e) => error.set(Some(e)),
     });
     ws::connect(conn, on_message);
+    if let Some(theme) = toolbar::theme_from_url() {
+        toolbar::apply_theme(&theme);
+    }
 
     view! {
         <header class="topbar">

@@ -57,6 +57,26 @@ fn pool_from_url() -> PoolParams {
     p
 }
 
+/// The page's themes: light, dark, and a high-contrast, large-type one for projectors.
+pub const THEMES: [&str; 3] = ["light", "dark", "projector"];
+
+/// Applies a theme to the whole page (and keeps unknown names out).
+pub fn apply_theme(theme: &str) {
+    if !THEMES.contains(&theme) {
+        return;
+    }
+    if let Some(root) = document().document_element() {
+        if root.set_attribute("data-theme", theme).is_err() {
+            leptos::logging::warn!("procviz: could not set the theme");
+        }
+    }
+}
+
+/// The theme from the URL (`?theme=projector`), if any.
+pub fn theme_from_url() -> Option<String> {
+    url_param::<String>("theme").filter(|t| THEMES.contains(&t.as_str()))
+}
+
 /// The row of demo buttons and the cancel button.
 #[component]
 pub fn Toolbar(
@@ -105,6 +125,21 @@ pub fn Toolbar(
             >
                 "Who prints first?"
             </button>
+            <label class="theme">
+                "Theme "
+                <select
+                    data-testid="theme"
+                    on:change=move |ev| apply_theme(&event_target_value(&ev))
+                >
+                    {THEMES
+                        .iter()
+                        .map(|t| {
+                            let selected = theme_from_url().as_deref() == Some(*t);
+                            view! { <option value=*t selected=selected>{*t}</option> }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
             <button
                 class="cancel"
                 data-testid="cancel"
