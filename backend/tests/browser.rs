@@ -200,20 +200,33 @@ async fn killing_a_worker_from_its_lane_shows_the_kill_and_the_lost_task() {
     // Four tasks running, one per worker.
     browser.elements("[data-testid=task-bar]", 4).await;
     browser.click("[data-testid=kill][data-proc='2']").await;
-    browser.text_becomes("[data-testid=run-status]", "finished").await;
+    browser
+        .text_becomes("[data-testid=run-status]", "finished")
+        .await;
 
     let killed = browser.element("[data-testid=lane][data-proc='2']").await;
-    assert_eq!(killed.attr("data-exit-code").await.unwrap().as_deref(), Some("-9"));
+    assert_eq!(
+        killed.attr("data-exit-code").await.unwrap().as_deref(),
+        Some("-9")
+    );
     assert!(killed.text().await.unwrap().contains("SIGKILL"));
     let mut lost = Vec::new();
-    for bar in browser.client.find_all(fantoccini::Locator::Css("[data-testid=task-bar]")).await.unwrap() {
+    for bar in browser
+        .client
+        .find_all(fantoccini::Locator::Css("[data-testid=task-bar]"))
+        .await
+        .unwrap()
+    {
         let error = bar.attr("data-error").await.unwrap().unwrap_or_default();
         if !error.is_empty() {
             lost.push(error);
         }
     }
     assert_eq!(lost.len(), 1, "{lost:?}");
-    assert!(lost[0].starts_with("WorkerLost: PoolWorker-2 was killed by SIGKILL while running task"), "{lost:?}");
+    assert!(
+        lost[0].starts_with("WorkerLost: PoolWorker-2 was killed by SIGKILL while running task"),
+        "{lost:?}"
+    );
     // A replacement worker took over; the caller got all eight results.
     browser.elements("[data-testid=lane]", 6).await;
     browser.elements("[data-testid=result]", 8).await;
@@ -231,7 +244,10 @@ async fn the_projector_theme_applies_and_is_read_from_the_url() {
         let client = b.client.clone();
         async move {
             client
-                .execute("return getComputedStyle(document.documentElement).fontSize", vec![])
+                .execute(
+                    "return getComputedStyle(document.documentElement).fontSize",
+                    vec![],
+                )
                 .await
                 .unwrap()
                 .as_str()
@@ -240,17 +256,111 @@ async fn the_projector_theme_applies_and_is_read_from_the_url() {
         }
     };
     assert_eq!(size(&browser).await, "16px");
-    browser.click("[data-testid=theme] option[value=projector]").await;
+    browser
+        .click("[data-testid=theme] option[value=projector]")
+        .await;
     browser.element("html[data-theme=projector]").await;
     assert_eq!(size(&browser).await, "20px");
     // A bookmarked configuration keeps its theme, and the pool demo reads its parameters.
     browser
-        .open(&format!("{}?theme=projector&tasks=10&workers=4&fail=0", server.url()))
+        .open(&format!(
+            "{}?theme=projector&tasks=10&workers=4&fail=0",
+            server.url()
+        ))
         .await;
     browser.element("html[data-theme=projector]").await;
     browser.click("[data-testid=demo-pool]").await;
-    browser.text_becomes("[data-testid=run-status]", "finished").await;
+    browser
+        .text_becomes("[data-testid=run-status]", "finished")
+        .await;
     browser.elements("[data-testid=result]", 10).await;
     browser.screenshot("pool-projector.png").await;
     browser.close().await;
+}
+
+#[tokio::test]
+async fn svg_and_png_exports_are_valid_files_with_the_run_baked_in() {
+    use base64::Engine;
+    let Some(browser) = Browser::start(1280, 720).await else {
+        return;
+    };
+    let server = Server::start();
+    browser
+        .open(&format!("{}?tasks=4&task_ms=200", server.url()))
+        .await;
+    browser.click("[data-testid=demo-pool]").await;
+    browser
+        .text_becomes("[data-testid=run-status]", "finished")
+        .await;
+
+    browser.click("[data-testid=export-svg]").await;
+    let href = browser
+        .element("[data-testid=export-svg-link]")
+        .await
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let body = href
+        .strip_prefix("data:image/svg+xml;charset=utf-8,")
+        .expect("an SVG data URL");
+    let svg = percent_decode(body);
+    assert!(
+        svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),
+        "{}",
+        &svg[..80.min(svg.len())]
+    );
+    assert!(svg.ends_with("</svg>"));
+    assert!(svg.contains("procviz — Pool (run 1)"));
+    assert!(
+        svg.contains("workers=4, tasks=4, api=imap"),
+        "parameters baked in"
+    );
+    assert!(svg.contains("PoolWorker-4"), "legend");
+    assert!(
+        svg.contains("data-testid=\"task-bar\""),
+        "the drawing itself"
+    );
+    assert_eq!(svg.matches("<svg").count(), 1, "one standalone document");
+
+    browser.click("[data-testid=export-png]").await;
+    let href = browser
+        .element("[data-testid=export-png-link]")
+        .await
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(
+            href.strip_prefix("data:image/png;base64,")
+                .expect("a PNG data URL"),
+        )
+        .expect("base64");
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+    let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
+    assert_eq!(width, 2400, "drawn at twice the timeline's width");
+    std::fs::write(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots/export.png"),
+        &png,
+    )
+    .unwrap();
+    browser.close().await;
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
+            out.push(u8::from_str_radix(hex, 16).unwrap());
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
 }

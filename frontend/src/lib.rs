@@ -5,6 +5,7 @@
 //! them; [`ws`] is the connection.
 
 pub mod components;
+pub mod export;
 pub mod layout;
 pub mod model;
 pub mod ws;

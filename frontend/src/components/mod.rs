@@ -2,6 +2,7 @@
 //! passes each child only the signals it needs.
 
 mod console;
+mod export;
 mod results;
 mod summary;
 mod timeline;
@@ -64,6 +65,7 @@ pub fn App() -> impl IntoView {
             </div>
         </Show>
         <main>
+            <export::Export run=run />
             <timeline::Timeline run=run />
             <div class="below">
                 <div class="left">

@@ -1,0 +1,135 @@
+//! Export of the timeline for slides: a standalone SVG (title, parameters, date and a legend
+//! baked in) and a PNG drawn from it. The text assembly is pure and tested natively; the
+//! browser part only reads the drawn timeline and hands the file over.
+
+use crate::layout::process_colour;
+
+/// Styles the exported SVG carries with it (it must look the same outside the page).
+pub const EXPORT_CSS: &str = "text{font-family:'DejaVu Sans',Arial,sans-serif;fill:#1b1f24}\
+.tick{stroke:#d9dde3}.tick-label{font-size:13px;fill:#5b6470}.lane-name{font-size:15px;font-weight:600}\
+.lane-pid{font-size:12px;fill:#5b6470}.bar.pending{opacity:.35}.bar.running.has-tasks{opacity:.18}\
+.core-bg{fill:#eef1f5}.task rect{fill:#0072b2;stroke:#fff}.task text{font-size:12px;fill:#fff;font-weight:600}\
+.task.failed rect{fill:#c2410c;stroke:#7c2d12;stroke-dasharray:3 2}.exit line{stroke:#1a7f37;stroke-width:2}\
+.exit text{font-size:14px;fill:#1a7f37;font-weight:600}.exit.failed line{stroke:#c2410c}.exit.failed text{fill:#c2410c}\
+.kill{display:none}";
+
+/// A demo's parameters for people: `workers=4, tasks=10, api=imap, …` (from its wire form,
+/// so every parameter is there; nulls are left out).
+pub fn params_text(demo: &shared::DemoRequest) -> String {
+    let Ok(serde_json::Value::Object(map)) = serde_json::to_value(demo) else {
+        return String::new();
+    };
+    map.iter()
+        .filter(|(k, v)| k.as_str() != "demo" && !v.is_null())
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => format!("{k}={s}"),
+            other => format!("{k}={other}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Escapes text for XML.
+pub fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A standalone SVG: a header (title, parameters, date), the timeline's drawing (`inner`, the
+/// markup inside the page's `<svg>`, of size `width`×`height`), and a legend of `processes`
+/// (id, name).
+pub fn standalone_svg(
+    title: &str,
+    params: &str,
+    date: &str,
+    width: f64,
+    height: f64,
+    inner: &str,
+    processes: &[(u32, String)],
+) -> String {
+    let header = 64.0;
+    let legend_rows = processes.len().div_ceil(4) as f64;
+    let total = header + height + 16.0 + legend_rows * 22.0 + 12.0;
+    let mut legend = String::new();
+    for (i, (proc, name)) in processes.iter().enumerate() {
+        let x = 20.0 + (i % 4) as f64 * 280.0;
+        let y = header + height + 16.0 + (i / 4) as f64 * 22.0;
+        legend.push_str(&format!(
+            "<rect x=\"{x}\" y=\"{y}\" width=\"14\" height=\"14\" fill=\"{}\"/><text x=\"{}\" y=\"{}\" font-size=\"14\">{}</text>",
+            process_colour(*proc),
+            x + 20.0,
+            y + 12.0,
+            xml_escape(name)
+        ));
+    }
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{total}\" viewBox=\"0 0 {width} {total}\">\
+<style>{EXPORT_CSS}</style><rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\
+<text x=\"20\" y=\"28\" font-size=\"20\" font-weight=\"700\">{}</text>\
+<text x=\"20\" y=\"50\" font-size=\"13\" fill=\"#5b6470\">{} · {}</text>\
+<g transform=\"translate(0 {header})\">{inner}</g>{legend}</svg>",
+        xml_escape(title),
+        xml_escape(params),
+        xml_escape(date),
+    )
+}
+
+/// A `data:` URL of an SVG document.
+pub fn svg_data_url(svg: &str) -> String {
+    let mut out = String::from("data:image/svg+xml;charset=utf-8,");
+    for b in svg.bytes() {
+        if b.is_ascii_alphanumeric() || b" -_.~=:;/'()*!,".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_export_carries_title_parameters_date_and_legend() {
+        let svg = standalone_svg(
+            "Pool — run 1",
+            "Pool(4).imap, 10 tasks",
+            "2026-11-25",
+            1200.0,
+            300.0,
+            "<g class=\"lane\"></g>",
+            &[(1, "PoolWorker-1".into()), (2, "PoolWorker-<2>".into())],
+        );
+        assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+        assert!(svg.contains("Pool — run 1"));
+        assert!(svg.contains("Pool(4).imap, 10 tasks · 2026-11-25"));
+        assert!(svg.contains("PoolWorker-&lt;2&gt;"), "names are escaped");
+        assert!(svg.contains(process_colour(1)));
+        assert!(svg.contains("<g class=\"lane\"></g>"));
+        assert!(svg.ends_with("</svg>"));
+    }
+
+    #[test]
+    fn parameters_read_as_key_value_pairs() {
+        let text = params_text(&shared::DemoRequest::Pool(shared::PoolParams::default()));
+        assert!(text.starts_with("workers=4, tasks=10, api=imap"), "{text}");
+        assert!(text.contains("fail=[0]"));
+        assert!(
+            !text.contains("chunksize"),
+            "absent parameters are left out: {text}"
+        );
+    }
+
+    #[test]
+    fn data_urls_escape_what_must_be_escaped() {
+        let url = svg_data_url("<svg a=\"1\">#%</svg>");
+        assert_eq!(
+            url,
+            "data:image/svg+xml;charset=utf-8,%3Csvg a=%221%22%3E%23%25%3C/svg%3E"
+        );
+    }
+}
