@@ -258,11 +258,57 @@ pub struct RunHandle {
     pub demo: DemoRequest,
     /// Its events.
     pub log: Arc<RunLog>,
-    /// The connection that started it (cancelled with it unless kept).
-    owner: u64,
+    /// Kept going when nobody watches (`keep_on_disconnect`, the CLI).
+    kept: bool,
+    /// Connections following it now.
+    viewers: std::sync::atomic::AtomicUsize,
     cancel: CancellationToken,
     reason: Arc<OnceLock<KillReason>>,
     commands: mpsc::UnboundedSender<RunCommand>,
+}
+
+/// How long a run nobody watches any more (its tab closed) is given before it is cancelled,
+/// so a reload finds it still running.
+pub const UNWATCHED_GRACE: Duration = Duration::from_secs(1);
+
+/// A connection's following of a run: counted while it lives. When the last viewer of a run
+/// that is not kept goes away, the run is cancelled after [`UNWATCHED_GRACE`] unless someone
+/// follows it again by then.
+#[derive(Debug)]
+pub struct Viewing(Arc<RunHandle>);
+
+impl Viewing {
+    /// Starts following `run`.
+    pub fn new(run: Arc<RunHandle>) -> Self {
+        run.viewers.fetch_add(1, Ordering::SeqCst);
+        Viewing(run)
+    }
+
+    /// The run followed.
+    pub fn run(&self) -> &Arc<RunHandle> {
+        &self.0
+    }
+}
+
+impl Drop for Viewing {
+    fn drop(&mut self) {
+        let run = self.0.clone();
+        let last = run.viewers.fetch_sub(1, Ordering::SeqCst) == 1;
+        if !last || run.kept || run.log.is_finished() {
+            return;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    tokio::time::sleep(UNWATCHED_GRACE).await;
+                    if run.viewers.load(Ordering::SeqCst) == 0 {
+                        run.cancel(KillReason::ClientGone);
+                    }
+                });
+            }
+            Err(_) => run.cancel(KillReason::ClientGone),
+        }
+    }
 }
 
 impl RunHandle {
@@ -309,7 +355,8 @@ impl Runs {
         self.runs.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Validates `demo`, checks the limits, and starts the run on behalf of connection `owner`.
+    /// Validates `demo`, checks the limits, and starts the run on behalf of connection `owner`
+    /// (0: nobody's, kept going when nobody watches).
     pub fn start(
         &self,
         demo: DemoRequest,
@@ -343,7 +390,8 @@ impl Runs {
             id,
             demo,
             log: Arc::new(RunLog::new(id)),
-            owner,
+            kept: owner == 0,
+            viewers: std::sync::atomic::AtomicUsize::new(0),
             cancel: self.shutdown.child_token(),
             reason: Arc::new(OnceLock::new()),
             commands,
@@ -362,15 +410,6 @@ impl Runs {
     /// The run with this id, if the server still holds it.
     pub fn get(&self, id: RunId) -> Option<Arc<RunHandle>> {
         self.lock().get(&id).cloned()
-    }
-
-    /// Cancels every unfinished run started by connection `owner`.
-    pub fn cancel_owned_by(&self, owner: u64, reason: KillReason) {
-        for run in self.lock().values().filter(|r| r.owner == owner) {
-            if !run.log.is_finished() {
-                run.cancel(reason);
-            }
-        }
     }
 
     /// The runs held, oldest first.

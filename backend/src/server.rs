@@ -14,9 +14,11 @@
 //! ## A connection
 //! Split into a receive task (parses commands, starts runs) and a send task (a hello, errors,
 //! and on every tick one batch of the new events of every run the client follows), joined by
-//! `select!`. When the client goes away, the runs it started are cancelled.
+//! `select!`. When the client goes away, a run nobody watches any more is cancelled after a
+//! second's grace (a reloaded page follows it again in time), unless it was started with
+//! `keep_on_disconnect`.
 
-use crate::run::{RunHandle, RunOptions, Runs, StartError};
+use crate::run::{RunHandle, RunOptions, Runs, StartError, Viewing};
 use axum::Router;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Request, State};
@@ -159,17 +161,16 @@ async fn connection(socket: WebSocket, state: AppState) {
     };
     let mut send_task = tokio::spawn(send_loop(sink, rx, hello));
     let mut recv_task = tokio::spawn(recv_loop(stream, tx, state.runs.clone(), id));
+    // When the connection ends, its `Viewing`s end with the send task: runs nobody watches
+    // any more are cancelled after a short grace (a reload follows them again in time).
     tokio::select! {
         _ = &mut send_task => recv_task.abort(),
         _ = &mut recv_task => send_task.abort(),
-        // Runs are stopped by the shutdown itself, with that reason.
         () = state.shutdown.cancelled() => {
             send_task.abort();
             recv_task.abort();
-            return;
         }
     }
-    state.runs.cancel_owned_by(id, KillReason::ClientGone);
 }
 
 async fn send_loop(
@@ -178,7 +179,7 @@ async fn send_loop(
     hello: ServerMessage,
 ) {
     struct Following {
-        run: Arc<RunHandle>,
+        run: Viewing,
         cursor: usize,
     }
     let mut following: Vec<Following> = Vec::new();
@@ -195,8 +196,8 @@ async fn send_loop(
                     if send(&mut sink, &msg).await.is_err() { return; }
                 }
                 Some(Outbound::Follow(run)) => {
-                    if !following.iter().any(|f| f.run.id == run.id) {
-                        following.push(Following { run, cursor: 0 });
+                    if !following.iter().any(|f| f.run.run().id == run.id) {
+                        following.push(Following { run: Viewing::new(run), cursor: 0 });
                     }
                 }
             },
@@ -204,7 +205,7 @@ async fn send_loop(
                 let mut events = Vec::new();
                 following.retain_mut(|f| {
                     let room = MAX_EVENTS_PER_FRAME.saturating_sub(events.len());
-                    let (batch, complete) = f.run.log.read_from(f.cursor, room);
+                    let (batch, complete) = f.run.run().log.read_from(f.cursor, room);
                     f.cursor += batch.len();
                     events.extend(batch);
                     !complete

@@ -364,3 +364,34 @@ fn percent_decode(s: &str) -> String {
     }
     String::from_utf8(out).unwrap()
 }
+
+#[tokio::test]
+async fn a_reload_during_a_run_finds_it_still_running_and_intact() {
+    let Some(browser) = Browser::start(1280, 720).await else {
+        return;
+    };
+    let server = Server::start();
+    browser
+        .open(&format!("{}?tasks=8&task_ms=1000&fail=0", server.url()))
+        .await;
+    browser.click("[data-testid=demo-pool]").await;
+    browser.elements("[data-testid=task-bar]", 5).await;
+    browser.client.refresh().await.unwrap();
+    browser
+        .element("[data-testid=connection][data-state=Connected]")
+        .await;
+    browser
+        .text_becomes("[data-testid=run-status]", "finished")
+        .await;
+    // Nothing was lost: every result, the error first, and no cancellation.
+    let results = browser.elements("[data-testid=result]", 8).await;
+    assert!(
+        results[0]
+            .text()
+            .await
+            .unwrap()
+            .contains("ZeroDivisionError")
+    );
+    browser.elements("[data-testid=lane]", 5).await;
+    browser.close().await;
+}
