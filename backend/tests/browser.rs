@@ -395,3 +395,54 @@ async fn a_reload_during_a_run_finds_it_still_running_and_intact() {
     browser.elements("[data-testid=lane]", 5).await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn parameters_live_in_the_url_and_restore_a_configuration() {
+    let Some(browser) = Browser::start(1280, 720).await else {
+        return;
+    };
+    let server = Server::start();
+    browser.open(&server.url()).await;
+    browser
+        .element("[data-testid=param-workers]")
+        .await
+        .send_keys("2")
+        .await
+        .unwrap();
+    browser
+        .element("[data-testid=param-tasks]")
+        .await
+        .send_keys("6")
+        .await
+        .unwrap();
+    browser
+        .element("[data-testid=param-task_ms]")
+        .await
+        .send_keys("200")
+        .await
+        .unwrap();
+    browser
+        .click("[data-testid=param-api] option[value=imap_unordered]")
+        .await;
+    let url = browser.client.current_url().await.unwrap().to_string();
+    for part in ["workers=2", "tasks=6", "task_ms=200", "api=imap_unordered"] {
+        assert!(url.contains(part), "{url} lacks {part}");
+    }
+    browser.click("[data-testid=demo-pool]").await;
+    browser
+        .text_becomes("[data-testid=run-status]", "finished")
+        .await;
+    browser.elements("[data-testid=lane]", 3).await;
+    browser.elements("[data-testid=result]", 6).await;
+
+    // The bookmarked URL brings the same configuration back.
+    browser.open(&url).await;
+    let workers = browser.element("[data-testid=param-workers]").await;
+    assert_eq!(workers.prop("value").await.unwrap().as_deref(), Some("2"));
+    let api = browser.element("[data-testid=param-api]").await;
+    assert_eq!(
+        api.prop("value").await.unwrap().as_deref(),
+        Some("imap_unordered")
+    );
+    browser.close().await;
+}

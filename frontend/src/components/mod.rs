@@ -3,6 +3,7 @@
 
 mod console;
 mod export;
+mod params;
 mod results;
 mod summary;
 mod timeline;
@@ -65,7 +66,10 @@ pub fn App() -> impl IntoView {
             </div>
         </Show>
         <main>
-            <export::Export run=run />
+            <div class="controls">
+                <params::PoolParamsForm />
+                <export::Export run=run />
+            </div>
             <timeline::Timeline run=run />
             <div class="below">
                 <div class="left">
