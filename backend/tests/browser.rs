@@ -403,6 +403,7 @@ async fn parameters_live_in_the_url_and_restore_a_configuration() {
     };
     let server = Server::start();
     browser.open(&server.url()).await;
+    browser.click("[data-testid=params] summary").await;
     browser
         .element("[data-testid=param-workers]")
         .await
@@ -437,6 +438,7 @@ async fn parameters_live_in_the_url_and_restore_a_configuration() {
 
     // The bookmarked URL brings the same configuration back.
     browser.open(&url).await;
+    browser.click("[data-testid=params] summary").await;
     let workers = browser.element("[data-testid=param-workers]").await;
     assert_eq!(workers.prop("value").await.unwrap().as_deref(), Some("2"));
     let api = browser.element("[data-testid=param-api]").await;

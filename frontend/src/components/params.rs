@@ -87,7 +87,7 @@ fn Choice(
 #[component]
 pub fn PoolParamsForm() -> impl IntoView {
     view! {
-        <details class="params" open=true>
+        <details class="params" data-testid="params">
             <summary>"Pool parameters (kept in the URL)"</summary>
             <div class="fields">
                 <Field key="workers" label="workers" placeholder="4" />
