@@ -448,3 +448,52 @@ async fn parameters_live_in_the_url_and_restore_a_configuration() {
     );
     browser.close().await;
 }
+
+#[tokio::test]
+async fn a_result_and_its_task_bar_highlight_each_other() {
+    let Some(browser) = Browser::start(1280, 720).await else {
+        return;
+    };
+    let server = Server::start();
+    browser
+        .open(&format!("{}?tasks=6&task_ms=200", server.url()))
+        .await;
+    browser.click("[data-testid=demo-pool]").await;
+    browser
+        .text_becomes("[data-testid=run-status]", "finished")
+        .await;
+    browser.click("[data-testid=result][data-index='3']").await;
+    let bar = browser
+        .element("[data-testid=task-bar][data-task='3']")
+        .await;
+    assert!(
+        bar.attr("class")
+            .await
+            .unwrap()
+            .unwrap()
+            .contains("selected")
+    );
+    browser.click("[data-testid=task-bar][data-task='5']").await;
+    let five = browser
+        .element("[data-testid=result][data-index='5']")
+        .await;
+    assert!(
+        five.attr("class")
+            .await
+            .unwrap()
+            .unwrap()
+            .contains("selected")
+    );
+    let three = browser
+        .element("[data-testid=result][data-index='3']")
+        .await;
+    assert!(
+        !three
+            .attr("class")
+            .await
+            .unwrap()
+            .unwrap()
+            .contains("selected")
+    );
+    browser.close().await;
+}

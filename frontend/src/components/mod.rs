@@ -22,6 +22,8 @@ pub fn App() -> impl IntoView {
     let run: RwSignal<Option<RunModel>> = RwSignal::new(None);
     let error: RwSignal<Option<CommandError>> = RwSignal::new(None);
     let cores = RwSignal::new(0u32);
+    // The task picked in the result list or on the timeline (highlighted in both).
+    let selected: RwSignal<Option<u64>> = RwSignal::new(None);
 
     let on_message = Rc::new(move |msg: ServerMessage| match msg {
         ServerMessage::Hello { cores: n, runs, .. } => {
@@ -70,10 +72,10 @@ pub fn App() -> impl IntoView {
                 <params::PoolParamsForm />
                 <export::Export run=run />
             </div>
-            <timeline::Timeline run=run />
+            <timeline::Timeline run=run selected=selected />
             <div class="below">
                 <div class="left">
-                    <results::Results run=run />
+                    <results::Results run=run selected=selected />
                     <console::Console run=run />
                 </div>
                 <summary::Summary run=run cores=cores />

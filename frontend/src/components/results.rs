@@ -7,7 +7,7 @@ use shared::TaskResult;
 
 /// The results panel (shown for runs that deliver results).
 #[component]
-pub fn Results(run: RwSignal<Option<RunModel>>) -> impl IntoView {
+pub fn Results(run: RwSignal<Option<RunModel>>, selected: RwSignal<Option<u64>>) -> impl IntoView {
     let rows = move || {
         run.with(|r| {
             r.as_ref()
@@ -48,7 +48,15 @@ pub fn Results(run: RwSignal<Option<RunModel>>) -> impl IntoView {
                 <h2>"Result list (in the order the caller got it)"</h2>
                 <ol class="result-list" data-testid="results">
                     <For each=rows key=|r| r.0 let:r>
-                        <li class="result" class:error=r.3 data-testid="result" data-index=r.1>
+                        <li
+                            class="result"
+                            class:error=r.3
+                            class:selected=move || selected.get() == Some(r.1)
+                            data-testid="result"
+                            data-index=r.1
+                            title="Show this task on the timeline"
+                            on:click=move |_| selected.set(Some(r.1))
+                        >
                             <span class="index">{format!("[{}]", r.1)}</span>
                             <span class="value">{r.2}</span>
                             <span class="when">{format_duration(r.4)}</span>

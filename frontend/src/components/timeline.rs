@@ -182,7 +182,11 @@ fn lanes(m: &RunModel, axis: &TimeAxis) -> Vec<LaneView> {
 
 /// The timeline panel.
 /// The inside of a process lane (rebuilt when the lane changes; the lane's element stays).
-fn lane_body(lane: LaneView, run: Option<shared::RunId>) -> impl IntoView {
+fn lane_body(
+    lane: LaneView,
+    run: Option<shared::RunId>,
+    selected: RwSignal<Option<u64>>,
+) -> impl IntoView {
     let y = lane.y;
     // A live child can be killed from its lane (SIGKILL), to see what the pool does.
     let kill = (lane.proc != 0 && lane.exit.is_none())
@@ -224,8 +228,17 @@ fn lane_body(lane: LaneView, run: Option<shared::RunId>) -> impl IntoView {
                 (true, false) => format!("✗ {label}"),
                 (false, _) => label.clone(),
             };
+            let task: Option<u64> = label.parse().ok();
             view! {
-                <g class="task" class:failed=failed data-testid="task-bar" data-task=label data-error=error.unwrap_or_default()>
+                <g
+                    class="task"
+                    class:failed=failed
+                    class:selected=move || task.is_some() && selected.get() == task
+                    data-testid="task-bar"
+                    data-task=label
+                    data-error=error.unwrap_or_default()
+                    on:click=move |_| selected.set(task)
+                >
                     <title>{tip}</title>
                     <rect x=x y=y + 6.0 width=w height=22.0 rx=2.0 />
                     <text x=x + 3.0 y=y + 22.0>{shown}</text>
@@ -257,7 +270,7 @@ fn core_body(lane: CoreLaneView) -> impl IntoView {
 
 /// The timeline panel.
 #[component]
-pub fn Timeline(run: RwSignal<Option<RunModel>>) -> impl IntoView {
+pub fn Timeline(run: RwSignal<Option<RunModel>>, selected: RwSignal<Option<u64>>) -> impl IntoView {
     let axis = Memo::new(move |_| {
         run.with(|r| {
             TimeAxis::fit(
@@ -330,7 +343,7 @@ pub fn Timeline(run: RwSignal<Option<RunModel>>) -> impl IntoView {
                         data-pid=key.2
                         data-exit-code=move || lane(key.0).and_then(|l| l.exit_code).map(|c| c.to_string()).unwrap_or_default()
                     >
-                        {move || lane(key.0).map(|l| lane_body(l, live_run()))}
+                        {move || lane(key.0).map(|l| lane_body(l, live_run(), selected))}
                     </g>
                 </For>
             </svg>
