@@ -497,3 +497,55 @@ async fn a_result_and_its_task_bar_highlight_each_other() {
     );
     browser.close().await;
 }
+
+#[tokio::test]
+async fn the_scrub_cursor_shows_the_run_at_a_chosen_moment() {
+    let Some(browser) = Browser::start(1280, 720).await else {
+        return;
+    };
+    let server = Server::start();
+    browser.open(&server.url()).await;
+    browser.click("[data-testid=demo-pool]").await;
+    browser
+        .text_becomes("[data-testid=run-status]", "finished")
+        .await;
+    // Press the axis in the middle of the plot (about 1.6 s into the 3 s run: second wave).
+    browser
+        .client
+        .execute(
+            "const svg = document.querySelector('[data-testid=timeline]');
+             const r = svg.getBoundingClientRect();
+             const s = r.width / 1200;
+             const x = r.left + (200 + (1200 - 200 - 90) / 2) * s;
+             const y = r.top + 15 * s;
+             document.querySelector('[data-testid=scrub]').dispatchEvent(
+               new PointerEvent('pointerdown', { clientX: x, clientY: y, buttons: 1, bubbles: true }));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let state = browser.element("[data-testid=cursor-state]").await;
+        let text = state.text().await.unwrap();
+        if text.starts_with("at ") {
+            assert_eq!(
+                state.attr("data-running").await.unwrap().as_deref(),
+                Some("4"),
+                "{text}"
+            );
+            assert!(text.contains("4 processes alive"), "{text}");
+            assert!(
+                text.contains("5 results"),
+                "results 0–4 were consumed by then: {text}"
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no cursor state: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    browser.close().await;
+}

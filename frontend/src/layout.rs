@@ -31,6 +31,12 @@ impl TimeAxis {
         self.x0 + (t - self.t0) / self.span * self.width
     }
 
+    /// The time at x pixel `x` (the inverse of [`TimeAxis::x`]), clamped to the span.
+    pub fn t_at(&self, x: f64) -> f64 {
+        let t = self.t0 + (x - self.x0) / self.width * self.span;
+        t.clamp(self.t0, self.t0 + self.span)
+    }
+
     /// The width in pixels of an interval, at least `min_px` so short events stay visible.
     pub fn width_of(&self, start: f64, end: f64, min_px: f64) -> f64 {
         ((end - start) / self.span * self.width).max(min_px)

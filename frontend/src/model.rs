@@ -104,6 +104,37 @@ pub struct CoreBlock {
     pub share: f64,
 }
 
+/// The state of a run at one moment (the scrub cursor).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StateAt {
+    /// The moment, seconds.
+    pub t: f64,
+    /// Tasks running then, with their workers, in start order.
+    pub running: Vec<(u64, ProcId)>,
+    /// Processes alive then.
+    pub alive: usize,
+    /// Results the caller had by then.
+    pub consumed: usize,
+}
+
+impl StateAt {
+    /// One line for people: `at 1.50 s: 4 processes alive, tasks 5, 6, 7, 8 running, 5 results`.
+    pub fn describe(&self) -> String {
+        let tasks = if self.running.is_empty() {
+            "no task running".to_string()
+        } else {
+            let list: Vec<String> = self.running.iter().map(|(t, _)| t.to_string()).collect();
+            format!("tasks {} running", list.join(", "))
+        };
+        format!(
+            "at {}: {} processes alive, {tasks}, {} results",
+            crate::layout::format_duration(self.t),
+            self.alive,
+            self.consumed
+        )
+    }
+}
+
 /// Everything the page knows about one run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunModel {
@@ -167,6 +198,29 @@ impl RunModel {
     /// Whether the run has finished.
     pub fn finished(&self) -> bool {
         self.outcome.is_some()
+    }
+
+    /// What was going on at time `t` (seconds): tasks running (task, worker), processes
+    /// alive, results the caller had.
+    pub fn state_at(&self, t: f64) -> StateAt {
+        let running = self
+            .tasks
+            .iter()
+            .filter(|b| b.started <= t && b.finished.is_none_or(|f| f > t))
+            .map(|b| (b.task, b.worker))
+            .collect();
+        let alive = self
+            .processes
+            .iter()
+            .filter(|p| p.spawned <= t && p.exited.is_none_or(|e| e > t))
+            .count();
+        let consumed = self.results.iter().filter(|r| r.t <= t).count();
+        StateAt {
+            t,
+            running,
+            alive,
+            consumed,
+        }
     }
 
     /// The number of core lanes to draw: the machine's cores once the run has been sampled
@@ -536,6 +590,41 @@ mod tests {
             "0.5 ms of 4 ms"
         );
         assert_eq!(model.waiting_ns, vec![(ProcId(1), 2_000)]);
+    }
+
+    #[test]
+    fn the_state_at_a_moment_counts_what_ran_and_what_was_consumed() {
+        let mut model = RunModel::new(RunId(1));
+        for e in two_process_run() {
+            model.apply(&e);
+        }
+        let kinds = [
+            EventKind::TaskStarted {
+                task: 0,
+                worker: ProcId(1),
+            },
+            EventKind::ResultConsumed {
+                index: 0,
+                result: TaskResult::Value { value: 0 },
+            },
+            EventKind::TaskStarted {
+                task: 1,
+                worker: ProcId(2),
+            },
+        ];
+        for (i, kind) in kinds.into_iter().enumerate() {
+            model.apply(&ev(8 + i as u64, 8 + i as u64, kind));
+        }
+        let s = model.state_at(0.0095);
+        assert_eq!(s.running, vec![(0, ProcId(1))]);
+        assert_eq!(s.consumed, 1);
+        assert_eq!(s.alive, 0, "both processes exited by then");
+        assert_eq!(model.state_at(0.0045).alive, 2);
+        assert_eq!(model.state_at(0.011).running.len(), 2);
+        assert_eq!(
+            model.state_at(0.011).describe(),
+            "at 11.0 ms: 0 processes alive, tasks 0, 1 running, 1 results"
+        );
     }
 
     #[test]

@@ -308,6 +308,30 @@ pub fn Timeline(run: RwSignal<Option<RunModel>>, selected: RwSignal<Option<u64>>
         })
     };
     let title = move || run.with(|r| r.as_ref().map(|m| format!("{} — run {}", m.title, m.run.0)));
+    // The scrub cursor: press or drag along the time axis to see the run at that moment.
+    let cursor: RwSignal<Option<f64>> = RwSignal::new(None);
+    let scrub = move |ev: web_sys::PointerEvent| {
+        if ev.type_() == "pointermove" && ev.buttons() == 0 {
+            return;
+        }
+        let Some(svg) = document()
+            .query_selector("[data-testid=timeline]")
+            .ok()
+            .flatten()
+        else {
+            return;
+        };
+        let rect = svg.get_bounding_client_rect();
+        if rect.width() <= 0.0 {
+            return;
+        }
+        let x = (f64::from(ev.client_x()) - rect.left()) * WIDTH / rect.width();
+        cursor.set(Some(axis.get_untracked().t_at(x)));
+    };
+    let state = move || {
+        let t = cursor.get()?;
+        run.with(|r| r.as_ref().map(|m| m.state_at(t)))
+    };
     view! {
         <section class="panel timeline" aria-label="Timeline">
             <h2>{move || title().unwrap_or_else(|| "Pick a demo to start".into())}</h2>
@@ -319,6 +343,18 @@ pub fn Timeline(run: RwSignal<Option<RunModel>>, selected: RwSignal<Option<u64>>
                 role="img"
                 aria-label="Processes over time"
             >
+                <rect
+                    class="scrub"
+                    data-testid="scrub"
+                    x=LABEL_W
+                    y=0.0
+                    width=WIDTH - LABEL_W - RIGHT_PAD
+                    height=30.0
+                    on:pointerdown=scrub
+                    on:pointermove=scrub
+                >
+                    <title>"Press or drag here to see the run at that moment"</title>
+                </rect>
                 <g class="axis">
                     <For each=move || axis.get().ticks(110.0) key=|t| (t.label.clone(), t.x.round() as i64) let:tick>
                         <line class="tick" x1=tick.x x2=tick.x y1=22.0 y2=move || height() - 8.0 />
@@ -346,7 +382,14 @@ pub fn Timeline(run: RwSignal<Option<RunModel>>, selected: RwSignal<Option<u64>>
                         {move || lane(key.0).map(|l| lane_body(l, live_run(), selected))}
                     </g>
                 </For>
+                {move || cursor.get().map(|t| {
+                    let x = axis.get().x(t);
+                    view! { <line class="cursor" x1=x x2=x y1=0.0 y2=height() /> }
+                })}
             </svg>
+            <p class="cursor-state" data-testid="cursor-state" data-running=move || state().map(|s| s.running.len()).unwrap_or(0)>
+                {move || state().map(|s| s.describe()).unwrap_or_else(|| "Press or drag along the time axis to see the run at any moment.".into())}
+            </p>
         </section>
     }
 }
