@@ -549,3 +549,64 @@ async fn the_scrub_cursor_shows_the_run_at_a_chosen_moment() {
     }
     browser.close().await;
 }
+
+#[tokio::test]
+async fn replay_rebuilds_the_run_in_time_and_steps_go_event_by_event() {
+    let Some(browser) = Browser::start(1280, 720).await else {
+        return;
+    };
+    let server = Server::start();
+    browser
+        .open(&format!("{}?tasks=8&task_ms=500", server.url()))
+        .await;
+    browser.click("[data-testid=demo-pool]").await;
+    browser
+        .text_becomes("[data-testid=run-status]", "finished")
+        .await;
+    browser.elements("[data-testid=result]", 8).await;
+
+    browser.click("[data-testid=replay]").await;
+    let count = |b: &Browser| {
+        let c = b.client.clone();
+        async move {
+            c.find_all(fantoccini::Locator::Css("[data-testid=result]"))
+                .await
+                .unwrap()
+                .len()
+        }
+    };
+    // Partway through the replay, only the results consumed by then are shown.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut partial = None;
+    while std::time::Instant::now() < deadline {
+        let n = count(&browser).await;
+        let label = browser
+            .element("[data-testid=replay-time]")
+            .await
+            .text()
+            .await
+            .unwrap();
+        if (1..8).contains(&n) && label.starts_with("replay") {
+            partial = Some((n, label));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(partial.is_some(), "no partial state seen during the replay");
+    // It ends showing everything again.
+    browser
+        .text_becomes("[data-testid=replay-time]", "showing everything")
+        .await;
+    assert_eq!(count(&browser).await, 8);
+
+    // Stepping back from the end goes to the last event, then further back.
+    browser.click("[data-testid=step-back]").await;
+    let label = browser
+        .element("[data-testid=replay-time]")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(label.starts_with("replay"), "{label}");
+    browser.close().await;
+}

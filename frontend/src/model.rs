@@ -200,6 +200,67 @@ impl RunModel {
         self.outcome.is_some()
     }
 
+    /// The run as it was at time `t` (seconds): what happened later is left out, what was
+    /// still going on is open (for replay).
+    pub fn until(&self, t: f64) -> RunModel {
+        if t >= self.last_t {
+            return self.clone();
+        }
+        let mut m = self.clone();
+        m.last_t = t;
+        m.outcome = None;
+        m.processes.retain(|p| p.spawned <= t);
+        for p in &mut m.processes {
+            if p.started.is_some_and(|s| s > t) {
+                p.started = None;
+            }
+            if p.exited.is_some_and(|e| e > t) {
+                p.exited = None;
+                p.status = None;
+                p.killed_by = None;
+                p.cpu_time_ns = None;
+            }
+        }
+        m.console.retain(|l| l.t <= t);
+        m.tasks.retain(|b| b.started <= t);
+        for b in &mut m.tasks {
+            if b.finished.is_some_and(|f| f > t) {
+                b.finished = None;
+                b.result = None;
+            }
+        }
+        m.results.retain(|r| r.t <= t);
+        if m.raised.as_ref().is_some_and(|r| r.2 > t) {
+            m.raised = None;
+        }
+        m.core_blocks.retain(|b| b.start <= t);
+        for b in &mut m.core_blocks {
+            b.end = b.end.min(t);
+        }
+        m
+    }
+
+    /// The times at which something visible happened, ascending (for stepping).
+    pub fn moments(&self) -> Vec<f64> {
+        let mut ts: Vec<f64> = self
+            .processes
+            .iter()
+            .flat_map(|p| [Some(p.spawned), p.started, p.exited])
+            .flatten()
+            .chain(
+                self.tasks
+                    .iter()
+                    .flat_map(|b| [Some(b.started), b.finished])
+                    .flatten(),
+            )
+            .chain(self.results.iter().map(|r| r.t))
+            .chain(self.console.iter().map(|l| l.t))
+            .collect();
+        ts.sort_by(|a, b| a.total_cmp(b));
+        ts.dedup_by(|a, b| (*a - *b).abs() < 1e-6);
+        ts
+    }
+
     /// What was going on at time `t` (seconds): tasks running (task, worker), processes
     /// alive, results the caller had.
     pub fn state_at(&self, t: f64) -> StateAt {
@@ -624,6 +685,27 @@ mod tests {
         assert_eq!(
             model.state_at(0.011).describe(),
             "at 11.0 ms: 0 processes alive, tasks 0, 1 running, 1 results"
+        );
+    }
+
+    #[test]
+    fn a_run_cut_at_a_moment_shows_only_what_had_happened() {
+        let mut model = RunModel::new(RunId(1));
+        for e in two_process_run() {
+            model.apply(&e);
+        }
+        let early = model.until(0.0045);
+        assert_eq!(early.processes.len(), 2);
+        assert_eq!(early.processes[0].exited, None, "Process-1 exits at 5 ms");
+        assert_eq!(early.processes[0].started, Some(0.003));
+        assert_eq!(early.processes[1].started, None);
+        assert_eq!(early.console.len(), 1);
+        assert!(!early.finished());
+        assert_eq!(model.until(0.0015).processes.len(), 1);
+        assert_eq!(model.until(1.0), model, "past the end: everything");
+        assert_eq!(
+            model.moments(),
+            vec![0.001, 0.002, 0.003, 0.004, 0.005, 0.006]
         );
     }
 

@@ -7,7 +7,7 @@ use shared::Stream;
 
 /// The console panel.
 #[component]
-pub fn Console(run: RwSignal<Option<RunModel>>) -> impl IntoView {
+pub fn Console(run: Signal<Option<RunModel>>) -> impl IntoView {
     let lines = move || {
         run.with(|r| {
             r.as_ref()

@@ -4,6 +4,7 @@
 mod console;
 mod export;
 mod params;
+mod replay;
 mod results;
 mod summary;
 mod timeline;
@@ -24,6 +25,20 @@ pub fn App() -> impl IntoView {
     let cores = RwSignal::new(0u32);
     // The task picked in the result list or on the timeline (highlighted in both).
     let selected: RwSignal<Option<u64>> = RwSignal::new(None);
+    // The moment shown (replay, stepping); None: everything so far.
+    let view_t: RwSignal<Option<f64>> = RwSignal::new(None);
+    let shown: Signal<Option<RunModel>> = Memo::new(move |_| {
+        let t = view_t.get();
+        run.with(|r| {
+            r.as_ref().map(|m| match t {
+                Some(t) => m.until(t),
+                None => m.clone(),
+            })
+        })
+    })
+    .into();
+    let live: Signal<Option<shared::RunId>> =
+        Signal::derive(move || run.with(|r| r.as_ref().filter(|m| !m.finished()).map(|m| m.run)));
 
     let on_message = Rc::new(move |msg: ServerMessage| match msg {
         ServerMessage::Hello { cores: n, runs, .. } => {
@@ -40,6 +55,7 @@ pub fn App() -> impl IntoView {
                 let newer = current.as_ref().is_none_or(|m| event.run > m.run);
                 if newer && matches!(event.kind, EventKind::RunStarted { .. }) {
                     *current = Some(RunModel::new(event.run));
+                    view_t.set(None);
                 }
                 if let Some(model) = current.as_mut() {
                     model.apply(event);
@@ -72,13 +88,14 @@ pub fn App() -> impl IntoView {
                 <params::PoolParamsForm />
                 <export::Export run=run />
             </div>
-            <timeline::Timeline run=run selected=selected />
+            <replay::Replay run=run view_t=view_t />
+            <timeline::Timeline run=shown selected=selected live=live />
             <div class="below">
                 <div class="left">
-                    <results::Results run=run selected=selected />
-                    <console::Console run=run />
+                    <results::Results run=shown selected=selected />
+                    <console::Console run=shown />
                 </div>
-                <summary::Summary run=run cores=cores />
+                <summary::Summary run=shown cores=cores />
             </div>
         </main>
     }

@@ -7,7 +7,7 @@ use shared::TaskResult;
 
 /// The results panel (shown for runs that deliver results).
 #[component]
-pub fn Results(run: RwSignal<Option<RunModel>>, selected: RwSignal<Option<u64>>) -> impl IntoView {
+pub fn Results(run: Signal<Option<RunModel>>, selected: RwSignal<Option<u64>>) -> impl IntoView {
     let rows = move || {
         run.with(|r| {
             r.as_ref()

@@ -7,7 +7,7 @@ use shared::RunOutcome;
 
 /// The summary panel.
 #[component]
-pub fn Summary(run: RwSignal<Option<RunModel>>, cores: RwSignal<u32>) -> impl IntoView {
+pub fn Summary(run: Signal<Option<RunModel>>, cores: RwSignal<u32>) -> impl IntoView {
     let status = move || {
         run.with(|r| match r.as_ref() {
             None => "no run yet".to_string(),

@@ -270,7 +270,12 @@ fn core_body(lane: CoreLaneView) -> impl IntoView {
 
 /// The timeline panel.
 #[component]
-pub fn Timeline(run: RwSignal<Option<RunModel>>, selected: RwSignal<Option<u64>>) -> impl IntoView {
+pub fn Timeline(
+    run: Signal<Option<RunModel>>,
+    selected: RwSignal<Option<u64>>,
+    /// The run still in progress (kill buttons), as opposed to a replay of it.
+    live: Signal<Option<shared::RunId>>,
+) -> impl IntoView {
     let axis = Memo::new(move |_| {
         run.with(|r| {
             TimeAxis::fit(
@@ -296,7 +301,7 @@ pub fn Timeline(run: RwSignal<Option<RunModel>>, selected: RwSignal<Option<u64>>
         })
     });
     let lane = move |proc: u32| rows.with(|ls| ls.iter().find(|l| l.proc == proc).cloned());
-    let live_run = move || run.with(|r| r.as_ref().filter(|m| !m.finished()).map(|m| m.run));
+    let live_run = move || live.get();
     let core_lane = move |core: u32| cores.with(|cs| cs.iter().find(|c| c.core == core).cloned());
     let height = move || {
         run.with(|r| {
