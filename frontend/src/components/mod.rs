@@ -86,9 +86,9 @@ pub fn App() -> impl IntoView {
         <main>
             <div class="controls">
                 <params::PoolParamsForm />
+                <replay::Replay run=run view_t=view_t />
                 <export::Export run=run />
             </div>
-            <replay::Replay run=run view_t=view_t />
             <timeline::Timeline run=shown selected=selected live=live />
             <div class="below">
                 <div class="left">
