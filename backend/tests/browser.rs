@@ -610,3 +610,69 @@ async fn replay_rebuilds_the_run_in_time_and_steps_go_event_by_event() {
     assert!(label.starts_with("replay"), "{label}");
     browser.close().await;
 }
+
+#[tokio::test]
+async fn the_wheel_zooms_around_the_pointer_and_keys_pan_and_reset() {
+    let Some(browser) = Browser::start(1280, 720).await else {
+        return;
+    };
+    let server = Server::start();
+    browser
+        .open(&format!("{}?tasks=8&task_ms=500", server.url()))
+        .await;
+    browser.click("[data-testid=demo-pool]").await;
+    browser
+        .text_becomes("[data-testid=run-status]", "finished")
+        .await;
+    let ticks = |b: &Browser| {
+        let c = b.client.clone();
+        async move {
+            let mut labels = Vec::new();
+            for t in c
+                .find_all(fantoccini::Locator::Css(".tick-label"))
+                .await
+                .unwrap()
+            {
+                labels.push(t.text().await.unwrap());
+            }
+            labels
+        }
+    };
+    let before = ticks(&browser).await;
+    assert_eq!(before.first().map(String::as_str), Some("0.0 s"));
+    // Wheel up three times over the middle of the plot.
+    let wheel = "const svg = document.querySelector('[data-testid=timeline]');
+        const r = svg.getBoundingClientRect(); const s = r.width / 1200;
+        const x = r.left + (200 + (1200 - 200 - 90) / 2) * s; const y = r.top + 200 * s;
+        for (let i = 0; i < 3; i++) svg.dispatchEvent(new WheelEvent('wheel',
+            { clientX: x, clientY: y, deltaY: -100, bubbles: true, cancelable: true }));";
+    browser.client.execute(wheel, vec![]).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let mut zoomed = ticks(&browser).await;
+    while zoomed == before && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        zoomed = ticks(&browser).await;
+    }
+    assert_ne!(zoomed, before, "the axis changed");
+    assert_ne!(
+        zoomed.first().map(String::as_str),
+        Some("0.0 s"),
+        "zoomed into the middle: {zoomed:?}"
+    );
+    // Keys: 0 resets to the whole run.
+    browser
+        .element("section.timeline")
+        .await
+        .send_keys("0")
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while ticks(&browser).await != before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "reset did not restore the axis"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    browser.close().await;
+}

@@ -37,6 +37,25 @@ impl TimeAxis {
         t.clamp(self.t0, self.t0 + self.span)
     }
 
+    /// The axis zoomed by `factor` (> 1: closer) around time `at`, staying within
+    /// `[0, limit]` and no closer than 1 µs.
+    pub fn zoomed(&self, at: f64, factor: f64, limit: f64) -> TimeAxis {
+        let span = (self.span / factor).clamp(1e-6, limit.max(1e-6));
+        let ratio = if self.span > 0.0 {
+            (at - self.t0) / self.span
+        } else {
+            0.0
+        };
+        let t0 = (at - ratio * span).clamp(0.0, (limit - span).max(0.0));
+        TimeAxis { t0, span, ..*self }
+    }
+
+    /// The axis moved by `dt` seconds, staying within `[0, limit]`.
+    pub fn panned(&self, dt: f64, limit: f64) -> TimeAxis {
+        let t0 = (self.t0 + dt).clamp(0.0, (limit - self.span).max(0.0));
+        TimeAxis { t0, ..*self }
+    }
+
     /// The width in pixels of an interval, at least `min_px` so short events stay visible.
     pub fn width_of(&self, start: f64, end: f64, min_px: f64) -> f64 {
         ((end - start) / self.span * self.width).max(min_px)
@@ -217,6 +236,32 @@ mod tests {
             2.0,
             "zero-length stays visible"
         );
+    }
+
+    #[test]
+    fn zoom_keeps_the_pointed_time_in_place_and_pan_stays_in_bounds() {
+        let axis = TimeAxis {
+            x0: 0.0,
+            width: 1000.0,
+            t0: 0.0,
+            span: 4.0,
+        };
+        let zoomed = axis.zoomed(1.0, 2.0, 4.0);
+        assert_eq!(zoomed.span, 2.0);
+        assert!(
+            (zoomed.x(1.0) - axis.x(1.0)).abs() < 1e-9,
+            "1 s stays under the pointer"
+        );
+        assert_eq!(
+            zoomed.zoomed(1.0, 0.01, 4.0).span,
+            4.0,
+            "never wider than the run"
+        );
+        assert_eq!(zoomed.zoomed(1.0, 0.01, 4.0).t0, 0.0);
+        let panned = zoomed.panned(10.0, 4.0);
+        assert_eq!((panned.t0, panned.span), (2.0, 2.0), "clamped at the end");
+        assert_eq!(panned.panned(-10.0, 4.0).t0, 0.0, "clamped at the start");
+        assert!(axis.zoomed(2.0, 1e12, 4.0).span >= 1e-6);
     }
 
     #[test]

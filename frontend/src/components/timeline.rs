@@ -215,6 +215,7 @@ fn lane_body(
         <title>{lane.tooltip.clone()}</title>
         <text class="lane-name" x=8.0 y=y + 15.0>{lane.name.clone()}</text>
         <text class="lane-pid" x=8.0 y=y + 30.0>{format!("PID {}", lane.pid)}</text>
+        <g clip-path="url(#plot)">
         {lane.pending.map(|(x, w)| view! {
             <rect class="bar pending" x=x y=y + 12.0 width=w height=10.0 fill=lane.colour />
         })}
@@ -245,8 +246,9 @@ fn lane_body(
                 </g>
             }
         }).collect_view()}
+        </g>
         {lane.exit.map(|(x, label, ok)| view! {
-            <g class="exit" class:failed=!ok data-testid="exit-marker">
+            <g class="exit" class:failed=!ok data-testid="exit-marker" clip-path="url(#plot-and-labels)">
                 <line x1=x x2=x y1=y y2=y + 34.0 />
                 <text x=x + 5.0 y=y + 22.0>{if ok { "✓ " } else { "✗ " }}{label}</text>
             </g>
@@ -260,11 +262,13 @@ fn core_body(lane: CoreLaneView) -> impl IntoView {
     view! {
         <text class="lane-name" x=8.0 y=y + 17.0>{format!("core {}", lane.core)}</text>
         <rect class="core-bg" x=LABEL_W y=y width=WIDTH - LABEL_W - RIGHT_PAD height=CORE_LANE />
+        <g clip-path="url(#plot)">
         {lane.blocks.into_iter().map(|(x, w, colour, opacity, tip)| view! {
             <rect class="core-block" x=x y=y + 2.0 width=w height=CORE_LANE - 4.0 fill=colour fill-opacity=opacity>
                 <title>{tip}</title>
             </rect>
         }).collect_view()}
+        </g>
     }
 }
 
@@ -276,7 +280,9 @@ pub fn Timeline(
     /// The run still in progress (kill buttons), as opposed to a replay of it.
     live: Signal<Option<shared::RunId>>,
 ) -> impl IntoView {
-    let axis = Memo::new(move |_| {
+    // Zoom and pan: the wheel zooms around the pointer, shift+wheel pans, keys + − ← → 0.
+    let zoom: RwSignal<Option<TimeAxis>> = RwSignal::new(None);
+    let fitted = Memo::new(move |_| {
         run.with(|r| {
             TimeAxis::fit(
                 LABEL_W,
@@ -286,6 +292,48 @@ pub fn Timeline(
             )
         })
     });
+    let axis = Memo::new(move |_| zoom.get().unwrap_or_else(|| fitted.get()));
+    let limit = move || {
+        let f = fitted.get_untracked();
+        f.t0 + f.span
+    };
+    let on_wheel = move |ev: web_sys::WheelEvent| {
+        ev.prevent_default();
+        let a = axis.get_untracked();
+        let Some(svg) = document()
+            .query_selector("[data-testid=timeline]")
+            .ok()
+            .flatten()
+        else {
+            return;
+        };
+        let rect = svg.get_bounding_client_rect();
+        if rect.width() <= 0.0 {
+            return;
+        }
+        let x = (f64::from(ev.client_x()) - rect.left()) * WIDTH / rect.width();
+        let next = if ev.shift_key() {
+            a.panned(ev.delta_y().signum() * a.span * 0.1, limit())
+        } else {
+            let factor = if ev.delta_y() < 0.0 { 1.25 } else { 0.8 };
+            a.zoomed(a.t_at(x), factor, limit())
+        };
+        zoom.set(Some(next));
+    };
+    let on_key = move |ev: web_sys::KeyboardEvent| {
+        let a = axis.get_untracked();
+        let middle = a.t0 + a.span / 2.0;
+        let next = match ev.key().as_str() {
+            "+" | "=" => Some(a.zoomed(middle, 1.25, limit())),
+            "-" | "_" => Some(a.zoomed(middle, 0.8, limit())),
+            "ArrowLeft" => Some(a.panned(-a.span * 0.1, limit())),
+            "ArrowRight" => Some(a.panned(a.span * 0.1, limit())),
+            "0" => None,
+            _ => return,
+        };
+        ev.prevent_default();
+        zoom.set(next);
+    };
     let rows = Memo::new(move |_| {
         run.with(|r| {
             r.as_ref()
@@ -338,16 +386,30 @@ pub fn Timeline(
         run.with(|r| r.as_ref().map(|m| m.state_at(t)))
     };
     view! {
-        <section class="panel timeline" aria-label="Timeline">
+        <section
+            class="panel timeline"
+            aria-label="Timeline (wheel: zoom, shift+wheel: pan, keys + − ← → 0)"
+            tabindex="0"
+            on:keydown=on_key
+        >
             <h2>{move || title().unwrap_or_else(|| "Pick a demo to start".into())}</h2>
             <svg
                 class="timeline-svg"
                 data-testid="timeline"
                 viewBox=move || format!("0 0 {WIDTH} {}", height())
                 preserveAspectRatio="xMinYMin meet"
+                on:wheel=on_wheel
                 role="img"
                 aria-label="Processes over time"
             >
+                <defs>
+                    <clipPath id="plot">
+                        <rect x=LABEL_W y=0.0 width=WIDTH - LABEL_W - RIGHT_PAD + 2.0 height=100000.0 />
+                    </clipPath>
+                    <clipPath id="plot-and-labels">
+                        <rect x=LABEL_W y=0.0 width=WIDTH - LABEL_W height=100000.0 />
+                    </clipPath>
+                </defs>
                 <rect
                     class="scrub"
                     data-testid="scrub"
