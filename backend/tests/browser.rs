@@ -182,6 +182,18 @@ async fn the_pool_demo_shows_the_error_first_then_every_result_with_core_and_wor
             "ZeroDivisionError: division by zero".to_string()
         )]
     );
+    // The same program in Python, beside it.
+    let code = browser
+        .element("[data-testid=python-code]")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(code.contains("with Pool(4) as pool:"), "{code}");
+    assert!(
+        code.contains("raise ZeroDivisionError(\"division by zero\")"),
+        "{code}"
+    );
     let png = browser.screenshot("pool.png").await;
     assert!(png.starts_with(b"\x89PNG"));
     browser.close().await;

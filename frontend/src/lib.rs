@@ -8,6 +8,7 @@ pub mod components;
 pub mod export;
 pub mod layout;
 pub mod model;
+pub mod python;
 pub mod ws;
 
 use wasm_bindgen::prelude::wasm_bindgen;

@@ -4,6 +4,7 @@
 mod console;
 mod export;
 mod params;
+mod python;
 mod replay;
 mod results;
 mod summary;
@@ -95,7 +96,10 @@ pub fn App() -> impl IntoView {
                     <results::Results run=shown selected=selected />
                     <console::Console run=shown />
                 </div>
-                <summary::Summary run=shown cores=cores />
+                <div class="right">
+                    <summary::Summary run=shown cores=cores />
+                    <python::PythonPanel run=shown />
+                </div>
             </div>
         </main>
     }
