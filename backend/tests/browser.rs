@@ -688,3 +688,40 @@ async fn the_wheel_zooms_around_the_pointer_and_keys_pan_and_reset() {
     }
     browser.close().await;
 }
+
+#[tokio::test]
+async fn the_connection_state_shows_a_countdown_and_comes_back() {
+    let Some(browser) = Browser::start(1280, 720).await else {
+        return;
+    };
+    let mut first = Server::start();
+    let port = first.addr.rsplit(':').next().unwrap().to_string();
+    browser.open(&first.url()).await;
+    first.signal_and_wait(libc::SIGTERM, Duration::from_secs(5));
+    let badge = browser
+        .element("[data-testid=connection][data-state^=Reconnecting]")
+        .await;
+    let text = badge.text().await.unwrap();
+    assert!(text.starts_with("disconnected — reconnecting in"), "{text}");
+    let _second = Server::start_on(&port, &[]);
+    // Back by itself (the countdown grows 1, 2, 4, 8 s between failed attempts).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let state = browser
+            .element("[data-testid=connection]")
+            .await
+            .attr("data-state")
+            .await
+            .unwrap()
+            .unwrap_or_default();
+        if state == "Connected" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not reconnected: {state}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    browser.close().await;
+}

@@ -27,8 +27,13 @@ impl Server {
     }
 
     pub fn start_with(extra: &[&str]) -> Server {
+        Self::start_on("0", extra)
+    }
+
+    /// Starts `procviz --port PORT EXTRA…`.
+    pub fn start_on(port: &str, extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_procviz"))
-            .args(["--port", "0"])
+            .args(["--port", port])
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
