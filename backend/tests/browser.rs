@@ -725,3 +725,54 @@ async fn the_connection_state_shows_a_countdown_and_comes_back() {
     }
     browser.close().await;
 }
+
+#[tokio::test]
+async fn run_10x_tallies_the_orders_four_processes_printed_in() {
+    let Some(browser) = Browser::start(1280, 720).await else {
+        return;
+    };
+    let server = Server::start();
+    browser.open(&server.url()).await;
+    browser.click("[data-testid=run-10x]").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let heading = browser
+            .client
+            .find(fantoccini::Locator::Css(".tally h2"))
+            .await
+            .ok();
+        let text = match heading {
+            Some(h) => h.text().await.unwrap_or_default(),
+            None => String::new(),
+        };
+        if text.contains("10 runs") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "tally stuck at {text:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut total = 0;
+    for row in browser
+        .client
+        .find_all(fantoccini::Locator::Css("[data-testid=tally] li"))
+        .await
+        .unwrap()
+    {
+        total += row
+            .attr("data-count")
+            .await
+            .unwrap()
+            .unwrap()
+            .parse::<u32>()
+            .unwrap();
+        let text = row.text().await.unwrap();
+        for n in 1..=4 {
+            assert!(text.contains(&format!("Num: {n}")), "{text}");
+        }
+    }
+    assert_eq!(total, 10);
+    browser.close().await;
+}

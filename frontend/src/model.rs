@@ -104,6 +104,42 @@ pub struct CoreBlock {
     pub share: f64,
 }
 
+/// The order in which a run's child processes printed, as one line (`Num: 2 · Num: 1 · …`).
+pub fn print_order(m: &RunModel) -> String {
+    m.console
+        .iter()
+        .filter(|l| l.proc != ProcId::MAIN && l.stream == Stream::Stdout)
+        .map(|l| l.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// Orders seen over repeated runs ("run 10×"), most frequent first.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Tally {
+    /// Runs still to start.
+    pub left: u32,
+    /// Each order seen and how often.
+    pub counts: Vec<(String, u32)>,
+}
+
+impl Tally {
+    /// Counts one more run that printed in `order`.
+    pub fn add(&mut self, order: String) {
+        match self.counts.iter_mut().find(|(o, _)| *o == order) {
+            Some((_, n)) => *n += 1,
+            None => self.counts.push((order, 1)),
+        }
+        self.counts
+            .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    }
+
+    /// Runs counted so far.
+    pub fn runs(&self) -> u32 {
+        self.counts.iter().map(|(_, n)| n).sum()
+    }
+}
+
 /// The state of a run at one moment (the scrub cursor).
 #[derive(Clone, Debug, PartialEq)]
 pub struct StateAt {
@@ -707,6 +743,24 @@ mod tests {
             model.moments(),
             vec![0.001, 0.002, 0.003, 0.004, 0.005, 0.006]
         );
+    }
+
+    #[test]
+    fn print_orders_are_tallied_most_frequent_first() {
+        let mut model = RunModel::new(RunId(1));
+        for e in two_process_run() {
+            model.apply(&e);
+        }
+        assert_eq!(print_order(&model), "Square: 100");
+        let mut tally = Tally::default();
+        tally.add("b".into());
+        tally.add("a".into());
+        tally.add("b".into());
+        assert_eq!(
+            tally.counts,
+            vec![("b".to_string(), 2), ("a".to_string(), 1)]
+        );
+        assert_eq!(tally.runs(), 3);
     }
 
     #[test]

@@ -11,7 +11,7 @@ mod summary;
 mod timeline;
 mod toolbar;
 
-use crate::model::RunModel;
+use crate::model::{RunModel, Tally, print_order};
 use crate::ws::{self, ConnState};
 use leptos::prelude::*;
 use shared::{ClientMessage, CommandError, EventKind, ServerMessage};
@@ -26,6 +26,8 @@ pub fn App() -> impl IntoView {
     let cores = RwSignal::new(0u32);
     // The task picked in the result list or on the timeline (highlighted in both).
     let selected: RwSignal<Option<u64>> = RwSignal::new(None);
+    // "Run 10×": orders seen over repeated runs of "Who prints first?".
+    let tally: RwSignal<Tally> = RwSignal::new(Tally::default());
     // The moment shown (replay, stepping); None: everything so far.
     let view_t: RwSignal<Option<f64>> = RwSignal::new(None);
     let shown: Signal<Option<RunModel>> = Memo::new(move |_| {
@@ -51,18 +53,39 @@ pub fn App() -> impl IntoView {
                 ws::send(&ClientMessage::Subscribe { run: id });
             }
         }
-        ServerMessage::Events { events, .. } => run.update(|current| {
-            for event in &events {
-                let newer = current.as_ref().is_none_or(|m| event.run > m.run);
-                if newer && matches!(event.kind, EventKind::RunStarted { .. }) {
-                    *current = Some(RunModel::new(event.run));
-                    view_t.set(None);
-                }
-                if let Some(model) = current.as_mut() {
-                    model.apply(event);
+        ServerMessage::Events { events, .. } => {
+            let finished_now = run
+                .try_update(|current| {
+                    let before = current.as_ref().map(|m| (m.run, m.finished()));
+                    for event in &events {
+                        let newer = current.as_ref().is_none_or(|m| event.run > m.run);
+                        if newer && matches!(event.kind, EventKind::RunStarted { .. }) {
+                            *current = Some(RunModel::new(event.run));
+                            view_t.set(None);
+                        }
+                        if let Some(model) = current.as_mut() {
+                            model.apply(event);
+                        }
+                    }
+                    // Finished in this batch: a run that was not finished before it (or is new).
+                    let done = current
+                        .as_ref()
+                        .filter(|m| m.finished() && before != Some((m.run, true)));
+                    done.map(print_order)
+                })
+                .flatten();
+            if let Some(order) = finished_now {
+                if tally.with_untracked(|t| t.left > 0) {
+                    tally.update(|t| {
+                        t.add(order);
+                        t.left -= 1;
+                    });
+                    if tally.with_untracked(|t| t.left > 0) {
+                        toolbar::start_processes();
+                    }
                 }
             }
-        }),
+        }
         ServerMessage::Error(e) => error.set(Some(e)),
     });
     ws::connect(conn, on_message);
@@ -73,7 +96,7 @@ pub fn App() -> impl IntoView {
     view! {
         <header class="topbar">
             <h1 class="brand">"procviz"</h1>
-            <toolbar::Toolbar run=run error=error />
+            <toolbar::Toolbar run=run error=error tally=tally />
             <span class="conn" data-testid="connection" data-state=move || format!("{:?}", conn.get())>
                 {move || conn.get().label()}
             </span>
@@ -93,6 +116,7 @@ pub fn App() -> impl IntoView {
             <timeline::Timeline run=shown selected=selected live=live />
             <div class="below">
                 <div class="left">
+                    <toolbar::TallyPanel tally=tally />
                     <results::Results run=shown selected=selected />
                     <console::Console run=shown />
                 </div>

@@ -1,6 +1,6 @@
 //! Demo buttons and run controls.
 
-use crate::model::RunModel;
+use crate::model::{RunModel, Tally};
 use crate::ws;
 use leptos::prelude::*;
 use shared::{
@@ -77,11 +77,36 @@ pub fn theme_from_url() -> Option<String> {
     url_param::<String>("theme").filter(|t| THEMES.contains(&t.as_str()))
 }
 
+/// Starts one "Who prints first?" run.
+pub fn start_processes() {
+    ws::send(&ClientMessage::start(DemoRequest::Processes(
+        ProcessesParams::default(),
+    )));
+}
+
+/// The orders seen over repeated "Who prints first?" runs.
+#[component]
+pub fn TallyPanel(tally: RwSignal<Tally>) -> impl IntoView {
+    view! {
+        <Show when=move || tally.with(|t| t.runs() > 0 || t.left > 0)>
+            <section class="panel tally" aria-label="Orders seen">
+                <h2>{move || tally.with(|t| format!("Who printed first? {} runs so far", t.runs()))}</h2>
+                <ol data-testid="tally">
+                    {move || tally.with(|t| t.counts.iter().map(|(order, n)| view! {
+                        <li data-count=*n>{format!("{n}× ")}<code>{order.clone()}</code></li>
+                    }).collect_view())}
+                </ol>
+            </section>
+        </Show>
+    }
+}
+
 /// The row of demo buttons and the cancel button.
 #[component]
 pub fn Toolbar(
     run: RwSignal<Option<RunModel>>,
     error: RwSignal<Option<CommandError>>,
+    tally: RwSignal<Tally>,
 ) -> impl IntoView {
     let running = move || run.with(|r| r.as_ref().is_some_and(|m| !m.finished()));
     let start = move |demo: DemoRequest| {
@@ -124,6 +149,17 @@ pub fn Toolbar(
                 on:click=move |_| start(DemoRequest::Processes(ProcessesParams::default()))
             >
                 "Who prints first?"
+            </button>
+            <button
+                class="demo"
+                data-testid="run-10x"
+                title="Run it ten times and count the orders the processes printed in"
+                on:click=move |_| {
+                    tally.set(Tally { left: 10, counts: Vec::new() });
+                    start_processes();
+                }
+            >
+                "run 10×"
             </button>
             <label class="theme">
                 "Theme "
