@@ -88,11 +88,7 @@ async fn a_command_error_is_shown_and_the_page_keeps_working() {
     browser.click("[data-testid=demo-two_processes]").await;
     let banner = browser.element("[data-testid=command-error]").await;
     assert!(banner.text().await.unwrap().contains("linger_ms"));
-    browser.open(&server.url()).await;
-    browser.click("[data-testid=demo-two_processes]").await;
-    browser
-        .text_becomes("[data-testid=run-status]", "finished")
-        .await;
+    browser.finished_run(&server.url(), "two_processes").await;
     browser.close().await;
 }
 
@@ -102,11 +98,7 @@ async fn after_a_reload_the_finished_run_comes_back() {
         return;
     };
     let server = Server::start();
-    browser.open(&server.url()).await;
-    browser.click("[data-testid=demo-two_processes]").await;
-    browser
-        .text_becomes("[data-testid=run-status]", "finished")
-        .await;
+    browser.finished_run(&server.url(), "two_processes").await;
     browser.client.refresh().await.unwrap();
     browser
         .text_becomes("[data-testid=run-status]", "finished")
@@ -122,11 +114,7 @@ async fn the_pool_demo_shows_the_error_first_then_every_result_with_core_and_wor
         return;
     };
     let server = Server::start();
-    browser.open(&server.url()).await;
-    browser.click("[data-testid=demo-pool]").await;
-    browser
-        .text_becomes("[data-testid=run-status]", "finished")
-        .await;
+    browser.finished_run(&server.url(), "pool").await;
 
     let results = browser.elements("[data-testid=result]", 10).await;
     let first = &results[0];
@@ -298,11 +286,7 @@ async fn svg_and_png_exports_are_valid_files_with_the_run_baked_in() {
     };
     let server = Server::start();
     browser
-        .open(&format!("{}?tasks=4&task_ms=200", server.url()))
-        .await;
-    browser.click("[data-testid=demo-pool]").await;
-    browser
-        .text_becomes("[data-testid=run-status]", "finished")
+        .finished_run(&format!("{}?tasks=4&task_ms=200", server.url()), "pool")
         .await;
 
     browser.click("[data-testid=export-svg]").await;
@@ -437,8 +421,17 @@ async fn parameters_live_in_the_url_and_restore_a_configuration() {
     browser
         .click("[data-testid=param-api] option[value=imap_unordered]")
         .await;
+    browser
+        .click("[data-testid=param-work] option[value=cpu]")
+        .await;
     let url = browser.client.current_url().await.unwrap().to_string();
-    for part in ["workers=2", "tasks=6", "task_ms=200", "api=imap_unordered"] {
+    for part in [
+        "workers=2",
+        "tasks=6",
+        "task_ms=200",
+        "api=imap_unordered",
+        "work=cpu",
+    ] {
         assert!(url.contains(part), "{url} lacks {part}");
     }
     browser.click("[data-testid=demo-pool]").await;
@@ -447,6 +440,14 @@ async fn parameters_live_in_the_url_and_restore_a_configuration() {
         .await;
     browser.elements("[data-testid=lane]", 3).await;
     browser.elements("[data-testid=result]", 6).await;
+    // Every field reaches the demo: the run did CPU work, as its Python code says.
+    let code = browser
+        .element("[data-testid=python-code]")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(code.contains("burn_cpu(0.2)"), "{code}");
 
     // The bookmarked URL brings the same configuration back.
     browser.open(&url).await;
@@ -468,11 +469,7 @@ async fn a_result_and_its_task_bar_highlight_each_other() {
     };
     let server = Server::start();
     browser
-        .open(&format!("{}?tasks=6&task_ms=200", server.url()))
-        .await;
-    browser.click("[data-testid=demo-pool]").await;
-    browser
-        .text_becomes("[data-testid=run-status]", "finished")
+        .finished_run(&format!("{}?tasks=6&task_ms=200", server.url()), "pool")
         .await;
     browser.click("[data-testid=result][data-index='3']").await;
     let bar = browser
@@ -516,11 +513,7 @@ async fn the_scrub_cursor_shows_the_run_at_a_chosen_moment() {
         return;
     };
     let server = Server::start();
-    browser.open(&server.url()).await;
-    browser.click("[data-testid=demo-pool]").await;
-    browser
-        .text_becomes("[data-testid=run-status]", "finished")
-        .await;
+    browser.finished_run(&server.url(), "pool").await;
     // Press the axis in the middle of the plot (about 1.6 s into the 3 s run: second wave).
     browser
         .client
@@ -569,11 +562,7 @@ async fn replay_rebuilds_the_run_in_time_and_steps_go_event_by_event() {
     };
     let server = Server::start();
     browser
-        .open(&format!("{}?tasks=8&task_ms=500", server.url()))
-        .await;
-    browser.click("[data-testid=demo-pool]").await;
-    browser
-        .text_becomes("[data-testid=run-status]", "finished")
+        .finished_run(&format!("{}?tasks=8&task_ms=500", server.url()), "pool")
         .await;
     browser.elements("[data-testid=result]", 8).await;
 
@@ -630,11 +619,7 @@ async fn the_wheel_zooms_around_the_pointer_and_keys_pan_and_reset() {
     };
     let server = Server::start();
     browser
-        .open(&format!("{}?tasks=8&task_ms=500", server.url()))
-        .await;
-    browser.click("[data-testid=demo-pool]").await;
-    browser
-        .text_becomes("[data-testid=run-status]", "finished")
+        .finished_run(&format!("{}?tasks=8&task_ms=500", server.url()), "pool")
         .await;
     let ticks = |b: &Browser| {
         let c = b.client.clone();

@@ -180,7 +180,14 @@ fn lanes(m: &RunModel, axis: &TimeAxis) -> Vec<LaneView> {
     out
 }
 
-/// The timeline panel.
+/// The drawing's x coordinate under a pointer at `client_x` (page pixels), if the timeline
+/// is on the page.
+fn svg_x(client_x: i32) -> Option<f64> {
+    let svg = document().query_selector("[data-testid=timeline]").ok()??;
+    let rect = svg.get_bounding_client_rect();
+    (rect.width() > 0.0).then(|| (f64::from(client_x) - rect.left()) * WIDTH / rect.width())
+}
+
 /// The inside of a process lane (rebuilt when the lane changes; the lane's element stays).
 fn lane_body(
     lane: LaneView,
@@ -300,18 +307,9 @@ pub fn Timeline(
     let on_wheel = move |ev: web_sys::WheelEvent| {
         ev.prevent_default();
         let a = axis.get_untracked();
-        let Some(svg) = document()
-            .query_selector("[data-testid=timeline]")
-            .ok()
-            .flatten()
-        else {
+        let Some(x) = svg_x(ev.client_x()) else {
             return;
         };
-        let rect = svg.get_bounding_client_rect();
-        if rect.width() <= 0.0 {
-            return;
-        }
-        let x = (f64::from(ev.client_x()) - rect.left()) * WIDTH / rect.width();
         let next = if ev.shift_key() {
             a.panned(ev.delta_y().signum() * a.span * 0.1, limit())
         } else {
@@ -367,18 +365,9 @@ pub fn Timeline(
         if ev.type_() == "pointermove" && ev.buttons() == 0 {
             return;
         }
-        let Some(svg) = document()
-            .query_selector("[data-testid=timeline]")
-            .ok()
-            .flatten()
-        else {
+        let Some(x) = svg_x(ev.client_x()) else {
             return;
         };
-        let rect = svg.get_bounding_client_rect();
-        if rect.width() <= 0.0 {
-            return;
-        }
-        let x = (f64::from(ev.client_x()) - rect.left()) * WIDTH / rect.width();
         cursor.set(Some(axis.get_untracked().t_at(x)));
     };
     let state = move || {

@@ -11,50 +11,49 @@ use shared::{
 /// Parameters from the page's URL (`?num=7&linger_ms=500`), so a configured demo can be
 /// bookmarked.
 fn two_processes_from_url() -> TwoProcessesParams {
-    let mut params = TwoProcessesParams::default();
-    let search = window().location().search().unwrap_or_default();
-    if let Ok(query) = web_sys::UrlSearchParams::new_with_str(&search) {
-        if let Some(n) = query.get("num").and_then(|v| v.parse().ok()) {
-            params.num = n;
-        }
-        if let Some(ms) = query.get("linger_ms").and_then(|v| v.parse().ok()) {
-            params.linger_ms = ms;
-        }
+    let d = TwoProcessesParams::default();
+    TwoProcessesParams {
+        num: url_param("num").unwrap_or(d.num),
+        linger_ms: url_param("linger_ms").unwrap_or(d.linger_ms),
     }
-    params
 }
 
 /// The page URL's query parameter `key`, parsed.
 fn url_param<T: std::str::FromStr>(key: &str) -> Option<T> {
-    let search = window().location().search().ok()?;
-    let query = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
-    query.get(key)?.parse().ok()
+    super::params::url_value(key).parse().ok()
 }
 
-/// The pool demo's parameters from the URL (`?workers=4&tasks=10&api=imap&task_ms=1000&fail=0`).
-fn pool_from_url() -> PoolParams {
-    let mut p = PoolParams::default();
-    if let Some(v) = url_param("workers") {
-        p.workers = v;
-    }
-    if let Some(v) = url_param("tasks") {
-        p.tasks = v;
-    }
-    if let Some(v) = url_param("task_ms") {
-        p.task_ms = v;
-    }
-    if let Some(api) = url_param::<String>("api") {
-        if let Ok(api) = serde_json::from_value(serde_json::Value::String(api)) {
-            p.api = api;
-        }
-    }
-    if let Some(fail) = url_param::<String>("fail") {
-        p.fail = fail
+/// A URL parameter naming a protocol enum value (`api=imap_unordered`, `work=cpu`).
+fn url_enum<T: serde::de::DeserializeOwned>(key: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(super::params::url_value(key))).ok()
+}
+
+/// A comma-separated list in the URL (`fail=0,3`; `fail=` is the empty list).
+fn url_list<T: std::str::FromStr>(key: &str) -> Option<Vec<T>> {
+    super::params::url_opt(key).map(|value| {
+        value
             .split(',')
             .filter_map(|n| n.trim().parse().ok())
-            .collect();
+            .collect()
+    })
+}
+
+/// The pool demo's parameters from the URL
+/// (`?workers=4&tasks=10&api=imap&work=sleep&task_ms=1000&fail=0&chunksize=2&cores=0`); absent
+/// ones keep the seed example's values.
+fn pool_from_url() -> PoolParams {
+    let d = PoolParams::default();
+    PoolParams {
+        workers: url_param("workers").unwrap_or(d.workers),
+        tasks: url_param("tasks").unwrap_or(d.tasks),
+        api: url_enum("api").unwrap_or(d.api),
+        work: url_enum("work").unwrap_or(d.work),
+        task_ms: url_param("task_ms").unwrap_or(d.task_ms),
+        fail: url_list("fail").unwrap_or(d.fail.clone()),
+        chunksize: url_param("chunksize"),
+        cores: url_list("cores").filter(|c: &Vec<u32>| !c.is_empty()),
+        ..d
     }
-    p
 }
 
 /// The page's themes: light, dark, and a high-contrast, large-type one for projectors.
