@@ -5,8 +5,7 @@ mod common;
 
 use common::*;
 use shared::{
-    ClientMessage, DemoRequest, EventKind, ExitStatus, KillReason, ProcId, RunOutcome,
-    TwoProcessesParams,
+    ClientMessage, DemoRequest, EventKind, ExitStatus, KillReason, RunOutcome, TwoProcessesParams,
 };
 use std::time::Duration;
 
@@ -18,16 +17,7 @@ const LINGER: ClientMessage = ClientMessage::start(DemoRequest::TwoProcesses(Two
 /// Starts a long run and returns the PIDs once both children have printed.
 async fn long_run(ws: &mut Ws) -> Vec<u32> {
     send(ws, &LINGER).await;
-    let events = events_until(ws, |e| {
-        matches!(
-            e.kind,
-            EventKind::Output {
-                proc: ProcId(2),
-                ..
-            }
-        )
-    })
-    .await;
+    let events = until_second_child_printed(ws).await;
     let pids = spawned_pids(&events);
     assert_eq!(pids.len(), 2);
     assert!(pids.iter().all(|&p| is_live_worker(p)));
@@ -146,16 +136,7 @@ async fn a_run_kept_on_disconnect_survives_the_closed_tab_and_can_be_cancelled_l
         },
     )
     .await;
-    let events = events_until(&mut ws, |e| {
-        matches!(
-            e.kind,
-            EventKind::Output {
-                proc: ProcId(2),
-                ..
-            }
-        )
-    })
-    .await;
+    let events = until_second_child_printed(&mut ws).await;
     let pids = spawned_pids(&events);
     drop(ws);
     tokio::time::sleep(Duration::from_millis(500)).await;

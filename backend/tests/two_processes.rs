@@ -131,16 +131,7 @@ async fn children_are_real_processes_of_the_server() {
     let server = Server::start();
     let (mut ws, _) = connect(&server).await;
     send(&mut ws, &start(3, 1500)).await;
-    let events = events_until(&mut ws, |e| {
-        matches!(
-            e.kind,
-            EventKind::Output {
-                proc: ProcId(2),
-                ..
-            }
-        )
-    })
-    .await;
+    let events = until_second_child_printed(&mut ws).await;
     let pids = spawned_pids(&events);
     assert_eq!(pids.len(), 2);
     for pid in &pids {

@@ -301,3 +301,18 @@ pub fn cmdline(pid: u32) -> String {
         })
         .unwrap_or_default()
 }
+
+/// Waits until the second child of a run has printed (both of a "Two processes" run are up);
+/// returns the events so far.
+pub async fn until_second_child_printed(ws: &mut Ws) -> Vec<Event> {
+    events_until(ws, |e| {
+        matches!(
+            e.kind,
+            EventKind::Output {
+                proc: shared::ProcId(2),
+                ..
+            }
+        )
+    })
+    .await
+}
