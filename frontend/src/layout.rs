@@ -81,6 +81,109 @@ impl TimeAxis {
     }
 }
 
+/// One rectangle of a lane drawn at the current zoom: a single span, or several spans too
+/// close to tell apart merged into one (level of detail).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LodRect {
+    /// Left edge, pixels.
+    pub x: f64,
+    /// Width, pixels (at least 1).
+    pub w: f64,
+    /// The first span it stands for.
+    pub first: usize,
+    /// How many spans it stands for.
+    pub count: usize,
+}
+
+/// The first index in `0..n` for which `pred` is false (`pred` true then false along the
+/// indexes), like `slice::partition_point` over an index function.
+fn partition_point(n: usize, pred: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if pred(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+/// Level of detail for one lane: `n` spans (`span(i)` = start, end in seconds; starts and ends
+/// ascending, as a worker's tasks are) reduced to the rectangles visible on `axis`; spans less
+/// than `merge_px` apart merge. The cost grows with the rectangles drawn (at most about the
+/// plot's width / `merge_px`) times log n, not with n, so a million tasks pan smoothly.
+pub fn lod_rects(
+    n: usize,
+    span: impl Fn(usize) -> (f64, f64),
+    axis: &TimeAxis,
+    merge_px: f64,
+) -> Vec<LodRect> {
+    let t_end = axis.t0 + axis.span;
+    let px = axis.span / axis.width.max(1.0);
+    let mut i = partition_point(n, |i| span(i).0 < axis.t0);
+    if i > 0 && span(i - 1).1 >= axis.t0 {
+        i -= 1;
+    }
+    let mut out = Vec::new();
+    while i < n {
+        let (start, mut end) = span(i);
+        if start > t_end {
+            break;
+        }
+        let first = i;
+        loop {
+            // The last span starting before the merge distance past the current end.
+            let limit = end + merge_px * px;
+            let j = partition_point(n, |k| span(k).0 < limit);
+            if j <= i + 1 {
+                break;
+            }
+            i = j - 1;
+            end = end.max(span(i).1);
+        }
+        let x = axis.x(start.max(axis.t0 - px));
+        let x_end = axis.x(end.min(t_end + px));
+        out.push(LodRect {
+            x,
+            w: (x_end - x).max(1.0),
+            first,
+            count: i - first + 1,
+        });
+        i += 1;
+    }
+    out
+}
+
+/// The span of `n` (as for [`lod_rects`]) under time `t`, or the nearest one within
+/// `tolerance` seconds (pointer hit-testing).
+pub fn span_at(
+    n: usize,
+    span: impl Fn(usize) -> (f64, f64),
+    t: f64,
+    tolerance: f64,
+) -> Option<usize> {
+    let after = partition_point(n, |i| span(i).0 <= t);
+    let distance = |i: usize| {
+        let (s, e) = span(i);
+        if t < s {
+            s - t
+        } else if t > e {
+            t - e
+        } else {
+            0.0
+        }
+    };
+    [after.checked_sub(1), (after < n).then_some(after)]
+        .into_iter()
+        .flatten()
+        .map(|i| (i, distance(i)))
+        .filter(|&(_, d)| d <= tolerance)
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(i, _)| i)
+}
+
 /// One tick mark of a [`TimeAxis`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Tick {
@@ -343,6 +446,76 @@ mod tests {
         let last_core_bottom = two.cores.top(1) + LaneStack::CORE_HEIGHT;
         assert!(two.processes.top(0) > last_core_bottom);
         assert_eq!(LaneStack::new(36.0, 16).cores.top(15), 36.0 + 15.0 * 30.0);
+    }
+
+    #[test]
+    fn level_of_detail_merges_what_cannot_be_told_apart() {
+        // Spans [0,1], [2,3], [10,11] s on 20 s over 200 px (10 px/s): three rects.
+        let spans = [(0.0, 1.0), (2.0, 3.0), (10.0, 11.0)];
+        let axis = TimeAxis {
+            x0: 0.0,
+            width: 200.0,
+            t0: 0.0,
+            span: 20.0,
+        };
+        let rects = lod_rects(3, |i| spans[i], &axis, 1.0);
+        assert_eq!(rects.len(), 3);
+        assert_eq!((rects[1].x, rects[1].w, rects[1].count), (20.0, 10.0, 1));
+        // At 1 px/s the 1 s gap between the first two is less than 2 px: they merge.
+        let narrow = TimeAxis {
+            width: 20.0,
+            ..axis
+        };
+        let rects = lod_rects(3, |i| spans[i], &narrow, 2.0);
+        assert_eq!(
+            rects.iter().map(|r| (r.first, r.count)).collect::<Vec<_>>(),
+            [(0, 2), (2, 1)]
+        );
+        // Zoomed onto [1.5, 2.5]: only the second, clipped to the view.
+        let zoomed = TimeAxis {
+            t0: 1.5,
+            span: 1.0,
+            ..axis
+        };
+        let rects = lod_rects(3, |i| spans[i], &zoomed, 1.0);
+        assert_eq!(rects.len(), 1);
+        assert_eq!(rects[0].first, 1);
+    }
+
+    #[test]
+    fn a_million_spans_reduce_to_about_one_rect_per_pixel_group() {
+        // 1,000,000 tasks of 1 µs with 1 µs gaps on 1000 px: nothing to tell apart.
+        let n = 1_000_000;
+        let span = |i: usize| (i as f64 * 2e-6, i as f64 * 2e-6 + 1e-6);
+        let axis = TimeAxis {
+            x0: 0.0,
+            width: 1000.0,
+            t0: 0.0,
+            span: 2.0,
+        };
+        let rects = lod_rects(n, span, &axis, 1.0);
+        assert_eq!(rects.len(), 1);
+        assert_eq!(rects[0].count, n, "every span is accounted for");
+        // Zoomed to 20 µs: each of the ten spans is its own rect again.
+        let close = TimeAxis {
+            t0: 1.0,
+            span: 20e-6,
+            ..axis
+        };
+        let rects = lod_rects(n, span, &close, 1.0);
+        let whole: Vec<&LodRect> = rects.iter().filter(|r| r.w > 49.0).collect();
+        assert_eq!(whole.len(), 10, "{rects:?}");
+        assert!(rects.iter().all(|r| r.count == 1 && r.w <= 50.0 + 1e-6));
+    }
+
+    #[test]
+    fn the_span_under_the_pointer_is_found_or_the_nearest_close_one() {
+        let spans = [(0.0, 1.0), (2.0, 3.0), (10.0, 11.0)];
+        assert_eq!(span_at(3, |i| spans[i], 2.5, 0.0), Some(1));
+        assert_eq!(span_at(3, |i| spans[i], 1.2, 0.3), Some(0));
+        assert_eq!(span_at(3, |i| spans[i], 1.8, 0.3), Some(1));
+        assert_eq!(span_at(3, |i| spans[i], 5.0, 0.3), None);
+        assert_eq!(span_at(0, |i| spans[i], 5.0, 0.3), None);
     }
 
     #[test]

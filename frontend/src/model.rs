@@ -104,6 +104,22 @@ pub struct CoreBlock {
     pub share: f64,
 }
 
+/// What a process's threads did over one sampled interval (the state strip of its lane):
+/// the rest of the interval, neither running nor waiting, it slept.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StateBlock {
+    /// The process.
+    pub proc: ProcId,
+    /// Start of the interval, seconds.
+    pub start: f64,
+    /// End, seconds.
+    pub end: f64,
+    /// Share of the interval on a core (0 to 1).
+    pub running: f64,
+    /// Share of the interval runnable but waiting for a core (0 to 1).
+    pub waiting: f64,
+}
+
 /// The order in which a run's child processes printed, as one line (`Num: 2 · Num: 1 · …`).
 pub fn print_order(m: &RunModel) -> String {
     m.console
@@ -206,6 +222,66 @@ pub struct RunModel {
     pub core_blocks: Vec<CoreBlock>,
     /// Nanoseconds each process waited for a core (sampled).
     pub waiting_ns: Vec<(ProcId, u64)>,
+    /// Running / waiting / sleeping per process and sampled interval.
+    pub state_blocks: Vec<StateBlock>,
+    /// Time slices counted by the sampler (context switches onto a core).
+    pub slices: u64,
+    /// Indexes derived from `tasks` (kept in step by [`RunModel::apply`]).
+    pub index: TaskIndex,
+}
+
+/// Lookups over [`RunModel::tasks`] that keep big runs fast: each worker's bars in start
+/// order, the failed ones, the ones still open, the sum of finished task times.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TaskIndex {
+    /// Per worker (in first-task order): indexes into `tasks`, ascending (= start order).
+    pub by_worker: Vec<(ProcId, Vec<usize>)>,
+    /// Indexes of failed bars, ascending.
+    pub failed: Vec<usize>,
+    /// Task number → index of its bar still running.
+    pub open: std::collections::HashMap<u64, usize>,
+    /// Sum of the durations of finished tasks, seconds.
+    pub task_time: f64,
+}
+
+impl TaskIndex {
+    fn started(&mut self, i: usize, bar: &TaskBar) {
+        match self.by_worker.iter_mut().find(|(w, _)| *w == bar.worker) {
+            Some((_, list)) => list.push(i),
+            None => self.by_worker.push((bar.worker, vec![i])),
+        }
+        self.open.insert(bar.task, i);
+    }
+
+    fn finished(&mut self, i: usize, bar: &TaskBar) {
+        self.open.remove(&bar.task);
+        if let Some(f) = bar.finished {
+            self.task_time += f - bar.started;
+        }
+        if bar.error().is_some() {
+            let at = self.failed.partition_point(|&j| j < i);
+            self.failed.insert(at, i);
+        }
+    }
+
+    fn build(tasks: &[TaskBar]) -> Self {
+        let mut index = TaskIndex::default();
+        for (i, bar) in tasks.iter().enumerate() {
+            index.started(i, bar);
+            if bar.finished.is_some() {
+                index.finished(i, bar);
+            }
+        }
+        index
+    }
+
+    /// The bars of one worker, in start order.
+    pub fn of(&self, worker: ProcId) -> &[usize] {
+        self.by_worker
+            .iter()
+            .find(|(w, _)| *w == worker)
+            .map_or(&[], |(_, list)| list.as_slice())
+    }
 }
 
 impl RunModel {
@@ -228,6 +304,9 @@ impl RunModel {
             raised: None,
             core_blocks: Vec::new(),
             waiting_ns: Vec::new(),
+            state_blocks: Vec::new(),
+            slices: 0,
+            index: TaskIndex::default(),
         }
     }
 
@@ -273,7 +352,190 @@ impl RunModel {
         for b in &mut m.core_blocks {
             b.end = b.end.min(t);
         }
+        m.state_blocks.retain(|b| b.start <= t);
+        for b in &mut m.state_blocks {
+            b.end = b.end.min(t);
+        }
+        m.index = TaskIndex::build(&m.tasks);
         m
+    }
+
+    /// The task a process was running at time `t`, if any (the bar a console line links to).
+    pub fn task_at(&self, proc: ProcId, t: f64) -> Option<&TaskBar> {
+        let list = self.index.of(proc);
+        let after = list.partition_point(|&i| self.tasks[i].started <= t);
+        let i = *list.get(after.checked_sub(1)?)?;
+        let bar = &self.tasks[i];
+        bar.finished.is_none_or(|f| f >= t).then_some(bar)
+    }
+
+    /// The cores a process was seen on between `start` and `end` (sampled), ascending.
+    pub fn cores_during(&self, proc: ProcId, start: f64, end: f64) -> Vec<u32> {
+        let mut cores: Vec<u32> = self
+            .core_blocks
+            .iter()
+            .filter(|b| b.proc == proc && b.end > start && b.start < end)
+            .map(|b| b.core)
+            .collect();
+        cores.sort_unstable();
+        cores.dedup();
+        cores
+    }
+
+    /// The hover panel of task bar `i`: (label, value) rows.
+    pub fn describe_task(&self, i: usize) -> Vec<(&'static str, String)> {
+        use crate::layout::format_duration;
+        let Some(bar) = self.tasks.get(i) else {
+            return Vec::new();
+        };
+        let pid = self
+            .processes
+            .iter()
+            .find(|p| p.proc == bar.worker)
+            .map_or(0, |p| p.pid);
+        let end = bar.finished.unwrap_or(self.last_t);
+        let cores = self.cores_during(bar.worker, bar.started, end);
+        let cores = if cores.is_empty() {
+            "— (not seen on a core)".to_string()
+        } else {
+            cores
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let outcome = match &bar.result {
+            None => ("State", "running".to_string()),
+            Some(TaskResult::Value { value }) => ("Result", value.to_string()),
+            Some(TaskResult::Error(e)) => ("Error", format!("{e} (in {})", e.location)),
+        };
+        vec![
+            ("Task", bar.task.to_string()),
+            (
+                "Process",
+                format!("{} (PID {pid})", self.name_of(bar.worker)),
+            ),
+            ("Start", format_duration(bar.started)),
+            (
+                "End",
+                bar.finished
+                    .map(format_duration)
+                    .unwrap_or_else(|| "—".into()),
+            ),
+            ("Duration", format_duration(end - bar.started)),
+            ("Core(s)", cores),
+            outcome,
+        ]
+    }
+
+    /// The hover panel of a process lane: (label, value) rows.
+    pub fn describe_process(&self, proc: ProcId) -> Vec<(&'static str, String)> {
+        use crate::layout::format_duration;
+        if proc == ProcId::MAIN {
+            return vec![
+                ("Process", "MainProcess (the procviz server)".into()),
+                ("PID", self.main_pid.to_string()),
+            ];
+        }
+        let Some(p) = self.processes.iter().find(|p| p.proc == proc) else {
+            return Vec::new();
+        };
+        let end = p.exited.unwrap_or(self.last_t);
+        let waited = self
+            .waiting_ns
+            .iter()
+            .find(|(w, _)| *w == proc)
+            .map_or(0, |(_, ns)| *ns);
+        let exit = match (p.status, p.killed_by) {
+            (None, _) => "running".to_string(),
+            (Some(s), by) => {
+                let code = s.python_exitcode();
+                match (s, by) {
+                    (shared::ExitStatus::Signal { signal }, Some(by)) => {
+                        let who = match by {
+                            KillReason::User => "killed from the page",
+                            KillReason::Cancelled => "run cancelled",
+                            KillReason::ClientGone => "tab closed",
+                            KillReason::ServerShutdown => "server stopped",
+                            KillReason::LimitReached => "run limit reached",
+                        };
+                        format!("{code} ({}, {who})", shared::signal_name(signal))
+                    }
+                    (shared::ExitStatus::Signal { signal }, None) => {
+                        format!("{code} ({})", shared::signal_name(signal))
+                    }
+                    _ => code.to_string(),
+                }
+            }
+        };
+        let tasks = self.index.of(proc).len();
+        let mut rows = vec![
+            ("Process", p.name.clone()),
+            ("PID", p.pid.to_string()),
+            ("Spawned", format_duration(p.spawned)),
+            (
+                "Exited",
+                p.exited.map(format_duration).unwrap_or_else(|| "—".into()),
+            ),
+            ("Alive for", format_duration(end - p.spawned)),
+            ("Exit code", exit),
+            (
+                "Core(s)",
+                self.cores_during(proc, p.spawned, end)
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            ("Allowed on", format!("{:?}", p.cpus)),
+            ("Waited for a core", format_duration(waited as f64 / 1e9)),
+        ];
+        if let Some(ns) = p.cpu_time_ns {
+            rows.push(("CPU time", format_duration(ns as f64 / 1e9)));
+        }
+        if tasks > 0 {
+            rows.push(("Tasks", tasks.to_string()));
+        }
+        rows
+    }
+
+    /// The work done, seconds: the sum of task times for a pool, else the sum of the child
+    /// processes' running times.
+    pub fn work_time(&self) -> f64 {
+        if self.tasks.is_empty() {
+            self.processes
+                .iter()
+                .filter_map(|p| Some(p.exited.unwrap_or(self.last_t) - p.started?))
+                .sum()
+        } else {
+            self.index.task_time
+                + self
+                    .index
+                    .open
+                    .values()
+                    .map(|&i| self.last_t - self.tasks[i].started)
+                    .sum::<f64>()
+        }
+    }
+
+    /// Work time over wall time: how many things went on at once, on average.
+    pub fn speedup(&self) -> f64 {
+        if self.last_t > 0.0 {
+            self.work_time() / self.last_t
+        } else {
+            0.0
+        }
+    }
+
+    /// Sampled CPU time of the run's processes on each core, seconds.
+    pub fn core_busy(&self) -> Vec<f64> {
+        let mut busy = vec![0.0; self.cores as usize];
+        for b in &self.core_blocks {
+            if let Some(slot) = busy.get_mut(b.core as usize) {
+                *slot += b.share * (b.end - b.start);
+            }
+        }
+        busy
     }
 
     /// The times at which something visible happened, ascending (for stepping).
@@ -409,41 +671,21 @@ impl RunModel {
                 }
             }
             EventKind::RunFinished { outcome } => self.outcome = Some(outcome.clone()),
-            EventKind::TaskStarted { task, worker } => self.tasks.push(TaskBar {
-                task: *task,
-                worker: *worker,
-                started: t,
-                finished: None,
-                result: None,
-            }),
+            EventKind::TaskStarted { task, worker } => self.start_task(*task, *worker, t),
             EventKind::TaskFinished {
                 task,
                 worker,
                 result,
             } => {
                 // A task lost before it started has no bar yet: give it a zero-length one.
-                if !self
-                    .tasks
-                    .iter()
-                    .rev()
-                    .any(|b| b.task == *task && b.finished.is_none())
-                {
-                    self.tasks.push(TaskBar {
-                        task: *task,
-                        worker: *worker,
-                        started: t,
-                        finished: None,
-                        result: None,
-                    });
+                if !self.index.open.contains_key(task) {
+                    self.start_task(*task, *worker, t);
                 }
-                if let Some(bar) = self
-                    .tasks
-                    .iter_mut()
-                    .rev()
-                    .find(|b| b.task == *task && b.finished.is_none())
-                {
+                if let Some(&i) = self.index.open.get(task) {
+                    let bar = &mut self.tasks[i];
                     bar.finished = Some(t);
                     bar.result = Some(result.clone());
+                    self.index.finished(i, &self.tasks[i]);
                 }
             }
             EventKind::ResultConsumed { index, result } => self.results.push(Consumed {
@@ -461,11 +703,20 @@ impl RunModel {
                 start,
                 on_cpu_ns,
                 waiting_ns,
+                slices,
                 ..
             } => {
                 let start = start.as_secs_f64();
+                let span = (t - start).max(1e-9);
+                self.slices += u64::from(*slices);
+                self.state_blocks.push(StateBlock {
+                    proc: *proc,
+                    start,
+                    end: t,
+                    running: (*on_cpu_ns as f64 / 1e9 / span).min(1.0),
+                    waiting: (*waiting_ns as f64 / 1e9 / span).min(1.0),
+                });
                 if let (Some(core), true) = (core, *on_cpu_ns > 0) {
-                    let span = (t - start).max(1e-9);
                     self.core_blocks.push(CoreBlock {
                         core: *core,
                         proc: *proc,
@@ -485,8 +736,82 @@ impl RunModel {
         }
     }
 
+    fn start_task(&mut self, task: u64, worker: ProcId, t: f64) {
+        let bar = TaskBar {
+            task,
+            worker,
+            started: t,
+            finished: None,
+            result: None,
+        };
+        self.index.started(self.tasks.len(), &bar);
+        self.tasks.push(bar);
+    }
+
     fn row_mut(&mut self, proc: ProcId) -> Option<&mut ProcessRow> {
         self.processes.iter_mut().find(|p| p.proc == proc)
+    }
+}
+
+/// Reads a recorded run (the NDJSON that `procviz run` writes: one event per line) fed in
+/// chunks of any size, so a file of hundreds of megabytes loads without holding the page.
+#[derive(Debug, Default)]
+pub struct Recording {
+    model: Option<RunModel>,
+    carry: Vec<u8>,
+    /// Events read.
+    pub events: u64,
+    /// Lines that were not events (skipped).
+    pub bad_lines: u64,
+    /// The first of them, for the message.
+    pub first_problem: Option<String>,
+}
+
+impl Recording {
+    /// Reads the complete lines in `bytes` (the rest waits for the next chunk).
+    pub fn feed(&mut self, bytes: &[u8]) {
+        let mut data = std::mem::take(&mut self.carry);
+        data.extend_from_slice(bytes);
+        let complete = data.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        for line in data[..complete].split(|&b| b == b'\n') {
+            self.line(line);
+        }
+        self.carry = data[complete..].to_vec();
+    }
+
+    fn line(&mut self, line: &[u8]) {
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            return;
+        }
+        match serde_json::from_slice::<Event>(line) {
+            Ok(event) => {
+                self.events += 1;
+                let model = self.model.get_or_insert_with(|| RunModel::new(event.run));
+                model.apply(&event);
+            }
+            Err(e) => {
+                self.bad_lines += 1;
+                if self.first_problem.is_none() {
+                    let shown = String::from_utf8_lossy(&line[..line.len().min(60)]).into_owned();
+                    self.first_problem = Some(format!("line {:?}…: {e}", shown));
+                }
+            }
+        }
+    }
+
+    /// The run read, once the whole file has been fed; an error if it held no event.
+    pub fn finish(mut self) -> Result<RunModel, String> {
+        let rest = std::mem::take(&mut self.carry);
+        self.line(&rest);
+        match self.model {
+            Some(m) => Ok(m),
+            None => Err(format!(
+                "not a procviz recording: no event found ({})",
+                self.first_problem
+                    .unwrap_or_else(|| "the file is empty".into())
+            )),
+        }
     }
 }
 
@@ -583,12 +908,17 @@ mod tests {
         ]
     }
 
-    #[test]
-    fn events_build_lanes_console_and_outcome() {
+    fn two_process_model() -> RunModel {
         let mut model = RunModel::new(RunId(1));
         for e in two_process_run() {
             model.apply(&e);
         }
+        model
+    }
+
+    #[test]
+    fn events_build_lanes_console_and_outcome() {
+        let mut model = two_process_model();
         assert_eq!(model.title, "Two processes");
         assert_eq!(model.processes.len(), 2);
         let p1 = &model.processes[0];
@@ -691,10 +1021,7 @@ mod tests {
 
     #[test]
     fn the_state_at_a_moment_counts_what_ran_and_what_was_consumed() {
-        let mut model = RunModel::new(RunId(1));
-        for e in two_process_run() {
-            model.apply(&e);
-        }
+        let mut model = two_process_model();
         let kinds = [
             EventKind::TaskStarted {
                 task: 0,
@@ -726,10 +1053,7 @@ mod tests {
 
     #[test]
     fn a_run_cut_at_a_moment_shows_only_what_had_happened() {
-        let mut model = RunModel::new(RunId(1));
-        for e in two_process_run() {
-            model.apply(&e);
-        }
+        let mut model = two_process_model();
         let early = model.until(0.0045);
         assert_eq!(early.processes.len(), 2);
         assert_eq!(early.processes[0].exited, None, "Process-1 exits at 5 ms");
@@ -747,10 +1071,7 @@ mod tests {
 
     #[test]
     fn print_orders_are_tallied_most_frequent_first() {
-        let mut model = RunModel::new(RunId(1));
-        for e in two_process_run() {
-            model.apply(&e);
-        }
+        let mut model = two_process_model();
         assert_eq!(print_order(&model), "Square: 100");
         let mut tally = Tally::default();
         tally.add("b".into());
@@ -761,6 +1082,79 @@ mod tests {
             vec![("b".to_string(), 2), ("a".to_string(), 1)]
         );
         assert_eq!(tally.runs(), 3);
+    }
+
+    #[test]
+    fn work_time_speedup_and_hover_rows_come_from_the_bars() {
+        let mut model = two_process_model();
+        let kinds = [
+            EventKind::TaskStarted {
+                task: 0,
+                worker: ProcId(1),
+            },
+            EventKind::TaskStarted {
+                task: 1,
+                worker: ProcId(2),
+            },
+            EventKind::TaskFinished {
+                task: 0,
+                worker: ProcId(1),
+                result: TaskResult::Value { value: 0 },
+            },
+            EventKind::TaskFinished {
+                task: 1,
+                worker: ProcId(2),
+                result: TaskResult::Value { value: 1 },
+            },
+        ];
+        // Tasks 0 and 1 both run from 8 to 10 ms: 4 ms of work in 10 ms.
+        for (i, kind) in kinds.into_iter().enumerate() {
+            model.apply(&ev(8 + i as u64, 8 + 2 * (i as u64 / 2), kind));
+        }
+        assert!((model.work_time() - 0.004).abs() < 1e-9);
+        assert!((model.speedup() - 0.4).abs() < 1e-9);
+        let rows = model.describe_task(1);
+        assert_eq!(rows[0], ("Task", "1".to_string()));
+        assert_eq!(rows[1], ("Process", "Process-2 (PID 12)".to_string()));
+        assert_eq!(rows[4], ("Duration", "2.0 ms".to_string()));
+        assert_eq!(rows[6], ("Result", "1".to_string()));
+        assert_eq!(model.task_at(ProcId(1), 0.009).map(|b| b.task), Some(0));
+        assert_eq!(model.task_at(ProcId(1), 0.011), None);
+        let p2 = model.describe_process(ProcId(2));
+        assert!(
+            p2.contains(&("Exit code", "-9 (SIGKILL, run cancelled)".to_string())),
+            "{p2:?}"
+        );
+    }
+
+    #[test]
+    fn a_recording_reads_the_same_whatever_the_chunk_size() {
+        let text: String = two_process_run()
+            .iter()
+            .map(|e| serde_json::to_string(e).expect("event serializes") + "\n")
+            .collect();
+        let mut whole = RunModel::new(RunId(1));
+        for e in two_process_run() {
+            whole.apply(&e);
+        }
+        for chunk in [1, 7, 64, text.len()] {
+            let mut rec = Recording::default();
+            for part in text.as_bytes().chunks(chunk) {
+                rec.feed(part);
+            }
+            assert_eq!(rec.events, 8);
+            assert_eq!(rec.finish().expect("a run"), whole, "chunks of {chunk}");
+        }
+        let mut bad = Recording::default();
+        bad.feed(b"hello\n{\"run\":1}\n");
+        assert_eq!(bad.bad_lines, 2);
+        let err = bad.finish().expect_err("no event");
+        assert!(err.starts_with("not a procviz recording"), "{err}");
+        assert!(
+            Recording::default()
+                .finish()
+                .is_err_and(|e| e.contains("empty"))
+        );
     }
 
     #[test]

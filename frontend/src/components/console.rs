@@ -4,15 +4,23 @@ use crate::layout::{format_duration, process_colour};
 use crate::model::RunModel;
 use leptos::prelude::*;
 use shared::Stream;
+use std::sync::Arc;
 
-/// The console panel.
+/// Lines shown: the latest ones (a big run's earlier lines are counted, not listed).
+const SHOWN: usize = 500;
+
+/// The console panel. A line printed while its process ran a task links to that task's bar.
 #[component]
-pub fn Console(run: Signal<Option<RunModel>>) -> impl IntoView {
+pub fn Console(
+    run: Signal<Option<Arc<RunModel>>>,
+    selected: RwSignal<Option<u64>>,
+) -> impl IntoView {
     let lines = move || {
         run.with(|r| {
             r.as_ref()
                 .map(|m| {
-                    m.console
+                    let skip = m.console.len().saturating_sub(SHOWN);
+                    m.console[skip..]
                         .iter()
                         .map(|l| {
                             (
@@ -22,6 +30,7 @@ pub fn Console(run: Signal<Option<RunModel>>) -> impl IntoView {
                                 m.name_of(l.proc).to_string(),
                                 l.stream,
                                 l.text.clone(),
+                                m.task_at(l.proc, l.t).map(|b| b.task),
                             )
                         })
                         .collect::<Vec<_>>()
@@ -29,9 +38,18 @@ pub fn Console(run: Signal<Option<RunModel>>) -> impl IntoView {
                 .unwrap_or_default()
         })
     };
+    let earlier = move || {
+        run.with(|r| {
+            r.as_ref()
+                .map_or(0, |m| m.console.len().saturating_sub(SHOWN))
+        })
+    };
     view! {
         <section class="panel console" aria-label="Console output">
             <h2>"Console"</h2>
+            <Show when=move || { earlier() > 0 }>
+                <p class="elided">{move || format!("{} earlier lines not shown", earlier())}</p>
+            </Show>
             <ol class="lines" data-testid="console">
                 <For each=lines key=|l| l.0 let:l>
                     <li
@@ -42,6 +60,16 @@ pub fn Console(run: Signal<Option<RunModel>>) -> impl IntoView {
                         <span class="when">{format_duration(l.1)}</span>
                         <span class="who" style:border-color=process_colour(l.2)>{l.3}</span>
                         <span class="text">{l.5}</span>
+                        {l.6.map(|task| view! {
+                            <button
+                                class="to-bar"
+                                class:selected=move || selected.get() == Some(task)
+                                data-testid="console-task"
+                                data-task=task
+                                title="Show the task this line was printed from"
+                                on:click=move |_| selected.set(Some(task))
+                            >{format!("→ task {task}")}</button>
+                        })}
                     </li>
                 </For>
             </ol>

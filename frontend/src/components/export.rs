@@ -3,11 +3,12 @@
 use crate::export::{params_text, standalone_svg, svg_data_url};
 use crate::model::RunModel;
 use leptos::prelude::*;
+use std::sync::Arc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
 /// The drawn timeline as a standalone SVG document, with its size.
-fn timeline_svg(run: RwSignal<Option<RunModel>>) -> Option<(String, f64, f64)> {
+fn timeline_svg(run: RwSignal<Option<Arc<RunModel>>>) -> Option<(String, f64, f64)> {
     let el = document().query_selector("[data-testid=timeline]").ok()??;
     let view_box = el.get_attribute("viewBox")?;
     let dims: Vec<f64> = view_box
@@ -60,7 +61,7 @@ fn download(href: &str, name: &str) {
 
 /// The export buttons and the links to the last exports.
 #[component]
-pub fn Export(run: RwSignal<Option<RunModel>>) -> impl IntoView {
+pub fn Export(run: RwSignal<Option<Arc<RunModel>>>) -> impl IntoView {
     let svg_href = RwSignal::new(String::new());
     let png_href = RwSignal::new(String::new());
     let file = move |ext: &str| {

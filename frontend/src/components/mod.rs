@@ -5,10 +5,12 @@ mod console;
 mod export;
 mod params;
 mod python;
+mod recording;
 mod replay;
 mod results;
 mod summary;
 mod timeline;
+mod timeline_canvas;
 mod toolbar;
 
 use crate::model::{RunModel, Tally, print_order};
@@ -16,12 +18,13 @@ use crate::ws::{self, ConnState};
 use leptos::prelude::*;
 use shared::{ClientMessage, CommandError, EventKind, ServerMessage};
 use std::rc::Rc;
+use std::sync::Arc;
 
 /// The whole page.
 #[component]
 pub fn App() -> impl IntoView {
     let conn = RwSignal::new(ConnState::Connecting);
-    let run: RwSignal<Option<RunModel>> = RwSignal::new(None);
+    let run: RwSignal<Option<Arc<RunModel>>> = RwSignal::new(None);
     let error: RwSignal<Option<CommandError>> = RwSignal::new(None);
     let cores = RwSignal::new(0u32);
     // The task picked in the result list or on the timeline (highlighted in both).
@@ -30,16 +33,12 @@ pub fn App() -> impl IntoView {
     let tally: RwSignal<Tally> = RwSignal::new(Tally::default());
     // The moment shown (replay, stepping); None: everything so far.
     let view_t: RwSignal<Option<f64>> = RwSignal::new(None);
-    let shown: Signal<Option<RunModel>> = Memo::new(move |_| {
-        let t = view_t.get();
-        run.with(|r| {
-            r.as_ref().map(|m| match t {
-                Some(t) => m.until(t),
-                None => m.clone(),
-            })
-        })
-    })
-    .into();
+    // What the panels draw: the run, or (replay, stepping) the run cut at a moment. Shared,
+    // not copied: a batch of events costs what it contains, not what the run holds.
+    let shown: Signal<Option<Arc<RunModel>>> = Signal::derive(move || match view_t.get() {
+        Some(t) => run.with(|r| r.as_ref().map(|m| Arc::new(m.until(t)))),
+        None => run.get(),
+    });
     let live: Signal<Option<shared::RunId>> =
         Signal::derive(move || run.with(|r| r.as_ref().filter(|m| !m.finished()).map(|m| m.run)));
 
@@ -60,18 +59,18 @@ pub fn App() -> impl IntoView {
                     for event in &events {
                         let newer = current.as_ref().is_none_or(|m| event.run > m.run);
                         if newer && matches!(event.kind, EventKind::RunStarted { .. }) {
-                            *current = Some(RunModel::new(event.run));
+                            *current = Some(Arc::new(RunModel::new(event.run)));
                             view_t.set(None);
                         }
                         if let Some(model) = current.as_mut() {
-                            model.apply(event);
+                            Arc::make_mut(model).apply(event);
                         }
                     }
                     // Finished in this batch: a run that was not finished before it (or is new).
                     let done = current
                         .as_ref()
                         .filter(|m| m.finished() && before != Some((m.run, true)));
-                    done.map(print_order)
+                    done.map(|m| print_order(m))
                 })
                 .flatten();
             if let Some(order) = finished_now {
@@ -112,13 +111,14 @@ pub fn App() -> impl IntoView {
                 <params::PoolParamsForm />
                 <replay::Replay run=run view_t=view_t />
                 <export::Export run=run />
+                <recording::OpenRecording run=run error=error />
             </div>
             <timeline::Timeline run=shown selected=selected live=live />
             <div class="below">
                 <div class="left">
                     <toolbar::TallyPanel tally=tally />
                     <results::Results run=shown selected=selected />
-                    <console::Console run=shown />
+                    <console::Console run=shown selected=selected />
                 </div>
                 <div class="right">
                     <summary::Summary run=shown cores=cores />

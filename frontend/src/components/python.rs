@@ -3,10 +3,11 @@
 use crate::model::RunModel;
 use crate::python::python_code;
 use leptos::prelude::*;
+use std::sync::Arc;
 
 /// The Python panel.
 #[component]
-pub fn PythonPanel(run: Signal<Option<RunModel>>) -> impl IntoView {
+pub fn PythonPanel(run: Signal<Option<Arc<RunModel>>>) -> impl IntoView {
     let code = move || run.with(|r| r.as_ref().and_then(|m| m.demo.as_ref()).map(python_code));
     let copied = RwSignal::new(false);
     let copy = move |_| {

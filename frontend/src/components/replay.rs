@@ -5,6 +5,7 @@ use crate::layout::format_duration;
 use crate::model::RunModel;
 use leptos::prelude::*;
 use std::cell::RefCell;
+use std::sync::Arc;
 use std::time::Duration;
 
 thread_local! {
@@ -24,9 +25,12 @@ const SPEEDS: [f64; 5] = [0.25, 0.5, 1.0, 2.0, 4.0];
 
 /// Replay, step and speed controls.
 #[component]
-pub fn Replay(run: RwSignal<Option<RunModel>>, view_t: RwSignal<Option<f64>>) -> impl IntoView {
+pub fn Replay(
+    run: RwSignal<Option<Arc<RunModel>>>,
+    view_t: RwSignal<Option<f64>>,
+) -> impl IntoView {
     let speed = RwSignal::new(1.0f64);
-    let finished = move || run.with(|r| r.as_ref().is_some_and(RunModel::finished));
+    let finished = move || run.with(|r| r.as_ref().is_some_and(|m| m.finished()));
     let end = move || run.with_untracked(|r| r.as_ref().map_or(0.0, |m| m.last_t));
     let play = move |_| {
         stop_timer();
@@ -50,7 +54,7 @@ pub fn Replay(run: RwSignal<Option<RunModel>>, view_t: RwSignal<Option<f64>>) ->
     };
     let step = move |forward: bool| {
         stop_timer();
-        let moments = run.with_untracked(|r| r.as_ref().map(RunModel::moments).unwrap_or_default());
+        let moments = run.with_untracked(|r| r.as_ref().map(|m| m.moments()).unwrap_or_default());
         let now = view_t.get_untracked().unwrap_or_else(end);
         let next = if forward {
             moments.into_iter().find(|&m| m > now + 1e-9)

@@ -4,17 +4,33 @@ use crate::layout::format_duration;
 use crate::model::RunModel;
 use leptos::prelude::*;
 use shared::TaskResult;
+use std::sync::Arc;
+
+/// Results listed at the top and the bottom of a long list; the ones between are counted.
+const SHOWN_HEAD: usize = 200;
+const SHOWN_TAIL: usize = 100;
 
 /// The results panel (shown for runs that deliver results).
 #[component]
-pub fn Results(run: Signal<Option<RunModel>>, selected: RwSignal<Option<u64>>) -> impl IntoView {
+pub fn Results(
+    run: Signal<Option<Arc<RunModel>>>,
+    selected: RwSignal<Option<u64>>,
+) -> impl IntoView {
     let rows = move || {
         run.with(|r| {
             r.as_ref()
                 .map(|m| {
+                    let n = m.results.len();
+                    // A big run lists its first and last results; the rest is counted.
+                    let (head, tail) = if n > SHOWN_HEAD + SHOWN_TAIL {
+                        (SHOWN_HEAD, n - SHOWN_TAIL)
+                    } else {
+                        (n, n)
+                    };
                     m.results
                         .iter()
                         .enumerate()
+                        .filter(|(i, _)| *i < head || *i >= tail)
                         .map(|(i, c)| {
                             let (text, error) = match &c.result {
                                 TaskResult::Value { value } => (value.to_string(), false),
@@ -36,6 +52,12 @@ pub fn Results(run: Signal<Option<RunModel>>, selected: RwSignal<Option<u64>>) -
                 })
         })
     };
+    let hidden = move || {
+        run.with(|r| {
+            let n = r.as_ref().map_or(0, |m| m.results.len());
+            format!("… {} more results (the first {SHOWN_HEAD} and the last {SHOWN_TAIL} of {n} are listed) …", n.saturating_sub(SHOWN_HEAD + SHOWN_TAIL))
+        })
+    };
     let has_any = move || {
         run.with(|r| {
             r.as_ref()
@@ -48,6 +70,9 @@ pub fn Results(run: Signal<Option<RunModel>>, selected: RwSignal<Option<u64>>) -
                 <h2>"Result list (in the order the caller got it)"</h2>
                 <ol class="result-list" data-testid="results">
                     <For each=rows key=|r| r.0 let:r>
+                        {(r.0 == SHOWN_HEAD).then(|| view! {
+                            <li class="elided" data-testid="results-elided">{move || hidden()}</li>
+                        })}
                         <li
                             class="result"
                             class:error=r.3

@@ -4,10 +4,11 @@ use crate::layout::format_duration;
 use crate::model::RunModel;
 use leptos::prelude::*;
 use shared::RunOutcome;
+use std::sync::Arc;
 
 /// The summary panel.
 #[component]
-pub fn Summary(run: Signal<Option<RunModel>>, cores: RwSignal<u32>) -> impl IntoView {
+pub fn Summary(run: Signal<Option<Arc<RunModel>>>, cores: RwSignal<u32>) -> impl IntoView {
     let status = move || {
         run.with(|r| match r.as_ref() {
             None => "no run yet".to_string(),
@@ -29,6 +30,49 @@ pub fn Summary(run: Signal<Option<RunModel>>, cores: RwSignal<u32>) -> impl Into
         })
     };
     let procs = move || run.with(|r| r.as_ref().map_or(0, |m| m.processes.len()));
+    let work = move || {
+        run.with(|r| {
+            r.as_ref()
+                .map(|m| format_duration(m.work_time()))
+                .unwrap_or_default()
+        })
+    };
+    let speedup = move || {
+        run.with(|r| {
+            r.as_ref()
+                .map(|m| format!("{:.2}×", m.speedup()))
+                .unwrap_or_default()
+        })
+    };
+    let per_core = move || {
+        run.with(|r| {
+            r.as_ref()
+                .filter(|m| m.last_t > 0.0 && !m.core_blocks.is_empty())
+                .map(|m| {
+                    m.core_busy()
+                        .iter()
+                        .enumerate()
+                        .map(|(c, busy)| format!("core {c}: {:.0} %", busy / m.last_t * 100.0))
+                        .collect::<Vec<_>>()
+                        .join(" · ")
+                })
+                .unwrap_or_else(|| "—".into())
+        })
+    };
+    let slices = move || {
+        run.with(|r| {
+            r.as_ref()
+                .map(|m| {
+                    let waited: u64 = m.waiting_ns.iter().map(|(_, ns)| ns).sum();
+                    format!(
+                        "{} slices · waited {}",
+                        m.slices,
+                        format_duration(waited as f64 / 1e9)
+                    )
+                })
+                .unwrap_or_default()
+        })
+    };
     let gaps = move || run.with(|r| r.as_ref().map_or(0, |m| m.gaps));
     view! {
         <section class="panel summary" aria-label="Summary">
@@ -38,6 +82,14 @@ pub fn Summary(run: Signal<Option<RunModel>>, cores: RwSignal<u32>) -> impl Into
                 <dd data-testid="run-status">{status}</dd>
                 <dt>"Wall time"</dt>
                 <dd data-testid="wall-time">{wall}</dd>
+                <dt>"Work (sum of task times)"</dt>
+                <dd data-testid="work-time">{work}</dd>
+                <dt>"Speedup (work ÷ wall)"</dt>
+                <dd data-testid="speedup">{speedup}</dd>
+                <dt>"Core usage by the run"</dt>
+                <dd data-testid="core-usage">{per_core}</dd>
+                <dt>"Time slices"</dt>
+                <dd data-testid="slices">{slices}</dd>
                 <dt>"Processes"</dt>
                 <dd>{procs}</dd>
                 <dt>"Cores"</dt>

@@ -1,24 +1,39 @@
 //! The timeline: one time axis; one lane per core (what ran there, sampled from the kernel);
-//! one lane per process (the main process first) with its spawn, its running span, its exit
-//! and, for pool workers, a bar per task (failed tasks marked ✗ with their error). Geometry
-//! comes from [`crate::layout`].
+//! one lane per process (the main process first) with its spawn, its running span, its exit,
+//! a strip of its state (running, waiting for a core, sleeping) and, for pool workers, a bar
+//! per task (failed tasks marked ✗ with their error). Geometry comes from [`crate::layout`].
+//!
+//! Demo-sized runs are drawn as SVG (every bar an element). Bigger runs draw their bars and
+//! blocks on a canvas under the same coordinates with level of detail
+//! ([`crate::layout::lod_rects`]), so 1,000,000 tasks pan as smoothly as ten.
 
-use crate::layout::{LaneStack, Lanes, TimeAxis, format_duration, process_colour};
+use super::timeline_canvas;
+use crate::layout::{LaneStack, Lanes, TimeAxis, format_duration, process_colour, span_at};
 use crate::model::RunModel;
 use leptos::prelude::*;
+use shared::ProcId;
+use std::sync::Arc;
 
-const WIDTH: f64 = 1200.0;
-const LABEL_W: f64 = 200.0;
-const RIGHT_PAD: f64 = 90.0;
+pub(super) const WIDTH: f64 = 1200.0;
+pub(super) const LABEL_W: f64 = 200.0;
+pub(super) const RIGHT_PAD: f64 = 90.0;
 const CORE_LANE: f64 = LaneStack::CORE_HEIGHT;
+/// Above this many task bars (or sampled blocks) the run is drawn on a canvas.
+pub const SVG_TASKS: usize = 2_000;
+const SVG_BLOCKS: usize = 6_000;
+
+/// Whether `m` is drawn on the canvas (too many elements for SVG).
+pub fn dense(m: &RunModel) -> bool {
+    m.tasks.len() > SVG_TASKS || m.core_blocks.len() + m.state_blocks.len() > SVG_BLOCKS
+}
 
 /// Where the process lanes start, below `cores` core lanes.
-fn process_lanes(cores: u32) -> Lanes {
+pub(super) fn process_lanes(cores: u32) -> Lanes {
     LaneStack::new(36.0, cores).processes
 }
 
 /// The core lanes.
-fn core_lane_top(core: u32) -> f64 {
+pub(super) fn core_lane_top(core: u32) -> f64 {
     LaneStack::new(36.0, core + 1).cores.top(core as usize)
 }
 
@@ -27,19 +42,40 @@ fn core_lane_top(core: u32) -> f64 {
 struct CoreLaneView {
     core: u32,
     y: f64,
+    /// Whether the run's processes may run on this core (their affinity).
+    allowed: bool,
     /// x, width, colour, opacity (the share of the interval on the core), tooltip.
     blocks: Vec<(f64, f64, &'static str, f64, String)>,
 }
 
+/// The cores any child of the run may use (all, before a child has started).
+pub(super) fn allowed_cores(m: &RunModel) -> Vec<u32> {
+    let mut cores: Vec<u32> = m
+        .processes
+        .iter()
+        .flat_map(|p| p.cpus.iter().copied())
+        .collect();
+    cores.sort_unstable();
+    cores.dedup();
+    if cores.is_empty() {
+        (0..m.cores).collect()
+    } else {
+        cores
+    }
+}
+
 fn core_lanes(m: &RunModel, axis: &TimeAxis) -> Vec<CoreLaneView> {
+    let svg = !dense(m);
+    let allowed = allowed_cores(m);
     (0..m.cores_sampled())
         .map(|core| CoreLaneView {
             core,
             y: core_lane_top(core),
+            allowed: allowed.contains(&core),
             blocks: m
                 .core_blocks
                 .iter()
-                .filter(|b| b.core == core)
+                .filter(|b| svg && b.core == core)
                 .map(|b| {
                     (
                         axis.x(b.start),
@@ -78,7 +114,24 @@ struct LaneView {
     exit: Option<(f64, String, bool)>,
     exit_code: Option<i32>,
     tooltip: String,
+    /// Whether the process runs tasks (its running span is then drawn faint, as "idle").
+    has_tasks: bool,
     bars: Vec<Bar>,
+    /// State strip (SVG only): x, running width, waiting width, interval width.
+    strip: Vec<(f64, f64, f64, f64)>,
+}
+
+/// The state strip of a process: per sampled interval, the part on a core, then the part
+/// waiting for one; the rest it slept.
+fn strip_of(m: &RunModel, proc: ProcId, axis: &TimeAxis) -> Vec<(f64, f64, f64, f64)> {
+    m.state_blocks
+        .iter()
+        .filter(|b| b.proc == proc)
+        .map(|b| {
+            let w = axis.width_of(b.start, b.end, 0.5);
+            (axis.x(b.start), w * b.running, w * b.waiting, w)
+        })
+        .collect()
 }
 
 /// The task bars of a worker; failed ones last, so they are drawn on top and stay visible.
@@ -117,6 +170,7 @@ fn bars_of(m: &RunModel, proc: shared::ProcId, axis: &TimeAxis) -> Vec<Bar> {
 }
 
 fn lanes(m: &RunModel, axis: &TimeAxis) -> Vec<LaneView> {
+    let svg = !dense(m);
     let end = m.last_t;
     let lanes_at = process_lanes(m.cores_sampled());
     let mut out = vec![LaneView {
@@ -130,7 +184,9 @@ fn lanes(m: &RunModel, axis: &TimeAxis) -> Vec<LaneView> {
         exit: None,
         exit_code: None,
         tooltip: format!("MainProcess (the procviz server), PID {}", m.main_pid),
+        has_tasks: false,
         bars: Vec::new(),
+        strip: Vec::new(),
     }];
     for (i, p) in m.processes.iter().enumerate() {
         let started = p.started.unwrap_or(end.max(p.spawned));
@@ -174,18 +230,117 @@ fn lanes(m: &RunModel, axis: &TimeAxis) -> Vec<LaneView> {
             exit,
             exit_code: p.exit_code(),
             tooltip,
-            bars: bars_of(m, p.proc, axis),
+            has_tasks: !m.index.of(p.proc).is_empty(),
+            bars: if svg {
+                bars_of(m, p.proc, axis)
+            } else {
+                Vec::new()
+            },
+            strip: if svg {
+                strip_of(m, p.proc, axis)
+            } else {
+                Vec::new()
+            },
         });
     }
     out
 }
 
-/// The drawing's x coordinate under a pointer at `client_x` (page pixels), if the timeline
-/// is on the page.
-fn svg_x(client_x: i32) -> Option<f64> {
+/// The drawing's coordinates under a pointer at (`client_x`, `client_y`) (page pixels), if
+/// the timeline is on the page.
+fn svg_point(client_x: i32, client_y: i32) -> Option<(f64, f64)> {
     let svg = document().query_selector("[data-testid=timeline]").ok()??;
     let rect = svg.get_bounding_client_rect();
-    (rect.width() > 0.0).then(|| (f64::from(client_x) - rect.left()) * WIDTH / rect.width())
+    let scale = WIDTH / rect.width();
+    (rect.width() > 0.0).then(|| {
+        (
+            (f64::from(client_x) - rect.left()) * scale,
+            (f64::from(client_y) - rect.top()) * scale,
+        )
+    })
+}
+
+fn svg_x(client_x: i32) -> Option<f64> {
+    svg_point(client_x, 0).map(|(x, _)| x)
+}
+
+/// What the pointer is over.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Hit {
+    /// A task bar (index into the run's tasks).
+    Task(usize),
+    /// A process lane, away from its bars.
+    Process(ProcId),
+    /// A core lane, and the block under the pointer if any (index into the core blocks).
+    Core(u32, Option<usize>),
+}
+
+/// Hit-testing: what lies at drawing coordinates (`x`, `y`) on `axis`. Bars within 4 px
+/// count, so short tasks can be pointed at.
+pub fn hit(m: &RunModel, axis: &TimeAxis, x: f64, y: f64) -> Option<Hit> {
+    let cores = m.cores_sampled();
+    let t = axis.t_at(x);
+    let in_plot = (LABEL_W..=WIDTH - RIGHT_PAD).contains(&x);
+    for core in 0..cores {
+        let top = core_lane_top(core);
+        if (top..top + CORE_LANE).contains(&y) {
+            let block = in_plot
+                .then(|| {
+                    m.core_blocks
+                        .iter()
+                        .position(|b| b.core == core && b.start <= t && t <= b.end)
+                })
+                .flatten();
+            return Some(Hit::Core(core, block));
+        }
+    }
+    let lanes = process_lanes(cores);
+    if y < lanes.y0 {
+        return None;
+    }
+    let i = ((y - lanes.y0) / (lanes.height + lanes.gap)).floor() as usize;
+    if y > lanes.top(i) + lanes.height {
+        return None;
+    }
+    let proc = match i {
+        0 => ProcId::MAIN,
+        _ => m.processes.get(i - 1)?.proc,
+    };
+    if in_plot {
+        let list = m.index.of(proc);
+        let span = |k: usize| {
+            let b = &m.tasks[list[k]];
+            (b.started, b.finished.unwrap_or(m.last_t))
+        };
+        let tolerance = 4.0 * axis.span / axis.width;
+        if let Some(k) = span_at(list.len(), span, t, tolerance) {
+            return Some(Hit::Task(list[k]));
+        }
+    }
+    Some(Hit::Process(proc))
+}
+
+/// The hover panel's title and rows for a hit.
+fn describe(m: &RunModel, hit: Hit) -> (String, Vec<(&'static str, String)>) {
+    match hit {
+        Hit::Task(i) => (format!("Task {}", m.tasks[i].task), m.describe_task(i)),
+        Hit::Process(p) => (m.name_of(p).to_string(), m.describe_process(p)),
+        Hit::Core(core, block) => {
+            let mut rows = vec![("Core", core.to_string())];
+            if let Some(b) = block.and_then(|i| m.core_blocks.get(i)) {
+                rows.push(("Process", m.name_of(b.proc).to_string()));
+                rows.push((
+                    "Interval",
+                    format!("{} → {}", format_duration(b.start), format_duration(b.end)),
+                ));
+                rows.push(("On this core", format!("{:.0} % of it", b.share * 100.0)));
+            }
+            if !allowed_cores(m).contains(&core) {
+                rows.push(("Note", "not allowed for this run's processes".into()));
+            }
+            (format!("core {core}"), rows)
+        }
+    }
 }
 
 /// The inside of a process lane (rebuilt when the lane changes; the lane's element stays).
@@ -227,7 +382,15 @@ fn lane_body(
             <rect class="bar pending" x=x y=y + 12.0 width=w height=10.0 fill=lane.colour />
         })}
         {lane.running.map(|(x, w)| view! {
-            <rect class="bar running" class:has-tasks=!lane.bars.is_empty() x=x y=y + 4.0 width=w height=26.0 rx=3.0 fill=lane.colour />
+            <rect class="bar running" class:has-tasks=lane.has_tasks x=x y=y + 4.0 width=w height=26.0 rx=3.0 fill=lane.colour />
+        })}
+        {(!lane.strip.is_empty()).then(|| view! {
+            <g class="state-strip" data-testid="state-strip">
+                {lane.strip.iter().map(|&(x, run, wait, _)| view! {
+                    <rect class="on-cpu" x=x y=y + 29.0 width=run height=5.0 />
+                    <rect class="waiting" x=x + run y=y + 29.0 width=wait height=5.0 />
+                }).collect_view()}
+            </g>
         })}
         {lane.bars.into_iter().map(|(x, w, label, error, tip)| {
             let failed = error.is_some();
@@ -266,9 +429,13 @@ fn lane_body(
 /// The inside of a core lane.
 fn core_body(lane: CoreLaneView) -> impl IntoView {
     let y = lane.y;
+    let allowed = lane.allowed;
     view! {
         <text class="lane-name" x=8.0 y=y + 17.0>{format!("core {}", lane.core)}</text>
-        <rect class="core-bg" x=LABEL_W y=y width=WIDTH - LABEL_W - RIGHT_PAD height=CORE_LANE />
+        {(!allowed).then(|| view! {
+            <text class="lane-pid not-allowed-label" x=70.0 y=y + 17.0>"not allowed"</text>
+        })}
+        <rect class="core-bg" class:not-allowed=!allowed x=LABEL_W y=y width=WIDTH - LABEL_W - RIGHT_PAD height=CORE_LANE />
         <g clip-path="url(#plot)">
         {lane.blocks.into_iter().map(|(x, w, colour, opacity, tip)| view! {
             <rect class="core-block" x=x y=y + 2.0 width=w height=CORE_LANE - 4.0 fill=colour fill-opacity=opacity>
@@ -282,12 +449,13 @@ fn core_body(lane: CoreLaneView) -> impl IntoView {
 /// The timeline panel.
 #[component]
 pub fn Timeline(
-    run: Signal<Option<RunModel>>,
+    run: Signal<Option<Arc<RunModel>>>,
     selected: RwSignal<Option<u64>>,
     /// The run still in progress (kill buttons), as opposed to a replay of it.
     live: Signal<Option<shared::RunId>>,
 ) -> impl IntoView {
-    // Zoom and pan: the wheel zooms around the pointer, shift+wheel pans, keys + − ← → 0.
+    // Zoom and pan: the wheel zooms around the pointer, shift+wheel or a drag pans, keys
+    // + − ← → 0.
     let zoom: RwSignal<Option<TimeAxis>> = RwSignal::new(None);
     let fitted = Memo::new(move |_| {
         run.with(|r| {
@@ -346,6 +514,7 @@ pub fn Timeline(
                 .unwrap_or_default()
         })
     });
+    let on_canvas = Memo::new(move |_| run.with(|r| r.as_ref().is_some_and(|m| dense(m))));
     let lane = move |proc: u32| rows.with(|ls| ls.iter().find(|l| l.proc == proc).cloned());
     let live_run = move || live.get();
     let core_lane = move |core: u32| cores.with(|cs| cs.iter().find(|c| c.core == core).cloned());
@@ -374,20 +543,96 @@ pub fn Timeline(
         let t = cursor.get()?;
         run.with(|r| r.as_ref().map(|m| m.state_at(t)))
     };
+    // Hover panel, drag-to-pan and clicks on canvas-drawn bars.
+    let hovered: RwSignal<Option<Hit>> = RwSignal::new(None);
+    let drag: RwSignal<Option<(f64, TimeAxis, bool)>> = RwSignal::new(None);
+    let hit_at = move |ev: &web_sys::PointerEvent| {
+        let (x, y) = svg_point(ev.client_x(), ev.client_y())?;
+        run.with_untracked(|r| r.as_ref().and_then(|m| hit(m, &axis.get_untracked(), x, y)))
+    };
+    let on_down = move |ev: web_sys::PointerEvent| {
+        let Some((x, y)) = svg_point(ev.client_x(), ev.client_y()) else {
+            return;
+        };
+        if ev.button() == 0 && y > 30.0 && x > LABEL_W && x < WIDTH - RIGHT_PAD {
+            drag.set(Some((x, axis.get_untracked(), false)));
+        }
+    };
+    let on_move = move |ev: web_sys::PointerEvent| {
+        if let Some((x0, start, _)) = drag.get_untracked() {
+            if ev.buttons() & 1 == 1 {
+                let Some(x) = svg_x(ev.client_x()) else {
+                    return;
+                };
+                if (x - x0).abs() > 3.0 {
+                    let dt = (x0 - x) * start.span / start.width;
+                    zoom.set(Some(start.panned(dt, limit())));
+                    drag.set(Some((x0, start, true)));
+                }
+                return;
+            }
+            drag.set(None);
+        }
+        hovered.set(hit_at(&ev));
+    };
+    let on_up = move |ev: web_sys::PointerEvent| {
+        let dragged = drag.get_untracked().is_some_and(|d| d.2);
+        drag.set(None);
+        if dragged || !on_canvas.get_untracked() {
+            return;
+        }
+        // Bars on the canvas have no element of their own: a click selects the one under
+        // the pointer (SVG bars handle their own clicks).
+        if let Some(Hit::Task(i)) = hit_at(&ev) {
+            let task = run.with_untracked(|r| r.as_ref().map(|m| m.tasks[i].task));
+            selected.set(task);
+        }
+    };
+    let hover_panel = move || {
+        let h = hovered.get()?;
+        let (title, rows) = run.with(|r| r.as_ref().map(|m| describe(m, h)))?;
+        Some(view! {
+            <div class="hover-panel" data-testid="hover">
+                <strong>{title}</strong>
+                <dl>
+                    {rows.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
+                </dl>
+            </div>
+        })
+    };
+    let canvas: NodeRef<leptos::html::Canvas> = NodeRef::new();
+    Effect::new(move |_| {
+        let a = axis.get();
+        let sel = selected.get();
+        let dense_now = on_canvas.get();
+        let Some(el) = canvas.get() else {
+            return;
+        };
+        run.with(|r| match r.as_ref() {
+            Some(m) if dense_now => timeline_canvas::draw(&el, m, &a, sel),
+            _ => timeline_canvas::clear(&el),
+        });
+    });
     view! {
         <section
             class="panel timeline"
-            aria-label="Timeline (wheel: zoom, shift+wheel: pan, keys + − ← → 0)"
+            aria-label="Timeline (wheel: zoom, drag or shift+wheel: pan, keys + − ← → 0)"
             tabindex="0"
             on:keydown=on_key
+            data-render=move || if on_canvas.get() { "canvas" } else { "svg" }
         >
             <h2>{move || title().unwrap_or_else(|| "Pick a demo to start".into())}</h2>
+            <div class="plot" class:dragging=move || drag.with(|d| d.is_some_and(|d| d.2))>
             <svg
                 class="timeline-svg"
                 data-testid="timeline"
                 viewBox=move || format!("0 0 {WIDTH} {}", height())
                 preserveAspectRatio="xMinYMin meet"
                 on:wheel=on_wheel
+                on:pointerdown=on_down
+                on:pointermove=on_move
+                on:pointerup=on_up
+                on:pointerleave=move |_| hovered.set(None)
                 role="img"
                 aria-label="Processes over time"
             >
@@ -398,6 +643,10 @@ pub fn Timeline(
                     <clipPath id="plot-and-labels">
                         <rect x=LABEL_W y=0.0 width=WIDTH - LABEL_W height=100000.0 />
                     </clipPath>
+                    <pattern id="not-allowed" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
+                        <rect width="8" height="8" class="not-allowed-bg" />
+                        <line x1="0" y1="0" x2="0" y2="8" class="not-allowed-hatch" />
+                    </pattern>
                 </defs>
                 <rect
                     class="scrub"
@@ -418,7 +667,7 @@ pub fn Timeline(
                     </For>
                 </g>
                 <For each=move || cores.with(|cs| cs.iter().map(|c| c.core).collect::<Vec<_>>()) key=|c| *c let:core>
-                    <g class="core-lane" data-testid="core-lane" data-core=core>
+                    <g class="core-lane" data-testid="core-lane" data-core=core data-allowed=move || core_lane(core).is_none_or(|c| c.allowed).to_string()>
                         {move || core_lane(core).map(core_body)}
                     </g>
                 </For>
@@ -443,8 +692,20 @@ pub fn Timeline(
                     view! { <line class="cursor" x1=x x2=x y1=0.0 y2=height() /> }
                 })}
             </svg>
+            <canvas class="timeline-canvas" data-testid="timeline-canvas" node_ref=canvas aria-hidden="true"></canvas>
+            {hover_panel}
+            </div>
+            <p class="legend">
+                <span class="key on-cpu"></span>"on a core "
+                <span class="key waiting"></span>"waiting for a core "
+                <span class="key asleep"></span>"sleeping "
+                <span class="key task"></span>"task "
+                <span class="key failed">"✗"</span>"failed task "
+                <span class="key many"></span>"many tasks (zoom in) "
+                <span class="key not-allowed"></span>"core not allowed"
+            </p>
             <p class="cursor-state" data-testid="cursor-state" data-running=move || state().map(|s| s.running.len()).unwrap_or(0)>
-                {move || state().map(|s| s.describe()).unwrap_or_else(|| "Press or drag along the time axis to see the run at any moment.".into())}
+                {move || state().map(|s| s.describe()).unwrap_or_else(|| "Press or drag along the time axis to see the run at any moment; drag the plot to pan, wheel to zoom.".into())}
             </p>
         </section>
     }

@@ -7,6 +7,7 @@ use shared::{
     ClientMessage, CommandError, DemoRequest, ErrorKind, PoolParams, ProcessesParams,
     TwoProcessesParams,
 };
+use std::sync::Arc;
 
 /// Parameters from the page's URL (`?num=7&linger_ms=500`), so a configured demo can be
 /// bookmarked.
@@ -103,7 +104,7 @@ pub fn TallyPanel(tally: RwSignal<Tally>) -> impl IntoView {
 /// The row of demo buttons and the cancel button.
 #[component]
 pub fn Toolbar(
-    run: RwSignal<Option<RunModel>>,
+    run: RwSignal<Option<Arc<RunModel>>>,
     error: RwSignal<Option<CommandError>>,
     tally: RwSignal<Tally>,
 ) -> impl IntoView {

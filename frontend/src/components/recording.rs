@@ -1,0 +1,75 @@
+//! "Open a recording": a run recorded with `procviz run … > run.ndjson`, read in 1 MiB chunks
+//! (the page keeps drawing between them) and shown like a finished live run.
+
+use crate::model::{Recording, RunModel};
+use leptos::prelude::*;
+use std::sync::Arc;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+const CHUNK: f64 = 1024.0 * 1024.0;
+
+/// Reads `file` into a run, reporting progress (0 to 1) as it goes.
+async fn read(file: web_sys::File, progress: RwSignal<Option<f64>>) -> Result<RunModel, String> {
+    let size = file.size();
+    let mut rec = Recording::default();
+    let mut at = 0.0;
+    while at < size {
+        let end = (at + CHUNK).min(size);
+        let blob = file
+            .slice_with_f64_and_f64(at, end)
+            .map_err(|e| format!("cannot read the file: {e:?}"))?;
+        let buffer = JsFuture::from(blob.array_buffer())
+            .await
+            .map_err(|e| format!("cannot read the file: {e:?}"))?;
+        rec.feed(&js_sys::Uint8Array::new(&buffer).to_vec());
+        at = end;
+        progress.set(Some(at / size));
+    }
+    let name = file.name();
+    rec.finish().map(|mut m| {
+        m.title = format!("{} — recording {name}", m.title);
+        m
+    })
+}
+
+/// The "Open recording…" control.
+#[component]
+pub fn OpenRecording(
+    run: RwSignal<Option<Arc<RunModel>>>,
+    error: RwSignal<Option<shared::CommandError>>,
+) -> impl IntoView {
+    let progress: RwSignal<Option<f64>> = RwSignal::new(None);
+    let on_change = move |ev: leptos::ev::Event| {
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        let Some(file) = input.files().and_then(|f| f.get(0)) else {
+            return;
+        };
+        progress.set(Some(0.0));
+        leptos::task::spawn_local(async move {
+            match read(file, progress).await {
+                Ok(model) => run.set(Some(Arc::new(model))),
+                Err(message) => error.set(Some(shared::CommandError {
+                    kind: shared::ErrorKind::Malformed,
+                    message,
+                })),
+            }
+            progress.set(None);
+            input.set_value("");
+        });
+    };
+    view! {
+        <label class="open-recording button-like" title="Open a run recorded with: procviz run … > run.ndjson">
+            "Open recording…"
+            <input type="file" accept=".ndjson,.jsonl,.json" data-testid="open-recording" on:change=on_change />
+        </label>
+        <span class="loading" data-testid="loading" data-progress=move || progress.get().map(|p| format!("{p:.3}")).unwrap_or_default()>
+            {move || progress.get().map(|p| format!("reading {:.0} %", p * 100.0))}
+        </span>
+    }
+}
