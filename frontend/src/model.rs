@@ -918,7 +918,7 @@ mod tests {
 
     #[test]
     fn events_build_lanes_console_and_outcome() {
-        let mut model = two_process_model();
+        let model = two_process_model();
         assert_eq!(model.title, "Two processes");
         assert_eq!(model.processes.len(), 2);
         let p1 = &model.processes[0];
@@ -1053,7 +1053,7 @@ mod tests {
 
     #[test]
     fn a_run_cut_at_a_moment_shows_only_what_had_happened() {
-        let mut model = two_process_model();
+        let model = two_process_model();
         let early = model.until(0.0045);
         assert_eq!(early.processes.len(), 2);
         assert_eq!(early.processes[0].exited, None, "Process-1 exits at 5 ms");
@@ -1071,7 +1071,7 @@ mod tests {
 
     #[test]
     fn print_orders_are_tallied_most_frequent_first() {
-        let mut model = two_process_model();
+        let model = two_process_model();
         assert_eq!(print_order(&model), "Square: 100");
         let mut tally = Tally::default();
         tally.add("b".into());
