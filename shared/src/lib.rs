@@ -27,7 +27,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 pub mod demo;
+pub mod lessons;
 pub use demo::{CrashSignal, DemoRequest, PoolParams, ProcessesParams, TwoProcessesParams, Work};
+pub use lessons::{Lesson, LessonRun};
 
 /// Version of this protocol, sent in [`ServerMessage::Hello`]. A client that does not know the
 /// version should say so rather than guess.

@@ -1,0 +1,269 @@
+//! Every lecture demo, run exactly as its button runs it ([`shared::Lesson::runs`]) on the
+//! real runtime over a real WebSocket, with what the lesson promises checked from the event
+//! stream. The lessons measure the machine's cores, so they run one at a time.
+
+mod common;
+
+use common::*;
+use shared::{ClientMessage, Event, EventKind, Lesson, PoolApi, ProcId, ServerMessage, TaskResult};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// The machine's cores, as the server reports them.
+async fn cores(server: &Server) -> u32 {
+    match connect(server).await.1 {
+        ServerMessage::Hello { cores, .. } => cores,
+        other => panic!("hello expected, got {other:?}"),
+    }
+}
+
+/// Runs every run of `lesson` in turn; returns each run's events.
+async fn run_lesson(server: &Server, lesson: Lesson) -> Vec<Vec<Event>> {
+    let cores = cores(server).await;
+    let mut all = Vec::new();
+    for run in lesson.runs(cores, PoolApi::Imap) {
+        let (mut ws, _) = connect(server).await;
+        send(&mut ws, &ClientMessage::start(run.request.clone())).await;
+        let (events, _) = events_until_finished(&mut ws).await;
+        all.push(events);
+    }
+    all
+}
+
+fn wall(events: &[Event]) -> f64 {
+    events.last().map_or(0.0, secs)
+}
+
+/// On-CPU nanoseconds per (process, core), and per process the cores seen at once.
+fn on_cpu(events: &[Event]) -> HashMap<(u32, Option<u32>), u64> {
+    let mut on = HashMap::new();
+    for e in events {
+        if let EventKind::ThreadSegment {
+            proc,
+            core,
+            on_cpu_ns,
+            ..
+        } = e.kind
+        {
+            *on.entry((proc.0, core)).or_default() += on_cpu_ns;
+        }
+    }
+    on
+}
+
+fn waiting_ns(events: &[Event], proc: u32) -> u64 {
+    events
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::ThreadSegment {
+                proc: p,
+                waiting_ns,
+                ..
+            } if p.0 == proc => Some(waiting_ns),
+            _ => None,
+        })
+        .sum()
+}
+
+fn guard() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[tokio::test]
+async fn two_processes_and_who_prints_first_print_what_the_lessons_say() {
+    let _one = guard();
+    let server = Server::start();
+    let two = run_lesson(&server, Lesson::TwoProcesses).await.remove(0);
+    let lines: Vec<&str> = two
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Output { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        lines.contains(&"Square: 100") && lines.contains(&"Cube: 1000"),
+        "{lines:?}"
+    );
+    assert_eq!(lines.last(), Some(&"Done!"));
+    let four = run_lesson(&server, Lesson::WhoPrintsFirst).await.remove(0);
+    let mut nums: Vec<String> = four
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Output { proc, text, .. } if *proc != ProcId::MAIN => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    nums.sort();
+    assert_eq!(nums, ["Num: 1", "Num: 2", "Num: 3", "Num: 4"]);
+}
+
+#[tokio::test]
+async fn the_chef_alone_time_slices_one_core_and_all_cores_are_faster() {
+    let _one = guard();
+    let server = Server::start();
+    let cores = cores(&server).await;
+    let runs = run_lesson(&server, Lesson::ChefAlone).await;
+    let alone = &runs[0];
+    let t1 = wall(alone);
+    assert!(
+        (3.4..=5.5).contains(&t1),
+        "four 1 s jobs on one core: {t1} s"
+    );
+    let on = on_cpu(alone);
+    let total: u64 = on.values().sum();
+    let core0: u64 = on
+        .iter()
+        .filter(|(k, _)| k.1 == Some(0))
+        .map(|(_, v)| v)
+        .sum();
+    assert!(
+        core0 as f64 >= 0.95 * total as f64,
+        "{core0} of {total} ns on core 0"
+    );
+    for proc in 1..=4 {
+        assert!(
+            waiting_ns(alone, proc) > 500_000_000,
+            "Process-{proc} waited for the core"
+        );
+    }
+    if cores > 1 {
+        let t_all = wall(&runs[1]);
+        assert!(
+            t1 / t_all >= 1.5,
+            "{cores} cores must be clearly faster: {t1:.2} s vs {t_all:.2} s"
+        );
+        let used: BTreeSet<u32> = on_cpu(&runs[1]).keys().filter_map(|k| k.1).collect();
+        assert!(used.len() >= 2, "all cores used: {used:?}");
+    }
+}
+
+#[tokio::test]
+async fn threads_of_one_process_spread_over_the_cores_like_processes() {
+    let _one = guard();
+    let server = Server::start();
+    let cores = cores(&server).await;
+    if cores < 2 {
+        return; // The lesson runs only its 1-process side here; nothing to compare.
+    }
+    let runs = run_lesson(&server, Lesson::ThreadsVsProcesses).await;
+    let threads = &runs[0];
+    let tids: BTreeSet<u32> = threads
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::ThreadSegment { tid, on_cpu_ns, .. } if on_cpu_ns > 0 => Some(tid),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        tids.len() >= 4,
+        "four working threads of one process: {tids:?}"
+    );
+    let used: BTreeSet<u32> = on_cpu(threads).keys().filter_map(|k| k.1).collect();
+    assert!(used.len() >= 2, "one PID on several cores: {used:?}");
+    let (t_threads, t_procs) = (wall(threads), wall(&runs[1]));
+    let ratio = t_threads / t_procs;
+    assert!(
+        (0.7..=1.4).contains(&ratio),
+        "native threads have no GIL: {t_threads:.2} s vs {t_procs:.2} s"
+    );
+}
+
+#[tokio::test]
+async fn a_killed_worker_loses_its_task_and_the_pool_finishes() {
+    let _one = guard();
+    let server = Server::start();
+    let run = Lesson::WorkerDies.runs(2, PoolApi::Imap).remove(0);
+    let (mut ws, _) = connect(&server).await;
+    send(&mut ws, &ClientMessage::start(run.request)).await;
+    let mut events = events_until(&mut ws, |e| {
+        matches!(&e.kind, EventKind::ProcessSpawned { name, .. } if name == Lesson::KILLED_WORKER)
+    })
+    .await;
+    let (run_id, victim) = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::ProcessSpawned { proc, name, .. } if name == Lesson::KILLED_WORKER => {
+                Some((e.run, *proc))
+            }
+            _ => None,
+        })
+        .expect("the worker was spawned");
+    tokio::time::sleep(Duration::from_millis(Lesson::KILL_AT_MS)).await;
+    send(
+        &mut ws,
+        &ClientMessage::KillProcess {
+            run: run_id,
+            proc: victim,
+        },
+    )
+    .await;
+    let (rest, _) = events_until_finished(&mut ws).await;
+    events.extend(rest);
+    let exit = events.iter().find_map(|e| match e.kind {
+        EventKind::ProcessExited { proc, status, .. } if proc == victim => Some(status),
+        _ => None,
+    });
+    assert_eq!(exit.map(|s| s.python_exitcode()), Some(-9));
+    let results: Vec<&TaskResult> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::ResultConsumed { result, .. } => Some(result),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(results.len(), 10, "every task has a result");
+    let lost: Vec<String> = results
+        .iter()
+        .filter_map(|r| match r {
+            TaskResult::Error(e) => Some(e.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(lost.len(), 1, "exactly the killed task is lost: {lost:?}");
+    assert!(lost[0].contains("SIGKILL"), "{lost:?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::WorkerReplaced { .. })),
+        "the pool replaced the worker"
+    );
+}
+
+#[tokio::test]
+async fn more_workers_than_cores_do_not_go_faster() {
+    let _one = guard();
+    let server = Server::start();
+    let cores = cores(&server).await;
+    let runs = run_lesson(&server, Lesson::HowManyWorkers).await;
+    let walls: Vec<f64> = runs.iter().map(|r| wall(r)).collect();
+    // 8 tasks of 0.5 s CPU: Pool(1) takes about 4 s.
+    assert!((3.6..=5.5).contains(&walls[0]), "Pool(1): {walls:?}");
+    if cores < 2 {
+        return;
+    }
+    let speedup: Vec<f64> = walls.iter().map(|w| walls[0] / w).collect();
+    let best = f64::from(cores.min(8));
+    assert!(speedup[1] >= 1.6, "Pool(2) on {cores} cores: {speedup:?}");
+    for (n, s) in Lesson::POOL_SIZES.iter().zip(&speedup) {
+        assert!(
+            *s <= best * 1.15,
+            "Pool({n}) cannot beat the {cores} cores: {speedup:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn sleeping_tasks_leave_the_cores_idle_and_cpu_tasks_fill_them() {
+    let _one = guard();
+    let server = Server::start();
+    let runs = run_lesson(&server, Lesson::SleepingVsWorking).await;
+    let busy = |events: &[Event]| on_cpu(events).values().sum::<u64>() as f64 / 1e9;
+    let (asleep, working) = (busy(&runs[0]), busy(&runs[1]));
+    // 8 tasks × 0.5 s each: 4 s of task time either way.
+    assert!(asleep < 0.2, "sleeping tasks used {asleep:.3} s of CPU");
+    assert!(working > 3.2, "CPU tasks used {working:.3} s of CPU");
+}

@@ -1,0 +1,221 @@
+//! The lecture demos: each example of the teaching material as the run requests its button
+//! sends. Shared so the server's integration tests run exactly what the page's buttons run;
+//! the page adds captions, expectations and what it observed.
+
+use crate::PoolApi;
+use crate::demo::{DemoRequest, PoolParams, ProcessesParams, TwoProcessesParams, Work};
+use serde::{Deserialize, Serialize};
+
+/// One lecture demo.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lesson {
+    /// Square and cube in two processes, started and joined, then `Done!`.
+    TwoProcesses,
+    /// Four processes print `Num: 1` … `Num: 4`; the order varies.
+    WhoPrintsFirst,
+    /// The seed: `Pool(4).imap` over 10 one-second tasks, task 0 raising ZeroDivisionError.
+    PoolImap,
+    /// Four CPU-bound jobs on one core (time-slicing), then the same on every core.
+    ChefAlone,
+    /// The same CPU work as four threads of one process, then as four processes.
+    ThreadsVsProcesses,
+    /// A pool whose worker is killed mid-task: the task is lost and reported, the pool goes on.
+    WorkerDies,
+    /// `Pool(1)`, `Pool(2)`, `Pool(4)`, `Pool(8)` over the same CPU-bound tasks.
+    HowManyWorkers,
+    /// The same pool with sleeping tasks, then with CPU tasks.
+    SleepingVsWorking,
+}
+
+/// One run of a lesson: a label for people and the request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LessonRun {
+    /// What distinguishes this run within the lesson ("1 core", "Pool(4)").
+    pub label: String,
+    /// What to start.
+    pub request: DemoRequest,
+}
+
+impl Lesson {
+    /// Every lesson, in the order of the teaching material.
+    pub const ALL: [Lesson; 8] = [
+        Lesson::TwoProcesses,
+        Lesson::WhoPrintsFirst,
+        Lesson::PoolImap,
+        Lesson::ChefAlone,
+        Lesson::ThreadsVsProcesses,
+        Lesson::WorkerDies,
+        Lesson::HowManyWorkers,
+        Lesson::SleepingVsWorking,
+    ];
+
+    /// CPU time of one job of the CPU-bound lessons, milliseconds.
+    pub const JOB_MS: u64 = 1000;
+    /// When the worker of [`Lesson::WorkerDies`] is killed, milliseconds into the run.
+    pub const KILL_AT_MS: u64 = 1500;
+    /// The worker [`Lesson::WorkerDies`] kills.
+    pub const KILLED_WORKER: &'static str = "PoolWorker-2";
+    /// The pool sizes of [`Lesson::HowManyWorkers`].
+    pub const POOL_SIZES: [u32; 4] = [1, 2, 4, 8];
+
+    /// Its id in URLs and test ids (`chef_alone`).
+    pub fn id(self) -> &'static str {
+        match self {
+            Lesson::TwoProcesses => "two_processes",
+            Lesson::WhoPrintsFirst => "who_prints_first",
+            Lesson::PoolImap => "pool_imap",
+            Lesson::ChefAlone => "chef_alone",
+            Lesson::ThreadsVsProcesses => "threads_vs_processes",
+            Lesson::WorkerDies => "worker_dies",
+            Lesson::HowManyWorkers => "how_many_workers",
+            Lesson::SleepingVsWorking => "sleeping_vs_working",
+        }
+    }
+
+    /// The lesson with this id.
+    pub fn from_id(id: &str) -> Option<Lesson> {
+        Lesson::ALL.into_iter().find(|l| l.id() == id)
+    }
+
+    /// Its title.
+    pub fn title(self) -> &'static str {
+        match self {
+            Lesson::TwoProcesses => "Two processes",
+            Lesson::WhoPrintsFirst => "Who prints first?",
+            Lesson::PoolImap => "Pool(4).imap with a failing task",
+            Lesson::ChefAlone => "The chef alone",
+            Lesson::ThreadsVsProcesses => "Threads vs processes",
+            Lesson::WorkerDies => "A worker dies",
+            Lesson::HowManyWorkers => "How many workers?",
+            Lesson::SleepingVsWorking => "Sleeping is not working",
+        }
+    }
+
+    /// Whether the lesson's point needs more than one core (on a 1-core machine the
+    /// "many cores" side is left out and the page says so).
+    pub fn needs_many_cores(self) -> bool {
+        matches!(
+            self,
+            Lesson::ChefAlone | Lesson::ThreadsVsProcesses | Lesson::HowManyWorkers
+        )
+    }
+
+    /// The runs to start, in order, on a machine with `cores` cores; `api` is the pool API
+    /// of [`Lesson::PoolImap`] (its switch).
+    pub fn runs(self, cores: u32, api: PoolApi) -> Vec<LessonRun> {
+        let run = |label: &str, request| LessonRun {
+            label: label.to_string(),
+            request,
+        };
+        let cpu_jobs = |cores_allowed: Option<Vec<u32>>, threads: u32, count: u32| {
+            DemoRequest::Processes(ProcessesParams {
+                count,
+                print: String::new(),
+                work: Work::Cpu,
+                work_ms: Self::JOB_MS,
+                threads,
+                cores: cores_allowed,
+                ..ProcessesParams::default()
+            })
+        };
+        let cpu_pool = |workers: u32, work: Work| {
+            DemoRequest::Pool(PoolParams {
+                workers,
+                tasks: 8,
+                api: PoolApi::Map,
+                work,
+                task_ms: 500,
+                fail: Vec::new(),
+                print: false,
+                ..PoolParams::default()
+            })
+        };
+        let many = cores > 1;
+        match self {
+            Lesson::TwoProcesses => vec![run(
+                "two processes",
+                DemoRequest::TwoProcesses(TwoProcessesParams::default()),
+            )],
+            Lesson::WhoPrintsFirst => vec![run(
+                "four processes",
+                DemoRequest::Processes(ProcessesParams::default()),
+            )],
+            Lesson::PoolImap => vec![run(
+                &format!("Pool(4).{}", api.python_name()),
+                DemoRequest::Pool(PoolParams {
+                    api,
+                    ..PoolParams::default()
+                }),
+            )],
+            Lesson::ChefAlone => {
+                let mut runs = vec![run("4 jobs, 1 core", cpu_jobs(Some(vec![0]), 0, 4))];
+                if many {
+                    runs.push(run(&format!("4 jobs, {cores} cores"), cpu_jobs(None, 0, 4)));
+                }
+                runs
+            }
+            Lesson::ThreadsVsProcesses => {
+                let mut runs = vec![run("4 threads, 1 process", cpu_jobs(None, 4, 1))];
+                if many {
+                    runs.push(run("4 processes", cpu_jobs(None, 0, 4)));
+                }
+                runs
+            }
+            Lesson::WorkerDies => vec![run(
+                "Pool(4), a worker killed",
+                DemoRequest::Pool(PoolParams {
+                    fail: Vec::new(),
+                    ..PoolParams::default()
+                }),
+            )],
+            Lesson::HowManyWorkers => Self::POOL_SIZES
+                .into_iter()
+                .filter(|&n| many || n == 1)
+                .map(|n| run(&format!("Pool({n})"), cpu_pool(n, Work::Cpu)))
+                .collect(),
+            Lesson::SleepingVsWorking => vec![
+                run("sleeping tasks", cpu_pool(4, Work::Sleep)),
+                run("CPU tasks", cpu_pool(4, Work::Cpu)),
+            ],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_lesson_has_a_unique_id_and_valid_runs() {
+        for lesson in Lesson::ALL {
+            assert_eq!(Lesson::from_id(lesson.id()), Some(lesson));
+            for cores in [1, 2, 8] {
+                let runs = lesson.runs(cores, PoolApi::Imap);
+                assert!(!runs.is_empty());
+                for r in runs {
+                    assert_eq!(r.request.validate(cores), Ok(()), "{lesson:?} {}", r.label);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_one_core_machine_leaves_out_the_many_core_side() {
+        for lesson in Lesson::ALL {
+            let one = lesson.runs(1, PoolApi::Imap).len();
+            let two = lesson.runs(2, PoolApi::Imap).len();
+            assert_eq!(lesson.needs_many_cores(), one < two, "{lesson:?}");
+        }
+        assert_eq!(Lesson::HowManyWorkers.runs(2, PoolApi::Imap).len(), 4);
+    }
+
+    #[test]
+    fn the_pool_lesson_switches_its_api() {
+        let runs = Lesson::PoolImap.runs(2, PoolApi::Map);
+        assert_eq!(runs[0].label, "Pool(4).map");
+        assert!(
+            matches!(&runs[0].request, DemoRequest::Pool(p) if p.api == PoolApi::Map && p.fail == vec![0])
+        );
+    }
+}
