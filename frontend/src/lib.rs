@@ -7,6 +7,7 @@
 pub mod components;
 pub mod export;
 pub mod layout;
+pub mod lessons;
 pub mod model;
 pub mod python;
 pub mod ws;

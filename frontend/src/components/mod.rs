@@ -3,7 +3,9 @@
 
 mod console;
 mod export;
+mod lessons;
 mod params;
+mod presenter;
 mod python;
 mod recording;
 mod replay;
@@ -42,6 +44,7 @@ pub fn App() -> impl IntoView {
     let live: Signal<Option<shared::RunId>> =
         Signal::derive(move || run.with(|r| r.as_ref().filter(|m| !m.finished()).map(|m| m.run)));
 
+    let lessons = lessons::Lessons::new(cores);
     let on_message = Rc::new(move |msg: ServerMessage| match msg {
         ServerMessage::Hello { cores: n, runs, .. } => {
             cores.set(n);
@@ -63,17 +66,26 @@ pub fn App() -> impl IntoView {
                             view_t.set(None);
                         }
                         if let Some(model) = current.as_mut() {
-                            Arc::make_mut(model).apply(event);
+                            let model = Arc::make_mut(model);
+                            model.apply(event);
+                            if newer && matches!(event.kind, EventKind::RunStarted { .. }) {
+                                lessons.started(model);
+                            }
                         }
+                    }
+                    if let Some(m) = current.as_ref() {
+                        lessons.maybe_kill(m);
                     }
                     // Finished in this batch: a run that was not finished before it (or is new).
                     let done = current
                         .as_ref()
                         .filter(|m| m.finished() && before != Some((m.run, true)));
-                    done.map(|m| print_order(m))
+                    done.cloned()
                 })
                 .flatten();
-            if let Some(order) = finished_now {
+            if let Some(done) = finished_now {
+                lessons.finished(&done);
+                let order = print_order(&done);
                 if tally.with_untracked(|t| t.left > 0) {
                     tally.update(|t| {
                         t.add(order);
@@ -96,6 +108,7 @@ pub fn App() -> impl IntoView {
         <header class="topbar">
             <h1 class="brand">"procviz"</h1>
             <toolbar::Toolbar run=run error=error tally=tally />
+            <presenter::Presenter lessons=lessons />
             <span class="conn" data-testid="connection" data-state=move || format!("{:?}", conn.get())>
                 {move || conn.get().label()}
             </span>
@@ -106,7 +119,9 @@ pub fn App() -> impl IntoView {
                 <button class="dismiss" on:click=move |_| error.set(None)>"dismiss"</button>
             </div>
         </Show>
+        <lessons::LessonPicker lessons=lessons />
         <main>
+            <lessons::LessonPanel lessons=lessons run=run />
             <div class="controls">
                 <params::PoolParamsForm />
                 <replay::Replay run=run view_t=view_t />
@@ -114,6 +129,7 @@ pub fn App() -> impl IntoView {
                 <recording::OpenRecording run=run error=error />
             </div>
             <timeline::Timeline run=shown selected=selected live=live />
+            <lessons::ComparePanel lessons=lessons selected=selected />
             <div class="below">
                 <div class="left">
                     <toolbar::TallyPanel tally=tally />

@@ -248,8 +248,7 @@ fn lanes(m: &RunModel, axis: &TimeAxis) -> Vec<LaneView> {
 
 /// The drawing's coordinates under a pointer at (`client_x`, `client_y`) (page pixels), if
 /// the timeline is on the page.
-fn svg_point(client_x: i32, client_y: i32) -> Option<(f64, f64)> {
-    let svg = document().query_selector("[data-testid=timeline]").ok()??;
+fn svg_point(svg: &web_sys::Element, client_x: i32, client_y: i32) -> Option<(f64, f64)> {
     let rect = svg.get_bounding_client_rect();
     let scale = WIDTH / rect.width();
     (rect.width() > 0.0).then(|| {
@@ -260,8 +259,8 @@ fn svg_point(client_x: i32, client_y: i32) -> Option<(f64, f64)> {
     })
 }
 
-fn svg_x(client_x: i32) -> Option<f64> {
-    svg_point(client_x, 0).map(|(x, _)| x)
+fn svg_x(svg: &web_sys::Element, client_x: i32) -> Option<f64> {
+    svg_point(svg, client_x, 0).map(|(x, _)| x)
 }
 
 /// What the pointer is over.
@@ -453,7 +452,12 @@ pub fn Timeline(
     selected: RwSignal<Option<u64>>,
     /// The run still in progress (kill buttons), as opposed to a replay of it.
     live: Signal<Option<shared::RunId>>,
+    /// A time span to show at least (compare mode: two runs on the same scale), seconds.
+    #[prop(optional, into)]
+    span: Option<Signal<f64>>,
 ) -> impl IntoView {
+    let svg_ref: NodeRef<leptos::svg::Svg> = NodeRef::new();
+    let svg_el = move || svg_ref.get_untracked().map(web_sys::Element::from);
     // Zoom and pan: the wheel zooms around the pointer, shift+wheel or a drag pans, keys
     // + − ← → 0.
     let zoom: RwSignal<Option<TimeAxis>> = RwSignal::new(None);
@@ -462,7 +466,9 @@ pub fn Timeline(
             TimeAxis::fit(
                 LABEL_W,
                 WIDTH - LABEL_W - RIGHT_PAD,
-                r.as_ref().map_or(0.0, |m| m.last_t),
+                r.as_ref()
+                    .map_or(0.0, |m| m.last_t)
+                    .max(span.map_or(0.0, |s| s.get())),
                 0.001,
             )
         })
@@ -475,7 +481,7 @@ pub fn Timeline(
     let on_wheel = move |ev: web_sys::WheelEvent| {
         ev.prevent_default();
         let a = axis.get_untracked();
-        let Some(x) = svg_x(ev.client_x()) else {
+        let Some(x) = svg_el().and_then(|svg| svg_x(&svg, ev.client_x())) else {
             return;
         };
         let next = if ev.shift_key() {
@@ -534,7 +540,7 @@ pub fn Timeline(
         if ev.type_() == "pointermove" && ev.buttons() == 0 {
             return;
         }
-        let Some(x) = svg_x(ev.client_x()) else {
+        let Some(x) = svg_el().and_then(|svg| svg_x(&svg, ev.client_x())) else {
             return;
         };
         cursor.set(Some(axis.get_untracked().t_at(x)));
@@ -547,11 +553,11 @@ pub fn Timeline(
     let hovered: RwSignal<Option<Hit>> = RwSignal::new(None);
     let drag: RwSignal<Option<(f64, TimeAxis, bool)>> = RwSignal::new(None);
     let hit_at = move |ev: &web_sys::PointerEvent| {
-        let (x, y) = svg_point(ev.client_x(), ev.client_y())?;
+        let (x, y) = svg_point(&svg_el()?, ev.client_x(), ev.client_y())?;
         run.with_untracked(|r| r.as_ref().and_then(|m| hit(m, &axis.get_untracked(), x, y)))
     };
     let on_down = move |ev: web_sys::PointerEvent| {
-        let Some((x, y)) = svg_point(ev.client_x(), ev.client_y()) else {
+        let Some((x, y)) = svg_el().and_then(|svg| svg_point(&svg, ev.client_x(), ev.client_y())) else {
             return;
         };
         if ev.button() == 0 && y > 30.0 && x > LABEL_W && x < WIDTH - RIGHT_PAD {
@@ -561,7 +567,7 @@ pub fn Timeline(
     let on_move = move |ev: web_sys::PointerEvent| {
         if let Some((x0, start, _)) = drag.get_untracked() {
             if ev.buttons() & 1 == 1 {
-                let Some(x) = svg_x(ev.client_x()) else {
+                let Some(x) = svg_el().and_then(|svg| svg_x(&svg, ev.client_x())) else {
                     return;
                 };
                 if (x - x0).abs() > 3.0 {
@@ -605,11 +611,11 @@ pub fn Timeline(
         let a = axis.get();
         let sel = selected.get();
         let dense_now = on_canvas.get();
-        let Some(el) = canvas.get() else {
+        let (Some(el), Some(svg)) = (canvas.get(), svg_ref.get()) else {
             return;
         };
         run.with(|r| match r.as_ref() {
-            Some(m) if dense_now => timeline_canvas::draw(&el, m, &a, sel),
+            Some(m) if dense_now => timeline_canvas::draw(&el, &svg, m, &a, sel),
             _ => timeline_canvas::clear(&el),
         });
     });
@@ -625,6 +631,7 @@ pub fn Timeline(
             <div class="plot" class:dragging=move || drag.with(|d| d.is_some_and(|d| d.2))>
             <svg
                 class="timeline-svg"
+                node_ref=svg_ref
                 data-testid="timeline"
                 viewBox=move || format!("0 0 {WIDTH} {}", height())
                 preserveAspectRatio="xMinYMin meet"

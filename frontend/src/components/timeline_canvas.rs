@@ -29,10 +29,7 @@ pub fn clear(canvas: &HtmlCanvasElement) {
 
 /// Sizes the canvas to the timeline's SVG (device pixels) and returns a context whose
 /// coordinates are the SVG's.
-fn fit(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
-    let svg = leptos::prelude::document()
-        .query_selector("[data-testid=timeline]")
-        .ok()??;
+fn fit(canvas: &HtmlCanvasElement, svg: &web_sys::Element) -> Option<CanvasRenderingContext2d> {
     let rect = svg.get_bounding_client_rect();
     if rect.width() <= 0.0 {
         return None;
@@ -54,8 +51,14 @@ fn fit(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
 }
 
 /// Draws `m` on `axis`, highlighting the bars of task `selected`.
-pub fn draw(canvas: &HtmlCanvasElement, m: &RunModel, axis: &TimeAxis, selected: Option<u64>) {
-    let Some(ctx) = fit(canvas) else {
+pub fn draw(
+    canvas: &HtmlCanvasElement,
+    svg: &web_sys::Element,
+    m: &RunModel,
+    axis: &TimeAxis,
+    selected: Option<u64>,
+) {
+    let Some(ctx) = fit(canvas, svg) else {
         return;
     };
     ctx.save();
