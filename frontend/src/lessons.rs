@@ -44,6 +44,20 @@ pub fn caption(lesson: Lesson) -> [&'static str; 2] {
     }
 }
 
+/// The label of a lesson's button (short, so the eight fit one row).
+pub fn short_title(lesson: Lesson) -> &'static str {
+    match lesson {
+        Lesson::TwoProcesses => "Two processes",
+        Lesson::WhoPrintsFirst => "Who prints first?",
+        Lesson::PoolImap => "Pool.imap + error",
+        Lesson::ChefAlone => "Chef alone",
+        Lesson::ThreadsVsProcesses => "Threads vs processes",
+        Lesson::WorkerDies => "Worker dies",
+        Lesson::HowManyWorkers => "How many workers?",
+        Lesson::SleepingVsWorking => "Sleeping vs working",
+    }
+}
+
 /// What to expect, in one sentence.
 pub fn expected(lesson: Lesson, cores: u32) -> String {
     match lesson {
@@ -151,7 +165,11 @@ pub fn observed(lesson: Lesson, runs: &[(String, &RunModel)]) -> Vec<String> {
                 } else {
                     format!(" · {}", killed.join(", "))
                 };
-                format!("{label}: {} in {}{raised}{killed}", results_line(m), wall(m))
+                format!(
+                    "{label}: {} in {}{raised}{killed}",
+                    results_line(m),
+                    wall(m)
+                )
             })
             .collect(),
         Lesson::ChefAlone | Lesson::ThreadsVsProcesses | Lesson::SleepingVsWorking => runs
@@ -295,7 +313,10 @@ mod tests {
         assert_eq!(bars.len(), 4);
         assert_eq!(bars[0].speedup, 1.0);
         assert_eq!(bars[1].speedup, 2.0);
-        assert!((bars[1].h - (CHART_H - core_y)).abs() < 1e-9, "2× reaches the 2-core line");
+        assert!(
+            (bars[1].h - (CHART_H - core_y)).abs() < 1e-9,
+            "2× reaches the 2-core line"
+        );
         assert!(bars[0].x < bars[1].x && bars[3].x + 10.0 < CHART_W);
         assert!(bars.iter().all(|b| b.h <= CHART_H));
     }

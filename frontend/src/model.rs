@@ -499,14 +499,23 @@ impl RunModel {
         rows
     }
 
-    /// The work done, seconds: the sum of task times for a pool, else the sum of the child
-    /// processes' running times.
+    /// The work done, seconds: the sum of task times for a pool; else the sum of the child
+    /// processes' running times or of their CPU time, whichever is larger (k busy threads in
+    /// one process do k seconds of work per second).
     pub fn work_time(&self) -> f64 {
         if self.tasks.is_empty() {
-            self.processes
+            let spans: f64 = self
+                .processes
                 .iter()
                 .filter_map(|p| Some(p.exited.unwrap_or(self.last_t) - p.started?))
-                .sum()
+                .sum();
+            let cpu: f64 = self
+                .processes
+                .iter()
+                .filter_map(|p| p.cpu_time_ns)
+                .map(|ns| ns as f64 / 1e9)
+                .sum();
+            spans.max(cpu)
         } else {
             self.index.task_time
                 + self

@@ -166,6 +166,36 @@ impl Browser {
         }
     }
 
+    /// Runs `script` (a function body that `return`s its result) in the page.
+    pub async fn js(&self, script: &str) -> serde_json::Value {
+        self.client
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    }
+
+    /// Dispatches a pointer event `kind` (`pointermove`, `pointerdown`, `pointerup`) on the
+    /// main timeline at a point of the first element matching `css`: `fx`, `fy` are fractions
+    /// of its box (0.5, 0.5: its centre). `buttons` as in the DOM (1: left button held).
+    pub async fn pointer_at(&self, kind: &str, css: &str, fx: f64, fy: f64, buttons: u32) {
+        let script = format!(
+            "const el = document.querySelector({css:?});
+             if (!el) return 'no element';
+             const r = el.getBoundingClientRect();
+             const svg = document.querySelector('[data-testid=timeline]');
+             svg.dispatchEvent(new PointerEvent({kind:?}, {{
+                 clientX: r.left + r.width * {fx}, clientY: r.top + r.height * {fy},
+                 buttons: {buttons}, button: 0, bubbles: true, isPrimary: true, pointerId: 1 }}));
+             return 'ok';"
+        );
+        assert_eq!(self.js(&script).await, "ok", "{css}");
+    }
+
+    /// The text of the first element matching `css` (waiting for it).
+    pub async fn text(&self, css: &str) -> String {
+        self.element(css).await.text().await.unwrap_or_default()
+    }
+
     /// Saves a screenshot under `target/screenshots/`, and into `docs/` as well when
     /// `PROCVIZ_UPDATE_SCREENSHOTS=1`. Returns the PNG bytes.
     pub async fn screenshot(&self, name: &str) -> Vec<u8> {

@@ -4,7 +4,9 @@
 
 use super::timeline::Timeline;
 use crate::layout::format_duration;
-use crate::lessons::{CHART_H, CHART_W, caption, expected, honesty_note, observed, speedup_chart};
+use crate::lessons::{
+    CHART_H, CHART_W, caption, expected, honesty_note, observed, short_title, speedup_chart,
+};
 use crate::model::RunModel;
 use crate::ws;
 use leptos::prelude::*;
@@ -95,7 +97,9 @@ impl Lessons {
                 h.remove(0);
             }
         });
-        let ours = self.series.with_untracked(|s| s.iter().any(|(_, r)| *r == model.run));
+        let ours = self
+            .series
+            .with_untracked(|s| s.iter().any(|(_, r)| *r == model.run));
         if !ours {
             return;
         }
@@ -115,7 +119,9 @@ impl Lessons {
             || self.kill_sent.get_untracked()
             || model.finished()
             || model.last_t < Lesson::KILL_AT_MS as f64 / 1000.0
-            || !self.series.with_untracked(|s| s.iter().any(|(_, r)| *r == model.run))
+            || !self
+                .series
+                .with_untracked(|s| s.iter().any(|(_, r)| *r == model.run))
         {
             return;
         }
@@ -133,10 +139,10 @@ impl Lessons {
     }
 
     fn run(self, id: RunId, current: Option<&Arc<RunModel>>) -> Option<Arc<RunModel>> {
-        current
-            .filter(|m| m.run == id)
-            .cloned()
-            .or_else(|| self.history.with(|h| h.iter().find(|m| m.run == id).cloned()))
+        current.filter(|m| m.run == id).cloned().or_else(|| {
+            self.history
+                .with(|h| h.iter().find(|m| m.run == id).cloned())
+        })
     }
 }
 
@@ -153,11 +159,11 @@ pub fn LessonPicker(lessons: Lessons) -> impl IntoView {
                         class="lesson"
                         class:active=move || lessons.lesson.get() == Some(lesson)
                         data-testid=format!("lesson-{}", lesson.id())
-                        title=format!("{} (key {})", caption(lesson)[0], i + 1)
+                        title=format!("{}: {} (key {})", lesson.title(), caption(lesson)[0], i + 1)
                         on:click=move |_| lessons.start(lesson)
                     >
                         <span class="key-hint">{i + 1}</span>
-                        {lesson.title()}
+                        {short_title(lesson)}
                     </button>
                 })
                 .collect_view()}

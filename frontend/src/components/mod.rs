@@ -107,7 +107,8 @@ pub fn App() -> impl IntoView {
     view! {
         <header class="topbar">
             <h1 class="brand">"procviz"</h1>
-            <toolbar::Toolbar run=run error=error tally=tally />
+            <lessons::LessonPicker lessons=lessons />
+            <toolbar::Toolbar run=run />
             <presenter::Presenter lessons=lessons />
             <span class="conn" data-testid="connection" data-state=move || format!("{:?}", conn.get())>
                 {move || conn.get().label()}
@@ -119,10 +120,10 @@ pub fn App() -> impl IntoView {
                 <button class="dismiss" on:click=move |_| error.set(None)>"dismiss"</button>
             </div>
         </Show>
-        <lessons::LessonPicker lessons=lessons />
         <main>
             <lessons::LessonPanel lessons=lessons run=run />
             <div class="controls">
+                <toolbar::CustomRuns error=error tally=tally />
                 <params::PoolParamsForm />
                 <replay::Replay run=run view_t=view_t />
                 <export::Export run=run />

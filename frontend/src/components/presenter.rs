@@ -102,8 +102,8 @@ pub fn Presenter(lessons: Lessons) -> impl IntoView {
     });
     on_cleanup(move || handle.remove());
     view! {
-        <button class="presenter-help" data-testid="shortcuts" title="Keyboard shortcuts (?)" on:click=move |_| help.update(|h| *h = !*h)>"⌨ ?"</button>
-        <button class="full-screen" data-testid="full-screen" title="The timeline alone, full screen (f)" on:click=move |_| toggle_full_screen()>"⛶"</button>
+        <button class="presenter-help" data-testid="shortcuts" title="Keyboard shortcuts (?)" on:click=move |_| help.update(|h| *h = !*h)>"keys ?"</button>
+        <button class="full-screen" data-testid="full-screen" title="The timeline alone, full screen (f)" on:click=move |_| toggle_full_screen()>"full screen"</button>
         <Show when=move || help.get()>
             <div class="help-overlay" data-testid="help" role="dialog" aria-label="Keyboard shortcuts" on:click=move |_| help.set(false)>
                 <h2>"Keyboard shortcuts"</h2>

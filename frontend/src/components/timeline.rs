@@ -557,7 +557,8 @@ pub fn Timeline(
         run.with_untracked(|r| r.as_ref().and_then(|m| hit(m, &axis.get_untracked(), x, y)))
     };
     let on_down = move |ev: web_sys::PointerEvent| {
-        let Some((x, y)) = svg_el().and_then(|svg| svg_point(&svg, ev.client_x(), ev.client_y())) else {
+        let Some((x, y)) = svg_el().and_then(|svg| svg_point(&svg, ev.client_x(), ev.client_y()))
+        else {
             return;
         };
         if ev.button() == 0 && y > 30.0 && x > LABEL_W && x < WIDTH - RIGHT_PAD {

@@ -101,31 +101,31 @@ pub fn TallyPanel(tally: RwSignal<Tally>) -> impl IntoView {
     }
 }
 
-/// The row of demo buttons and the cancel button.
+/// Sends a start command; a parameter out of range or a lost connection shows in the
+/// error banner.
+fn start_demo(error: RwSignal<Option<CommandError>>, demo: DemoRequest) {
+    error.set(None);
+    // The server knows the core count and checks the cores too.
+    if let Err(message) = demo.validate(u32::MAX) {
+        error.set(Some(CommandError {
+            kind: ErrorKind::InvalidParameter,
+            message,
+        }));
+    } else if !ws::send(&ClientMessage::start(demo)) {
+        error.set(Some(CommandError {
+            kind: ErrorKind::Internal,
+            message: "not connected to the procviz server; it will reconnect".into(),
+        }));
+    }
+}
+
+/// The demo buttons of custom runs (parameters from the URL and the form) and "run 10×".
 #[component]
-pub fn Toolbar(
-    run: RwSignal<Option<Arc<RunModel>>>,
-    error: RwSignal<Option<CommandError>>,
-    tally: RwSignal<Tally>,
-) -> impl IntoView {
-    let running = move || run.with(|r| r.as_ref().is_some_and(|m| !m.finished()));
-    let start = move |demo: DemoRequest| {
-        error.set(None);
-        // The server knows the core count and checks the cores too.
-        if let Err(message) = demo.validate(u32::MAX) {
-            error.set(Some(CommandError {
-                kind: ErrorKind::InvalidParameter,
-                message,
-            }));
-        } else if !ws::send(&ClientMessage::start(demo)) {
-            error.set(Some(CommandError {
-                kind: ErrorKind::Internal,
-                message: "not connected to the procviz server; it will reconnect".into(),
-            }));
-        }
-    };
+pub fn CustomRuns(error: RwSignal<Option<CommandError>>, tally: RwSignal<Tally>) -> impl IntoView {
+    let start = move |demo: DemoRequest| start_demo(error, demo);
     view! {
-        <nav class="toolbar">
+        <div class="custom-runs" role="group" aria-label="Custom runs">
+            <span class="label">"Custom run:"</span>
             <button
                 class="demo"
                 data-testid="demo-two_processes"
@@ -161,6 +161,16 @@ pub fn Toolbar(
             >
                 "run 10×"
             </button>
+        </div>
+    }
+}
+
+/// Theme and cancel.
+#[component]
+pub fn Toolbar(run: RwSignal<Option<Arc<RunModel>>>) -> impl IntoView {
+    let running = move || run.with(|r| r.as_ref().is_some_and(|m| !m.finished()));
+    view! {
+        <nav class="toolbar">
             <label class="theme">
                 "Theme "
                 <select

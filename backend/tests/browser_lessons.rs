@@ -1,0 +1,340 @@
+//! Each lecture demo clicked in a real headless Chromium (projector theme, 1920×1080), its
+//! story checked on the page, and a screenshot taken for docs/. The CPU-bound lessons measure
+//! the machine's cores, so the tests run one at a time.
+
+mod common;
+
+use common::browser::Browser;
+use common::*;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Opens the page in the projector theme and clicks lesson `id`; returns the browser.
+async fn lesson(server: &Server, id: &str) -> Option<Browser> {
+    let browser = Browser::start(1920, 1080).await?;
+    browser
+        .open(&format!("{}?theme=projector", server.url()))
+        .await;
+    browser.click(&format!("[data-testid=lesson-{id}]")).await;
+    browser
+        .element(&format!("[data-testid=lesson][data-lesson={id}]"))
+        .await;
+    Some(browser)
+}
+
+/// Waits (up to `secs`) until the lesson's "Observed" list has `n` lines; returns them.
+async fn observed(browser: &Browser, n: usize, secs: u64) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let lines = browser
+            .js("return [...document.querySelectorAll('[data-testid=observed] li')].map(l => l.textContent)")
+            .await;
+        let lines: Vec<String> = lines
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|l| l.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let finished = browser.text("[data-testid=run-status]").await == "finished";
+        if lines.len() >= n && finished {
+            return lines;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "observed {lines:?}, expected {n} lines"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Number of elements matching `css`.
+async fn count(browser: &Browser, css: &str) -> u64 {
+    browser
+        .js(&format!("return document.querySelectorAll({css:?}).length"))
+        .await
+        .as_u64()
+        .unwrap_or(0)
+}
+
+async fn machine_cores(browser: &Browser) -> u32 {
+    browser
+        .text("[data-testid=cores]")
+        .await
+        .parse()
+        .unwrap_or(1)
+}
+
+fn guard() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[tokio::test]
+async fn lesson_two_processes() {
+    let _one = guard();
+    let server = Server::start();
+    let Some(b) = lesson(&server, "two_processes").await else {
+        return;
+    };
+    let lines = observed(&b, 1, 20).await;
+    assert!(
+        lines[0].contains("Square: 100") && lines[0].contains("Cube: 1000"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[0].contains("Process-1 (PID") && lines[0].contains("exit 0"),
+        "{lines:?}"
+    );
+    assert!(b.text("[data-testid=expected]").await.contains("Done!"));
+    b.screenshot("lesson-two_processes.png").await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn lesson_who_prints_first() {
+    let _one = guard();
+    let server = Server::start();
+    let Some(b) = lesson(&server, "who_prints_first").await else {
+        return;
+    };
+    let lines = observed(&b, 1, 20).await;
+    for n in 1..=4 {
+        assert!(lines[0].contains(&format!("Num: {n}")), "{lines:?}");
+    }
+    b.click("[data-testid=run-10x]").await;
+    b.element("[data-testid=tally] li").await;
+    b.screenshot("lesson-who_prints_first.png").await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn lesson_pool_imap_and_its_map_switch() {
+    let _one = guard();
+    let server = Server::start();
+    let Some(b) = lesson(&server, "pool_imap").await else {
+        return;
+    };
+    let lines = observed(&b, 1, 20).await;
+    assert!(
+        lines[0].starts_with(
+            "Pool(4).imap: [ZeroDivisionError: division by zero, 1, 2, 3, 4, 5, 6, 7, 8, 9] in 3.0"
+        ),
+        "{lines:?}"
+    );
+    b.screenshot("lesson-pool_imap.png").await;
+    // The same with map: the error only after every task, the other results lost.
+    b.click("[data-testid=lesson-api] option[value=map]").await;
+    b.element("[data-testid=raised]").await;
+    let lines = observed(&b, 1, 20).await;
+    assert!(lines[0].starts_with("Pool(4).map: [] in"), "{lines:?}");
+    assert!(
+        lines[0].contains("raised ZeroDivisionError: division by zero, 9 results lost"),
+        "{lines:?}"
+    );
+    b.close().await;
+}
+
+#[tokio::test]
+async fn lesson_chef_alone_compares_one_core_with_all() {
+    let _one = guard();
+    let server = Server::start();
+    let Some(b) = lesson(&server, "chef_alone").await else {
+        return;
+    };
+    let cores = machine_cores(&b).await;
+    if cores < 2 {
+        assert!(b.text("[data-testid=honesty]").await.contains("1 core"));
+        b.close().await;
+        return;
+    }
+    let lines = observed(&b, 3, 40).await;
+    assert!(lines[0].starts_with("4 jobs, 1 core:"), "{lines:?}");
+    b.element("[data-testid=compare-verdict]").await;
+    // Run A: only core 0 allowed; its lanes show waiting for the core.
+    let a = "[data-testid=compare-a-run]";
+    assert_eq!(
+        count(
+            &b,
+            &format!("{a} [data-testid=core-lane][data-allowed=false]")
+        )
+        .await,
+        u64::from(cores) - 1
+    );
+    assert!(
+        count(
+            &b,
+            &format!("{a} .state-strip .waiting[width]:not([width='0'])")
+        )
+        .await
+            > 10
+    );
+    let verdict = b.text("[data-testid=compare-verdict]").await;
+    let ratio: f64 = verdict
+        .rsplit("took ")
+        .next()
+        .and_then(|r| r.split('×').next())
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0.0);
+    assert!(ratio >= 1.5, "one core is slower: {verdict}");
+    b.js("document.querySelector('[data-testid=compare]').scrollIntoView()")
+        .await;
+    b.screenshot("lesson-chef_alone.png").await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn lesson_threads_vs_processes_shows_one_pid_on_several_cores() {
+    let _one = guard();
+    let server = Server::start();
+    let Some(b) = lesson(&server, "threads_vs_processes").await else {
+        return;
+    };
+    if machine_cores(&b).await < 2 {
+        assert!(b.text("[data-testid=honesty]").await.contains("1 core"));
+        b.close().await;
+        return;
+    }
+    observed(&b, 3, 40).await;
+    assert!(b.text("[data-testid=expected]").await.contains("GIL"));
+    // Run A: one process (plus the main lane); blocks of it in two core lanes.
+    let a = "[data-testid=compare-a-run]";
+    assert_eq!(count(&b, &format!("{a} [data-testid=lane]")).await, 2);
+    for core in 0..2 {
+        assert!(
+            count(
+                &b,
+                &format!("{a} [data-testid=core-lane][data-core='{core}'] .core-block")
+            )
+            .await
+                > 5,
+            "core {core} ran the threads"
+        );
+    }
+    b.js("document.querySelector('[data-testid=compare]').scrollIntoView()")
+        .await;
+    b.screenshot("lesson-threads_vs_processes.png").await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn lesson_worker_dies_reports_the_lost_task_and_finishes() {
+    let _one = guard();
+    let server = Server::start();
+    let Some(b) = lesson(&server, "worker_dies").await else {
+        return;
+    };
+    let lines = observed(&b, 1, 30).await;
+    assert!(lines[0].contains("PoolWorker-2 killed (-9)"), "{lines:?}");
+    b.elements("[data-testid=result]", 10).await;
+    let errors = b.elements("[data-testid=result].error", 1).await;
+    assert!(
+        errors[0]
+            .text()
+            .await
+            .unwrap_or_default()
+            .contains("SIGKILL")
+    );
+    b.element("[data-testid=lane][data-name=PoolWorker-2][data-exit-code='-9']")
+        .await;
+    b.element("[data-testid=lane][data-name=PoolWorker-5]")
+        .await;
+    b.screenshot("lesson-worker_dies.png").await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn lesson_how_many_workers_charts_the_measured_speedup() {
+    let _one = guard();
+    let server = Server::start();
+    let Some(b) = lesson(&server, "how_many_workers").await else {
+        return;
+    };
+    let cores = machine_cores(&b).await;
+    let runs = if cores < 2 { 1 } else { 4 };
+    observed(&b, runs, 60).await;
+    let bars = b.elements("[data-testid=speedup-bar]", runs).await;
+    let mut speedups = Vec::new();
+    for bar in &bars {
+        let s: f64 = bar
+            .attr("data-speedup")
+            .await
+            .ok()
+            .flatten()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0.0);
+        speedups.push(s);
+    }
+    assert_eq!(speedups[0], 1.0);
+    if cores >= 2 {
+        assert!(speedups[1] >= 1.6, "Pool(2): {speedups:?}");
+        assert!(
+            speedups[3] <= f64::from(cores) * 1.15,
+            "Pool(8) cannot beat {cores} cores: {speedups:?}"
+        );
+    }
+    b.js("document.querySelector('[data-testid=speedup-chart]').scrollIntoView()")
+        .await;
+    b.screenshot("lesson-how_many_workers.png").await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn lesson_sleeping_vs_working_leaves_the_cores_empty_while_sleeping() {
+    let _one = guard();
+    let server = Server::start();
+    let Some(b) = lesson(&server, "sleeping_vs_working").await else {
+        return;
+    };
+    observed(&b, 3, 40).await;
+    let asleep = count(&b, "[data-testid=compare-a-run] .core-block").await;
+    let working = count(&b, "[data-testid=compare-b-run] .core-block").await;
+    assert!(
+        working > 20 && asleep * 5 < working,
+        "core blocks: sleeping {asleep}, working {working}"
+    );
+    b.js("document.querySelector('[data-testid=compare]').scrollIntoView()")
+        .await;
+    b.screenshot("lesson-sleeping_vs_working.png").await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn presenter_keys_start_demos_switch_themes_and_show_help() {
+    let _one = guard();
+    let server = Server::start();
+    let Some(b) = Browser::start(1280, 720).await else {
+        return;
+    };
+    b.open(&server.url()).await;
+    let key = |k: &'static str| {
+        format!(
+            "document.body.dispatchEvent(new KeyboardEvent('keydown', {{key: {k:?}, bubbles: true}})); return true;"
+        )
+    };
+    b.js(&key("?")).await;
+    assert!(
+        b.text("[data-testid=help]")
+            .await
+            .contains("timeline full screen")
+    );
+    b.js(&key("?")).await;
+    b.js(&key("t")).await;
+    b.element("html[data-theme=dark]").await;
+    b.js(&key("t")).await;
+    b.element("html[data-theme=projector]").await;
+    b.js(&key("1")).await;
+    b.element("[data-testid=lesson][data-lesson=two_processes]")
+        .await;
+    observed(&b, 1, 20).await;
+    b.js(&key("p")).await;
+    assert!(
+        b.text("[data-testid=replay-time]")
+            .await
+            .starts_with("replay "),
+        "p replays the run"
+    );
+    b.close().await;
+}
