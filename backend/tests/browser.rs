@@ -761,3 +761,247 @@ async fn run_10x_tallies_the_orders_four_processes_printed_in() {
     assert_eq!(total, 10);
     browser.close().await;
 }
+
+#[tokio::test]
+async fn hovering_a_bar_shows_its_details_and_a_console_line_links_to_its_bar() {
+    let Some(browser) = Browser::start(1280, 720).await else {
+        return;
+    };
+    let server = Server::start();
+    browser
+        .finished_run(&format!("{}?tasks=6&task_ms=300", server.url()), "pool")
+        .await;
+    // The failed task's bar: name, PID, times, cores and the error, in the hover panel.
+    let bar = "[data-testid=task-bar][data-task='0'] rect";
+    browser.pointer_at("pointermove", bar, 0.5, 0.5, 0).await;
+    let hover = browser.text("[data-testid=hover]").await;
+    for expected in [
+        "Task 0",
+        "PoolWorker-",
+        "(PID ",
+        "Start",
+        "Duration",
+        "Core(s)",
+        "ZeroDivisionError: division by zero",
+    ] {
+        assert!(
+            hover.contains(expected),
+            "{expected:?} missing from {hover:?}"
+        );
+    }
+    // A process lane away from its bars: the process itself.
+    browser
+        .pointer_at(
+            "pointermove",
+            "[data-testid=lane][data-proc='1'] .lane-name",
+            0.5,
+            0.5,
+            0,
+        )
+        .await;
+    let hover = browser.text("[data-testid=hover]").await;
+    assert!(
+        hover.contains("Exit code") && hover.contains("Allowed on"),
+        "{hover:?}"
+    );
+    // "Process PoolWorker-k started working on task 3" links to task 3's bar.
+    let link = browser
+        .element("[data-testid=console-task][data-task='3']")
+        .await;
+    link.click().await.expect("click the console link");
+    browser
+        .element("[data-testid=task-bar][data-task='3'].selected")
+        .await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn dragging_the_plot_pans_the_zoomed_timeline() {
+    let Some(browser) = Browser::start(1280, 720).await else {
+        return;
+    };
+    let server = Server::start();
+    browser
+        .finished_run(&format!("{}?tasks=8&task_ms=250", server.url()), "pool")
+        .await;
+    let ticks = || async {
+        browser
+            .js("return [...document.querySelectorAll('[data-testid=timeline] .tick-label')].map(t => t.textContent).join(' ')")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    browser
+        .js("document.querySelector('section.timeline').dispatchEvent(new KeyboardEvent('keydown', {key: '+', bubbles: true})); document.querySelector('section.timeline').dispatchEvent(new KeyboardEvent('keydown', {key: '+', bubbles: true})); return true;")
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let zoomed = ticks().await;
+    // Drag from the right of the plot to its left: later times come into view.
+    let plot = "[data-testid=timeline]";
+    browser.pointer_at("pointerdown", plot, 0.8, 0.6, 1).await;
+    browser.pointer_at("pointermove", plot, 0.6, 0.6, 1).await;
+    browser.pointer_at("pointermove", plot, 0.4, 0.6, 1).await;
+    browser.pointer_at("pointerup", plot, 0.4, 0.6, 0).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let panned = ticks().await;
+    assert_ne!(zoomed, panned, "the drag moved the axis");
+    let first = |s: &str| s.split(' ').next().and_then(|t| t.parse::<f64>().ok());
+    assert!(
+        first(&panned) > first(&zoomed),
+        "dragging left shows later times: {zoomed} → {panned}"
+    );
+    browser.close().await;
+}
+
+/// Non-transparent pixels on the timeline's canvas.
+async fn canvas_ink(browser: &Browser) -> u64 {
+    browser
+        .js(
+            "const c = document.querySelector('[data-testid=timeline-canvas]');
+             if (!c.width) return 0;
+             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+             let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+             return n;",
+        )
+        .await
+        .as_u64()
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_big_run_is_drawn_on_a_canvas_with_level_of_detail_and_stays_inspectable() {
+    let Some(browser) = Browser::start(1280, 720).await else {
+        return;
+    };
+    let server = Server::start();
+    browser
+        .finished_run(
+            &format!(
+                "{}?tasks=20000&task_ms=0&work=none&fail=0,9999",
+                server.url()
+            ),
+            "pool",
+        )
+        .await;
+    browser
+        .element("section.timeline[data-render=canvas]")
+        .await;
+    assert_eq!(
+        browser
+            .js("return document.querySelectorAll('[data-testid=task-bar]').length")
+            .await,
+        0,
+        "no SVG element per task"
+    );
+    assert!(
+        canvas_ink(&browser).await > 10_000,
+        "the canvas shows the bars"
+    );
+    // Long lists are elided, not rendered 20,000 times.
+    assert!(
+        browser
+            .text("[data-testid=results-elided]")
+            .await
+            .contains("19,700")
+            || browser
+                .text("[data-testid=results-elided]")
+                .await
+                .contains("19700"),
+        "{}",
+        browser.text("[data-testid=results-elided]").await
+    );
+    assert_eq!(
+        browser
+            .js("return document.querySelectorAll('[data-testid=result]').length")
+            .await,
+        300
+    );
+    // Pointing into a worker lane names the task under the pointer (hit-testing, no DOM).
+    browser
+        .pointer_at(
+            "pointermove",
+            "[data-testid=lane][data-proc='1'] .bar.running",
+            0.5,
+            0.5,
+            0,
+        )
+        .await;
+    let hover = browser.text("[data-testid=hover]").await;
+    assert!(hover.starts_with("Task "), "{hover:?}");
+    assert!(hover.contains("PoolWorker-1"), "{hover:?}");
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_recorded_run_opens_from_its_ndjson_file() {
+    let Some(browser) = Browser::start(1280, 720).await else {
+        return;
+    };
+    let server = Server::start();
+    browser.open(&server.url()).await;
+    // Record a run with the CLI, as a user would: procviz run pool ... > run.ndjson
+    let dir = std::env::temp_dir().join(format!("procviz-rec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("run.ndjson");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_procviz"))
+        .args([
+            "run",
+            "pool",
+            "--tasks",
+            "5000",
+            "--work",
+            "none",
+            "--task-ms",
+            "0",
+        ])
+        .output()
+        .expect("procviz run");
+    assert!(out.status.success());
+    std::fs::write(&file, &out.stdout).expect("write the recording");
+    let input = browser.element("[data-testid=open-recording]").await;
+    input
+        .send_keys(&file.display().to_string())
+        .await
+        .expect("choose the file");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let title = browser.text("section.timeline h2").await;
+        if title.contains("recording run.ndjson") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "title {title:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    browser
+        .text_becomes("[data-testid=run-status]", "finished")
+        .await;
+    browser
+        .element("section.timeline[data-render=canvas]")
+        .await;
+    let first = browser.elements("[data-testid=result]", 300).await;
+    assert!(
+        first[0]
+            .text()
+            .await
+            .unwrap_or_default()
+            .contains("ZeroDivisionError")
+    );
+    // A file that is not a recording: a clear error, nothing else changes.
+    let bad = dir.join("notes.ndjson");
+    std::fs::write(&bad, "hello\n").expect("write");
+    input
+        .send_keys(&bad.display().to_string())
+        .await
+        .expect("choose");
+    let banner = browser.text("[data-testid=command-error]").await;
+    assert!(banner.contains("not a procviz recording"), "{banner}");
+    assert!(
+        browser
+            .text("section.timeline h2")
+            .await
+            .contains("recording run.ndjson")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    browser.close().await;
+}

@@ -36,7 +36,7 @@ pub fn Results(
                                 TaskResult::Value { value } => (value.to_string(), false),
                                 TaskResult::Error(e) => (format!("✗ {e}"), true),
                             };
-                            (i, c.index, text, error, c.t)
+                            (i, c.index, text, error, c.t, i == tail && tail > head)
                         })
                         .collect::<Vec<_>>()
                 })
@@ -70,7 +70,7 @@ pub fn Results(
                 <h2>"Result list (in the order the caller got it)"</h2>
                 <ol class="result-list" data-testid="results">
                     <For each=rows key=|r| r.0 let:r>
-                        {(r.0 == SHOWN_HEAD).then(|| view! {
+                        {r.5.then(|| view! {
                             <li class="elided" data-testid="results-elided">{move || hidden()}</li>
                         })}
                         <li

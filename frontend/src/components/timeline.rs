@@ -306,12 +306,22 @@ pub fn hit(m: &RunModel, axis: &TimeAxis, x: f64, y: f64) -> Option<Hit> {
         _ => m.processes.get(i - 1)?.proc,
     };
     if in_plot {
+        // Failed bars first: they are drawn on top and at least 14 px wide.
+        let px = axis.span / axis.width;
+        let failed = m.index.failed.iter().copied().find(|&i| {
+            let b = &m.tasks[i];
+            let end = b.finished.unwrap_or(m.last_t).max(b.started + 14.0 * px);
+            b.worker == proc && b.started - 2.0 * px <= t && t <= end
+        });
+        if let Some(i) = failed {
+            return Some(Hit::Task(i));
+        }
         let list = m.index.of(proc);
         let span = |k: usize| {
             let b = &m.tasks[list[k]];
             (b.started, b.finished.unwrap_or(m.last_t))
         };
-        let tolerance = 4.0 * axis.span / axis.width;
+        let tolerance = 4.0 * px;
         if let Some(k) = span_at(list.len(), span, t, tolerance) {
             return Some(Hit::Task(list[k]));
         }
