@@ -930,6 +930,27 @@ async fn a_big_run_is_drawn_on_a_canvas_with_level_of_detail_and_stays_inspectab
     let hover = browser.text("[data-testid=hover]").await;
     assert!(hover.starts_with("Task "), "{hover:?}");
     assert!(hover.contains("PoolWorker-1"), "{hover:?}");
+    // The SVG export carries the canvas's shapes as vectors (merged, so the file stays small),
+    // the failed tasks among them.
+    browser.click("[data-testid=export-svg]").await;
+    let href = browser
+        .element("[data-testid=export-svg-link]")
+        .await
+        .attr("href")
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let svg = percent_decode(
+        href.strip_prefix("data:image/svg+xml;charset=utf-8,")
+            .expect("an SVG data URL"),
+    );
+    let rects = svg.matches("<rect").count();
+    assert!(
+        (20..20_000).contains(&rects),
+        "{rects} rects for 20,000 tasks"
+    );
+    assert!(svg.contains("fill=\"#c2410c\""), "failed tasks exported");
     browser.close().await;
 }
 

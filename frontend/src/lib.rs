@@ -10,6 +10,7 @@ pub mod layout;
 pub mod lessons;
 pub mod model;
 pub mod python;
+pub mod scene;
 pub mod ws;
 
 use wasm_bindgen::prelude::wasm_bindgen;

@@ -25,13 +25,28 @@ fn timeline_svg(run: RwSignal<Option<Arc<RunModel>>>) -> Option<(String, f64, f6
             let params = m.demo.as_ref().map(params_text).unwrap_or_default();
             let mut processes = vec![(0, "MainProcess".to_string())];
             processes.extend(m.processes.iter().map(|p| (p.proc.0, p.name.clone())));
+            // A big run's bars are on the canvas, not in the SVG: export the same shapes as
+            // vectors, at the zoom shown.
+            let mut inner = el.inner_html();
+            if super::timeline::dense(m) {
+                let attr = |name| el.get_attribute(name).and_then(|v| v.parse::<f64>().ok());
+                let axis = super::timeline::plot_axis(
+                    attr("data-t0").unwrap_or(0.0),
+                    attr("data-span").unwrap_or(m.last_t.max(1e-3)),
+                );
+                let g = super::timeline_canvas::geometry(m.cores_sampled());
+                inner.push_str(&crate::scene::to_svg(
+                    &crate::scene::scene(m, &axis, &g, None),
+                    "plot",
+                ));
+            }
             let svg = standalone_svg(
                 &format!("procviz — {} (run {})", m.title, m.run.0),
                 &params,
                 &date,
                 width,
                 height,
-                &el.inner_html(),
+                &inner,
                 &processes,
             );
             let total = svg_height(&svg).unwrap_or(height);

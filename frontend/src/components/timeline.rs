@@ -22,6 +22,16 @@ const CORE_LANE: f64 = LaneStack::CORE_HEIGHT;
 pub const SVG_TASKS: usize = 2_000;
 const SVG_BLOCKS: usize = 6_000;
 
+/// The axis of the plot area showing `span` seconds from `t0`.
+pub fn plot_axis(t0: f64, span: f64) -> TimeAxis {
+    TimeAxis {
+        x0: LABEL_W,
+        width: WIDTH - LABEL_W - RIGHT_PAD,
+        t0,
+        span,
+    }
+}
+
 /// Whether `m` is drawn on the canvas (too many elements for SVG).
 pub fn dense(m: &RunModel) -> bool {
     m.tasks.len() > SVG_TASKS || m.core_blocks.len() + m.state_blocks.len() > SVG_BLOCKS
@@ -644,6 +654,8 @@ pub fn Timeline(
                 class="timeline-svg"
                 node_ref=svg_ref
                 data-testid="timeline"
+                data-t0=move || axis.get().t0
+                data-span=move || axis.get().span
                 viewBox=move || format!("0 0 {WIDTH} {}", height())
                 preserveAspectRatio="xMinYMin meet"
                 on:wheel=on_wheel
