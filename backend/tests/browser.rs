@@ -278,6 +278,23 @@ async fn the_projector_theme_applies_and_is_read_from_the_url() {
     browser.close().await;
 }
 
+/// Clicks "Export SVG" and returns the document it offers for download.
+async fn exported_svg(browser: &Browser) -> String {
+    browser.click("[data-testid=export-svg]").await;
+    let href = browser
+        .element("[data-testid=export-svg-link]")
+        .await
+        .attr("href")
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    percent_decode(
+        href.strip_prefix("data:image/svg+xml;charset=utf-8,")
+            .expect("an SVG data URL"),
+    )
+}
+
 #[tokio::test]
 async fn svg_and_png_exports_are_valid_files_with_the_run_baked_in() {
     use base64::Engine;
@@ -289,18 +306,7 @@ async fn svg_and_png_exports_are_valid_files_with_the_run_baked_in() {
         .finished_run(&format!("{}?tasks=4&task_ms=200", server.url()), "pool")
         .await;
 
-    browser.click("[data-testid=export-svg]").await;
-    let href = browser
-        .element("[data-testid=export-svg-link]")
-        .await
-        .attr("href")
-        .await
-        .unwrap()
-        .unwrap();
-    let body = href
-        .strip_prefix("data:image/svg+xml;charset=utf-8,")
-        .expect("an SVG data URL");
-    let svg = percent_decode(body);
+    let svg = exported_svg(&browser).await;
     assert!(
         svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),
         "{}",
@@ -932,19 +938,7 @@ async fn a_big_run_is_drawn_on_a_canvas_with_level_of_detail_and_stays_inspectab
     assert!(hover.contains("PoolWorker-1"), "{hover:?}");
     // The SVG export carries the canvas's shapes as vectors (merged, so the file stays small),
     // the failed tasks among them.
-    browser.click("[data-testid=export-svg]").await;
-    let href = browser
-        .element("[data-testid=export-svg-link]")
-        .await
-        .attr("href")
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    let svg = percent_decode(
-        href.strip_prefix("data:image/svg+xml;charset=utf-8,")
-            .expect("an SVG data URL"),
-    );
+    let svg = exported_svg(&browser).await;
     let rects = svg.matches("<rect").count();
     assert!(
         (20..20_000).contains(&rects),
