@@ -118,6 +118,8 @@ pub struct StateBlock {
     pub running: f64,
     /// Share of the interval runnable but waiting for a core (0 to 1).
     pub waiting: f64,
+    /// Threads averaged into it (a process with k threads has one strip, not k).
+    pub threads: u32,
 }
 
 /// The order in which a run's child processes printed, as one line (`Num: 2 · Num: 1 · …`).
@@ -718,13 +720,28 @@ impl RunModel {
                 let start = start.as_secs_f64();
                 let span = (t - start).max(1e-9);
                 self.slices += u64::from(*slices);
-                self.state_blocks.push(StateBlock {
-                    proc: *proc,
-                    start,
-                    end: t,
-                    running: (*on_cpu_ns as f64 / 1e9 / span).min(1.0),
-                    waiting: (*waiting_ns as f64 / 1e9 / span).min(1.0),
+                let running = (*on_cpu_ns as f64 / 1e9 / span).min(1.0);
+                let waiting = (*waiting_ns as f64 / 1e9 / span).min(1.0);
+                // Another thread of the same process over the same interval: averaged in.
+                let same = self.state_blocks.iter_mut().rev().take(256).find(|b| {
+                    b.proc == *proc && (b.start - start).abs() < 1e-9 && (b.end - t).abs() < 1e-9
                 });
+                match same {
+                    Some(b) => {
+                        let n = f64::from(b.threads);
+                        b.running = (b.running * n + running) / (n + 1.0);
+                        b.waiting = (b.waiting * n + waiting) / (n + 1.0);
+                        b.threads += 1;
+                    }
+                    None => self.state_blocks.push(StateBlock {
+                        proc: *proc,
+                        start,
+                        end: t,
+                        running,
+                        waiting,
+                        threads: 1,
+                    }),
+                }
                 if let (Some(core), true) = (core, *on_cpu_ns > 0) {
                     self.core_blocks.push(CoreBlock {
                         core: *core,

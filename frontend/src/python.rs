@@ -33,10 +33,27 @@ fn work_line(work: Work, ms: u64) -> Option<String> {
     }
 }
 
+/// A CPU-bound function: `seconds` of the calling thread's CPU time.
+const BURN_CPU: &str = "def burn_cpu(seconds):\n    end = time.thread_time() + seconds\n    while time.thread_time() < end:\n        pass\n\n";
+
+/// `os.sched_setaffinity` for a `cores` restriction (children inherit it).
+fn affinity(cores: &Option<Vec<u32>>) -> String {
+    match cores {
+        Some(c) => {
+            let list: Vec<String> = c.iter().map(u32::to_string).collect();
+            format!(
+                "    os.sched_setaffinity(0, {{{}}})  # children inherit the allowed cores\n",
+                list.join(", ")
+            )
+        }
+        None => String::new(),
+    }
+}
+
 fn pool(p: &PoolParams) -> String {
-    let mut f = String::from("import time\nfrom multiprocessing import Pool\n\n");
+    let mut f = String::from("import os, time\nfrom multiprocessing import Pool\n\n");
     if p.work == Work::Cpu {
-        f.push_str("def burn_cpu(seconds):\n    end = time.process_time() + seconds\n    while time.process_time() < end:\n        pass\n\n");
+        f.push_str(BURN_CPU);
     }
     f.push_str("def work(n):\n");
     if p.print {
@@ -78,7 +95,8 @@ fn pool(p: &PoolParams) -> String {
         .map(|k| format!(", maxtasksperchild={k}"))
         .unwrap_or_default();
     f.push_str(&format!(
-        "if __name__ == \"__main__\":\n    start = time.time()\n    results = []\n    with Pool({}{extra}) as pool:\n",
+        "if __name__ == \"__main__\":\n{}    start = time.time()\n    results = []\n    with Pool({}{extra}) as pool:\n",
+        affinity(&p.cores),
         p.workers
     ));
     let tasks = p.tasks;
@@ -101,7 +119,15 @@ fn pool(p: &PoolParams) -> String {
 }
 
 fn processes(p: &ProcessesParams) -> String {
-    let mut f = String::from("import time\nfrom multiprocessing import Process\n\ndef work(i):\n");
+    let mut f = String::from("import os, time\nfrom multiprocessing import Process\n");
+    if p.threads > 0 {
+        f.push_str("from threading import Thread\n");
+    }
+    f.push('\n');
+    if p.work == Work::Cpu || p.threads > 0 {
+        f.push_str(BURN_CPU);
+    }
+    f.push_str("def work(i):\n");
     if !p.print.is_empty() {
         let text = p
             .print
@@ -115,14 +141,21 @@ fn processes(p: &ProcessesParams) -> String {
             p.fail
         ));
     }
-    if let Some(line) = work_line(p.work, p.work_ms) {
+    if p.threads > 0 && p.work_ms > 0 {
+        f.push_str(&format!(
+            "    threads = [Thread(target=burn_cpu, args=({},)) for _ in range({})]\n    for t in threads:\n        t.start()\n    for t in threads:\n        t.join()\n",
+            p.work_ms as f64 / 1000.0,
+            p.threads
+        ));
+    } else if let Some(line) = work_line(p.work, p.work_ms) {
         f.push_str(&format!("    {line}\n"));
     }
     if p.exit_code != 0 {
         f.push_str(&format!("    raise SystemExit({})\n", p.exit_code));
     }
     f.push_str(&format!(
-        "\nif __name__ == \"__main__\":\n    procs = [Process(target=work, args=(i,)) for i in range(1, {} + 1)]\n",
+        "\nif __name__ == \"__main__\":\n{}    start = time.time()\n    procs = [Process(target=work, args=(i,)) for i in range(1, {} + 1)]\n",
+        affinity(&p.cores),
         p.count
     ));
     if p.sequential {
@@ -132,7 +165,7 @@ fn processes(p: &ProcessesParams) -> String {
             "    for p in procs:\n        p.start()\n    for p in procs:\n        p.join()\n",
         );
     }
-    f.push_str("    print([p.exitcode for p in procs])\n");
+    f.push_str("    print([p.exitcode for p in procs])\n    print(\"time took:\", round(time.time() - start, 1))\n");
     f
 }
 
@@ -179,5 +212,25 @@ mod tests {
         let procs = python_code(&DemoRequest::Processes(ProcessesParams::default()));
         assert!(procs.contains("print(f\"Num: {i}\")"));
         assert!(procs.contains("range(1, 4 + 1)"));
+    }
+
+    #[test]
+    fn the_chef_and_the_threads_lessons_read_as_python() {
+        let runs = shared::Lesson::ChefAlone.runs(2, PoolApi::Imap);
+        let alone = python_code(&runs[0].request);
+        assert!(alone.contains("os.sched_setaffinity(0, {0})"), "{alone}");
+        assert!(alone.contains("burn_cpu(1)") && alone.contains("def burn_cpu"));
+        assert!(!python_code(&runs[1].request).contains("sched_setaffinity"));
+        let threads =
+            python_code(&shared::Lesson::ThreadsVsProcesses.runs(2, PoolApi::Imap)[0].request);
+        assert!(
+            threads.contains("from threading import Thread"),
+            "{threads}"
+        );
+        assert!(threads.contains("for _ in range(4)]"), "{threads}");
+        assert!(
+            threads.contains("range(1, 1 + 1)"),
+            "one process: {threads}"
+        );
     }
 }
