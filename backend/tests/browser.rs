@@ -1017,6 +1017,12 @@ async fn a_recorded_run_opens_from_its_ndjson_file() {
             .await
             .contains("recording run.ndjson")
     );
+    // A live run replaces the recording (even with the same run number).
+    browser.click("[data-testid=demo-two_processes]").await;
+    browser
+        .text_becomes("section.timeline h2", "Two processes — run 1")
+        .await;
+    browser.elements("[data-testid=lane]", 3).await;
     let _ = std::fs::remove_dir_all(&dir);
     browser.close().await;
 }

@@ -230,6 +230,8 @@ pub struct RunModel {
     pub slices: u64,
     /// Indexes derived from `tasks` (kept in step by [`RunModel::apply`]).
     pub index: TaskIndex,
+    /// The file it was read from, for a recorded run (not followed on the server).
+    pub recording: Option<String>,
 }
 
 /// Lookups over [`RunModel::tasks`] that keep big runs fast: each worker's bars in start
@@ -309,6 +311,7 @@ impl RunModel {
             state_blocks: Vec::new(),
             slices: 0,
             index: TaskIndex::default(),
+            recording: None,
         }
     }
 

@@ -49,9 +49,15 @@ pub fn App() -> impl IntoView {
         ServerMessage::Hello { cores: n, runs, .. } => {
             cores.set(n);
             // Follow the run on screen again after a reconnect, or the latest one after a
-            // reload.
-            let current = run.with_untracked(|r| r.as_ref().map(|m| m.run));
-            if let Some(id) = current.or_else(|| runs.last().map(|r| r.run)) {
+            // reload. A recording on screen is not the server's: nothing to follow.
+            let on_screen =
+                run.with_untracked(|r| r.as_ref().map(|m| (m.run, m.recording.is_some())));
+            let follow = match on_screen {
+                Some((_, true)) => None,
+                Some((id, false)) => Some(id),
+                None => runs.last().map(|r| r.run),
+            };
+            if let Some(id) = follow {
                 ws::send(&ClientMessage::Subscribe { run: id });
             }
         }
@@ -60,12 +66,15 @@ pub fn App() -> impl IntoView {
                 .try_update(|current| {
                     let before = current.as_ref().map(|m| (m.run, m.finished()));
                     for event in &events {
-                        let newer = current.as_ref().is_none_or(|m| event.run > m.run);
+                        // A live run replaces a recording on screen, whatever its number.
+                        let newer = current
+                            .as_ref()
+                            .is_none_or(|m| m.recording.is_some() || event.run > m.run);
                         if newer && matches!(event.kind, EventKind::RunStarted { .. }) {
                             *current = Some(Arc::new(RunModel::new(event.run)));
                             view_t.set(None);
                         }
-                        if let Some(model) = current.as_mut() {
+                        if let Some(model) = current.as_mut().filter(|m| m.recording.is_none()) {
                             let model = Arc::make_mut(model);
                             model.apply(event);
                             if newer && matches!(event.kind, EventKind::RunStarted { .. }) {

@@ -29,6 +29,7 @@ async fn read(file: web_sys::File, progress: RwSignal<Option<f64>>) -> Result<Ru
     let name = file.name();
     rec.finish().map(|mut m| {
         m.title = format!("{} — recording {name}", m.title);
+        m.recording = Some(name);
         m
     })
 }
