@@ -7,7 +7,7 @@ use shared::Stream;
 use std::sync::Arc;
 
 /// Lines shown: the latest ones (a big run's earlier lines are counted, not listed).
-const SHOWN: usize = 500;
+const SHOWN: usize = 150;
 
 /// The console panel. A line printed while its process ran a task links to that task's bar.
 #[component]

@@ -45,6 +45,7 @@ pub fn App() -> impl IntoView {
         Signal::derive(move || run.with(|r| r.as_ref().filter(|m| !m.finished()).map(|m| m.run)));
 
     let lessons = lessons::Lessons::new(cores);
+    let redraw_pending = StoredValue::new(false);
     let on_message = Rc::new(move |msg: ServerMessage| match msg {
         ServerMessage::Hello { cores: n, runs, .. } => {
             cores.set(n);
@@ -62,8 +63,10 @@ pub fn App() -> impl IntoView {
             }
         }
         ServerMessage::Events { events, .. } => {
+            // Applied without notifying; the panels redraw once per animation frame, however
+            // many batches arrived in it (a page that falls behind catches up in one redraw).
             let finished_now = run
-                .try_update(|current| {
+                .try_update_untracked(|current| {
                     let before = current.as_ref().map(|m| (m.run, m.finished()));
                     for event in &events {
                         // A live run replaces a recording on screen, whatever its number.
@@ -92,6 +95,13 @@ pub fn App() -> impl IntoView {
                     done.cloned()
                 })
                 .flatten();
+            if !redraw_pending.get_value() {
+                redraw_pending.set_value(true);
+                request_animation_frame(move || {
+                    redraw_pending.set_value(false);
+                    run.notify();
+                });
+            }
             if let Some(done) = finished_now {
                 lessons.finished(&done);
                 let order = print_order(&done);
