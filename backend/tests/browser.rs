@@ -906,12 +906,12 @@ async fn a_big_run_is_drawn_on_a_canvas_with_level_of_detail_and_stays_inspectab
     );
     // Long lists are elided, not rendered 20,000 times.
     let elided = browser.text("[data-testid=results-elided]").await;
-    assert!(elided.contains("19850 more results"), "{elided}");
+    assert!(elided.contains("19870 more results"), "{elided}");
     assert_eq!(
         browser
             .js("return document.querySelectorAll('[data-testid=result]').length")
             .await,
-        150
+        130
     );
     // Pointing into a worker lane names the task under the pointer (hit-testing, no DOM).
     browser
@@ -984,7 +984,7 @@ async fn a_recorded_run_opens_from_its_ndjson_file() {
     browser
         .element("section.timeline[data-render=canvas]")
         .await;
-    let first = browser.elements("[data-testid=result]", 150).await;
+    let first = browser.elements("[data-testid=result]", 130).await;
     assert!(
         first[0]
             .text()

@@ -7,7 +7,7 @@ use shared::Stream;
 use std::sync::Arc;
 
 /// Lines shown: the latest ones (a big run's earlier lines are counted, not listed).
-const SHOWN: usize = 150;
+const SHOWN: usize = 100;
 
 /// The console panel. A line printed while its process ran a task links to that task's bar.
 #[component]
@@ -50,6 +50,9 @@ pub fn Console(
             <Show when=move || { earlier() > 0 }>
                 <p class="elided">{move || format!("{} earlier lines not shown", earlier())}</p>
             </Show>
+            // The selected task's links are highlighted by one style rule, not one effect per
+            // line (the list is rebuilt often while a big run streams).
+            <style>{move || selected.get().map(|t| format!(".console .to-bar[data-task=\"{t}\"] {{ background: var(--accent); color: #fff; }}")).unwrap_or_default()}</style>
             <ol class="lines" data-testid="console">
                 <For each=lines key=|l| l.0 let:l>
                     <li
@@ -63,7 +66,6 @@ pub fn Console(
                         {l.6.map(|task| view! {
                             <button
                                 class="to-bar"
-                                class:selected=move || selected.get() == Some(task)
                                 data-testid="console-task"
                                 data-task=task
                                 title="Show the task this line was printed from"

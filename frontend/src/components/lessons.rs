@@ -173,7 +173,11 @@ pub fn LessonPicker(lessons: Lessons) -> impl IntoView {
 
 /// The lesson's story: caption, what to expect, what was observed, and its chart.
 #[component]
-pub fn LessonPanel(lessons: Lessons, run: RwSignal<Option<Arc<RunModel>>>) -> impl IntoView {
+pub fn LessonPanel(
+    lessons: Lessons,
+    /// The run on screen (redrawn at the pace of the long lists while it streams).
+    run: Signal<Option<Arc<RunModel>>>,
+) -> impl IntoView {
     let cores = lessons.cores;
     // The lesson's runs as far as they got (the current one too, while it runs).
     let runs = move || {

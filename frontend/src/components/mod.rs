@@ -22,6 +22,9 @@ use shared::{ClientMessage, CommandError, EventKind, ServerMessage};
 use std::rc::Rc;
 use std::sync::Arc;
 
+/// How often the long lists redraw while a run streams, milliseconds.
+const LIST_REDRAW_MS: f64 = 250.0;
+
 /// The whole page.
 #[component]
 pub fn App() -> impl IntoView {
@@ -41,6 +44,22 @@ pub fn App() -> impl IntoView {
         Some(t) => run.with(|r| r.as_ref().map(|m| Arc::new(m.until(t)))),
         None => run.get(),
     });
+    // The long lists (results, console) while a run streams: redrawn at most every
+    // LIST_REDRAW_MS, so a run printing thousands of lines a second cannot hold the page.
+    let list_tick = Trigger::new();
+    let which_run =
+        Memo::new(move |_| run.with(|r| r.as_ref().map(|m| (m.run, m.recording.clone()))));
+    let lists: Signal<Option<Arc<RunModel>>> = Signal::derive(move || {
+        list_tick.track();
+        view_t.track();
+        which_run.track();
+        match view_t.get_untracked() {
+            Some(t) => run.with_untracked(|r| r.as_ref().map(|m| Arc::new(m.until(t)))),
+            None => run.get_untracked(),
+        }
+    });
+    let last_list_redraw = StoredValue::new(0.0f64);
+    let list_redraw_pending = StoredValue::new(false);
     let live: Signal<Option<shared::RunId>> =
         Signal::derive(move || run.with(|r| r.as_ref().filter(|m| !m.finished()).map(|m| m.run)));
 
@@ -100,6 +119,24 @@ pub fn App() -> impl IntoView {
                 request_animation_frame(move || {
                     redraw_pending.set_value(false);
                     run.notify();
+                    let now = js_sys::Date::now();
+                    let wait = last_list_redraw.get_value() + LIST_REDRAW_MS - now;
+                    let streaming =
+                        run.with_untracked(|r| r.as_ref().is_some_and(|m| !m.finished()));
+                    if !streaming || wait <= 0.0 {
+                        last_list_redraw.set_value(now);
+                        list_tick.notify();
+                    } else if !list_redraw_pending.get_value() {
+                        list_redraw_pending.set_value(true);
+                        set_timeout(
+                            move || {
+                                list_redraw_pending.set_value(false);
+                                last_list_redraw.set_value(js_sys::Date::now());
+                                list_tick.notify();
+                            },
+                            std::time::Duration::from_millis(wait as u64),
+                        );
+                    }
                 });
             }
             if let Some(done) = finished_now {
@@ -140,7 +177,7 @@ pub fn App() -> impl IntoView {
             </div>
         </Show>
         <main>
-            <lessons::LessonPanel lessons=lessons run=run />
+            <lessons::LessonPanel lessons=lessons run=lists />
             <div class="controls">
                 <toolbar::CustomRuns error=error tally=tally />
                 <params::PoolParamsForm />
@@ -153,8 +190,8 @@ pub fn App() -> impl IntoView {
             <div class="below">
                 <div class="left">
                     <toolbar::TallyPanel tally=tally />
-                    <results::Results run=shown selected=selected />
-                    <console::Console run=shown selected=selected />
+                    <results::Results run=lists selected=selected />
+                    <console::Console run=lists selected=selected />
                 </div>
                 <div class="right">
                     <summary::Summary run=shown cores=cores />

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 /// Results listed at the top and the bottom of a long list; the ones between are counted.
 const SHOWN_HEAD: usize = 100;
-const SHOWN_TAIL: usize = 50;
+const SHOWN_TAIL: usize = 30;
 
 /// The results panel (shown for runs that deliver results).
 #[component]

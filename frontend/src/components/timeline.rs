@@ -19,8 +19,8 @@ pub(super) const LABEL_W: f64 = 200.0;
 pub(super) const RIGHT_PAD: f64 = 90.0;
 const CORE_LANE: f64 = LaneStack::CORE_HEIGHT;
 /// Above this many task bars (or sampled blocks) the run is drawn on a canvas.
-pub const SVG_TASKS: usize = 2_000;
-const SVG_BLOCKS: usize = 6_000;
+pub const SVG_TASKS: usize = 500;
+const SVG_BLOCKS: usize = 3_000;
 
 /// The axis of the plot area showing `span` seconds from `t0`.
 pub fn plot_axis(t0: f64, span: f64) -> TimeAxis {
