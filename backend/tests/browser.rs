@@ -913,17 +913,24 @@ async fn a_big_run_is_drawn_on_a_canvas_with_level_of_detail_and_stays_inspectab
             .await,
         130
     );
-    // Pointing into a worker lane names the task under the pointer (hit-testing, no DOM).
-    browser
-        .pointer_at(
-            "pointermove",
-            "[data-testid=lane][data-proc='1'] .bar.running",
-            0.5,
-            0.5,
-            0,
-        )
-        .await;
-    let hover = browser.text("[data-testid=hover]").await;
+    // Pointing into a worker lane names the task under the pointer (hit-testing, no DOM):
+    // somewhere along the lane there is one.
+    let mut hover = String::new();
+    for step in 1..40 {
+        browser
+            .pointer_at(
+                "pointermove",
+                "[data-testid=lane][data-proc='1'] .bar.running",
+                f64::from(step) / 40.0,
+                0.5,
+                0,
+            )
+            .await;
+        hover = browser.text("[data-testid=hover]").await;
+        if hover.starts_with("Task ") {
+            break;
+        }
+    }
     assert!(hover.starts_with("Task "), "{hover:?}");
     assert!(hover.contains("PoolWorker-1"), "{hover:?}");
     // The SVG export carries the canvas's shapes as vectors (merged, so the file stays small),

@@ -52,7 +52,8 @@ pub fn App() -> impl IntoView {
     let lists: Signal<Option<Arc<RunModel>>> = Signal::derive(move || {
         list_tick.track();
         view_t.track();
-        which_run.track();
+        // Read, not just tracked: a memo computes (and follows the run) only when read.
+        which_run.with(|_| ());
         match view_t.get_untracked() {
             Some(t) => run.with_untracked(|r| r.as_ref().map(|m| Arc::new(m.until(t)))),
             None => run.get_untracked(),
