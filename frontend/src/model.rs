@@ -504,23 +504,24 @@ impl RunModel {
         rows
     }
 
-    /// The work done, seconds: the sum of task times for a pool; else the sum of the child
-    /// processes' running times or of their CPU time, whichever is larger (k busy threads in
-    /// one process do k seconds of work per second).
+    /// The work done, seconds: for a pool, the sum of task times; for processes, the time each
+    /// would have taken alone, summed: its running time less the time it waited for a core,
+    /// or its CPU time if larger (k busy threads do k seconds of work per second).
     pub fn work_time(&self) -> f64 {
         if self.tasks.is_empty() {
-            let spans: f64 = self
-                .processes
+            self.processes
                 .iter()
-                .filter_map(|p| Some(p.exited.unwrap_or(self.last_t) - p.started?))
-                .sum();
-            let cpu: f64 = self
-                .processes
-                .iter()
-                .filter_map(|p| p.cpu_time_ns)
-                .map(|ns| ns as f64 / 1e9)
-                .sum();
-            spans.max(cpu)
+                .filter_map(|p| {
+                    let span = p.exited.unwrap_or(self.last_t) - p.started?;
+                    let waited = self
+                        .waiting_ns
+                        .iter()
+                        .find(|(w, _)| *w == p.proc)
+                        .map_or(0.0, |(_, ns)| *ns as f64 / 1e9);
+                    let cpu = p.cpu_time_ns.map_or(0.0, |ns| ns as f64 / 1e9);
+                    Some((span - waited).max(cpu).max(0.0))
+                })
+                .sum()
         } else {
             self.index.task_time
                 + self
@@ -539,6 +540,24 @@ impl RunModel {
         } else {
             0.0
         }
+    }
+
+    /// For each core block, the share of its core's lane already taken by earlier blocks of
+    /// the same core and interval: blocks of one interval stack, each as tall as its share, so
+    /// four processes time-slicing one core show as four bands of a quarter each.
+    pub fn core_block_offsets(&self) -> Vec<f64> {
+        let mut used: std::collections::HashMap<(u32, u64, u64), f64> =
+            std::collections::HashMap::new();
+        self.core_blocks
+            .iter()
+            .map(|b| {
+                let key = (b.core, b.start.to_bits(), b.end.to_bits());
+                let slot = used.entry(key).or_insert(0.0);
+                let offset = (*slot).min(1.0);
+                *slot += b.share;
+                offset
+            })
+            .collect()
     }
 
     /// Sampled CPU time of the run's processes on each core, seconds.
@@ -1154,6 +1173,39 @@ mod tests {
             p2.contains(&("Exit code", "-9 (SIGKILL, run cancelled)".to_string())),
             "{p2:?}"
         );
+    }
+
+    #[test]
+    fn a_process_slowed_by_time_slicing_counts_its_time_alone_as_work() {
+        let mut m = two_process_model();
+        // Process-1 ran 3..5 ms but waited 1.5 ms of it for the core: 0.5 ms alone.
+        m.waiting_ns = vec![(ProcId(1), 1_500_000)];
+        m.processes[1].started = None;
+        assert!((m.work_time() - 0.0005).abs() < 1e-12, "{}", m.work_time());
+        // A process whose CPU time exceeds its span (threads) counts its CPU time.
+        m.processes[0].cpu_time_ns = Some(4_000_000);
+        assert!((m.work_time() - 0.004).abs() < 1e-12);
+    }
+
+    #[test]
+    fn blocks_of_one_core_and_interval_stack() {
+        let mut m = RunModel::new(RunId(1));
+        for (i, (proc, core)) in [(1, 0), (2, 0), (3, 1), (4, 0)].into_iter().enumerate() {
+            m.apply(&ev(
+                i as u64,
+                20,
+                EventKind::ThreadSegment {
+                    proc: ProcId(proc),
+                    tid: proc,
+                    core: Some(core),
+                    start: RunTime::from_millis(0),
+                    on_cpu_ns: 5_000_000,
+                    waiting_ns: 15_000_000,
+                    slices: 2,
+                },
+            ));
+        }
+        assert_eq!(m.core_block_offsets(), vec![0.0, 0.25, 0.0, 0.5]);
     }
 
     #[test]

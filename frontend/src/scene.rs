@@ -98,19 +98,26 @@ fn worth_drawing(axis: &TimeAxis, start: f64, end: f64, last: &mut f64) -> Optio
 pub fn scene(m: &RunModel, axis: &TimeAxis, g: &Geometry, selected: Option<u64>) -> Vec<Shape> {
     let mut out = Vec::new();
     let cores = m.cores_sampled();
-    let mut last = vec![f64::MIN; cores as usize];
-    for b in &m.core_blocks {
-        let Some(slot) = last.get_mut(b.core as usize) else {
+    // Blocks of one core and interval stack, each as tall as its share of the interval.
+    let mut last = vec![(f64::MIN, f64::MIN); cores as usize];
+    let inner = LaneStack::CORE_HEIGHT - 4.0;
+    for (b, offset) in m.core_blocks.iter().zip(m.core_block_offsets()) {
+        let Some((edge, start)) = last.get_mut(b.core as usize) else {
             continue;
         };
-        if let Some((x, w)) = worth_drawing(axis, b.start, b.end, slot) {
+        // A new interval may not start within half a pixel of the last one drawn; blocks
+        // stacked in the same interval always draw.
+        let mut seen = if b.start == *start { f64::MIN } else { *edge };
+        if let Some((x, w)) = worth_drawing(axis, b.start, b.end, &mut seen) {
+            *edge = seen;
+            *start = b.start;
             out.push(Shape::Rect {
                 x,
-                y: g.stack.cores.top(b.core as usize) + 2.0,
+                y: g.stack.cores.top(b.core as usize) + 2.0 + offset * inner,
                 w,
-                h: LaneStack::CORE_HEIGHT - 4.0,
+                h: (b.share * inner).max(1.5),
                 fill: process_colour(b.proc.0),
-                alpha: 0.25 + 0.75 * b.share,
+                alpha: 0.9,
             });
         }
     }

@@ -82,7 +82,11 @@ pub fn Summary(run: Signal<Option<Arc<RunModel>>>, cores: RwSignal<u32>) -> impl
                 <dd data-testid="run-status">{status}</dd>
                 <dt>"Wall time"</dt>
                 <dd data-testid="wall-time">{wall}</dd>
-                <dt>"Work (sum of task times)"</dt>
+                <dt>{move || if run.with(|r| r.as_ref().is_some_and(|m| m.tasks.is_empty())) {
+                    "Work (each process's time alone)"
+                } else {
+                    "Work (sum of task times)"
+                }}</dt>
                 <dd data-testid="work-time">{work}</dd>
                 <dt>"Speedup (work ÷ wall)"</dt>
                 <dd data-testid="speedup">{speedup}</dd>

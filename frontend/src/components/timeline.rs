@@ -54,8 +54,9 @@ struct CoreLaneView {
     y: f64,
     /// Whether the run's processes may run on this core (their affinity).
     allowed: bool,
-    /// x, width, colour, opacity (the share of the interval on the core), tooltip.
-    blocks: Vec<(f64, f64, &'static str, f64, String)>,
+    /// x, width, colour, offset and height (shares of the lane: the blocks of one interval
+    /// stack, each as tall as its share of the interval on the core), tooltip.
+    blocks: Vec<(f64, f64, &'static str, f64, f64, String)>,
 }
 
 /// The cores any child of the run may use (all, before a child has started).
@@ -77,6 +78,11 @@ pub(super) fn allowed_cores(m: &RunModel) -> Vec<u32> {
 fn core_lanes(m: &RunModel, axis: &TimeAxis) -> Vec<CoreLaneView> {
     let svg = !dense(m);
     let allowed = allowed_cores(m);
+    let offsets = if svg {
+        m.core_block_offsets()
+    } else {
+        Vec::new()
+    };
     (0..m.cores_sampled())
         .map(|core| CoreLaneView {
             core,
@@ -85,13 +91,15 @@ fn core_lanes(m: &RunModel, axis: &TimeAxis) -> Vec<CoreLaneView> {
             blocks: m
                 .core_blocks
                 .iter()
-                .filter(|b| svg && b.core == core)
-                .map(|b| {
+                .zip(&offsets)
+                .filter(|(b, _)| svg && b.core == core)
+                .map(|(b, offset)| {
                     (
                         axis.x(b.start),
                         axis.width_of(b.start, b.end, 1.0),
                         process_colour(b.proc.0),
-                        0.25 + 0.75 * b.share,
+                        *offset,
+                        b.share,
                         format!(
                             "{} on core {core}: {:.0} % of {}",
                             m.name_of(b.proc),
@@ -451,13 +459,20 @@ fn core_body(lane: CoreLaneView) -> impl IntoView {
     let allowed = lane.allowed;
     view! {
         <text class="lane-name" x=8.0 y=y + 17.0>{format!("core {}", lane.core)}</text>
-        {(!allowed).then(|| view! {
-            <text class="lane-pid not-allowed-label" x=70.0 y=y + 17.0>"not allowed"</text>
-        })}
         <rect class="core-bg" class:not-allowed=!allowed x=LABEL_W y=y width=WIDTH - LABEL_W - RIGHT_PAD height=CORE_LANE />
+        {(!allowed).then(|| view! {
+            <text class="not-allowed-label" x=LABEL_W + 10.0 y=y + 17.0>"not allowed for this run"</text>
+        })}
         <g clip-path="url(#plot)">
-        {lane.blocks.into_iter().map(|(x, w, colour, opacity, tip)| view! {
-            <rect class="core-block" x=x y=y + 2.0 width=w height=CORE_LANE - 4.0 fill=colour fill-opacity=opacity>
+        {lane.blocks.into_iter().map(|(x, w, colour, offset, share, tip)| view! {
+            <rect
+                class="core-block"
+                x=x
+                y=y + 2.0 + offset * (CORE_LANE - 4.0)
+                width=w
+                height=(share * (CORE_LANE - 4.0)).max(1.5)
+                fill=colour
+            >
                 <title>{tip}</title>
             </rect>
         }).collect_view()}
@@ -726,6 +741,7 @@ pub fn Timeline(
             {hover_panel}
             </div>
             <p class="legend">
+                <span class="key stacked"></span>"core lane: each process's share, stacked "
                 <span class="key on-cpu"></span>"on a core "
                 <span class="key waiting"></span>"waiting for a core "
                 <span class="key asleep"></span>"sleeping "
