@@ -191,6 +191,22 @@ impl Browser {
         assert_eq!(self.js(&script).await, "ok", "{css}");
     }
 
+    /// Waits (up to 20 s) until the text of `css` contains `needle`; returns the text.
+    pub async fn text_contains(&self, css: &str, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let now = self.text(css).await;
+            if now.contains(needle) {
+                return now;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css}: text {now:?} does not contain {needle:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
     /// The text of the first element matching `css` (waiting for it).
     pub async fn text(&self, css: &str) -> String {
         self.element(css).await.text().await.unwrap_or_default()

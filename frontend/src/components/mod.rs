@@ -24,6 +24,51 @@ use std::sync::Arc;
 
 /// How often the long lists redraw while a run streams, milliseconds.
 const LIST_REDRAW_MS: f64 = 250.0;
+/// How often the timeline and summary redraw while a run streams, milliseconds.
+const TIMELINE_REDRAW_MS: f64 = 100.0;
+
+/// Runs an action at most once per animation frame and, while `limited`, at most every
+/// `every_ms` (a request in between is carried out once, when the time has come).
+#[derive(Clone, Copy)]
+struct Throttle {
+    every_ms: f64,
+    last: StoredValue<f64>,
+    pending: StoredValue<bool>,
+}
+
+impl Throttle {
+    fn new(every_ms: f64) -> Self {
+        Throttle {
+            every_ms,
+            last: StoredValue::new(f64::MIN),
+            pending: StoredValue::new(false),
+        }
+    }
+
+    fn request(self, limited: bool, action: impl Fn() + Copy + 'static) {
+        if self.pending.get_value() {
+            return;
+        }
+        self.pending.set_value(true);
+        let wait = if limited {
+            (self.last.get_value() + self.every_ms - js_sys::Date::now()).max(0.0)
+        } else {
+            0.0
+        };
+        let fire = move || {
+            request_animation_frame(move || {
+                self.pending.set_value(false);
+                self.last.set_value(js_sys::Date::now());
+                action();
+            })
+        };
+        if wait > 0.0 {
+            set_timeout(fire, std::time::Duration::from_millis(wait as u64));
+        } else {
+            fire();
+        }
+    }
+}
 
 /// The whole page.
 #[component]
@@ -59,13 +104,12 @@ pub fn App() -> impl IntoView {
             None => run.get_untracked(),
         }
     });
-    let last_list_redraw = StoredValue::new(0.0f64);
-    let list_redraw_pending = StoredValue::new(false);
+    let list_redraw = Throttle::new(LIST_REDRAW_MS);
+    let timeline_redraw = Throttle::new(TIMELINE_REDRAW_MS);
     let live: Signal<Option<shared::RunId>> =
         Signal::derive(move || run.with(|r| r.as_ref().filter(|m| !m.finished()).map(|m| m.run)));
 
     let lessons = lessons::Lessons::new(cores);
-    let redraw_pending = StoredValue::new(false);
     let on_message = Rc::new(move |msg: ServerMessage| match msg {
         ServerMessage::Hello { cores: n, runs, .. } => {
             cores.set(n);
@@ -115,31 +159,12 @@ pub fn App() -> impl IntoView {
                     done.cloned()
                 })
                 .flatten();
-            if !redraw_pending.get_value() {
-                redraw_pending.set_value(true);
-                request_animation_frame(move || {
-                    redraw_pending.set_value(false);
-                    run.notify();
-                    let now = js_sys::Date::now();
-                    let wait = last_list_redraw.get_value() + LIST_REDRAW_MS - now;
-                    let streaming =
-                        run.with_untracked(|r| r.as_ref().is_some_and(|m| !m.finished()));
-                    if !streaming || wait <= 0.0 {
-                        last_list_redraw.set_value(now);
-                        list_tick.notify();
-                    } else if !list_redraw_pending.get_value() {
-                        list_redraw_pending.set_value(true);
-                        set_timeout(
-                            move || {
-                                list_redraw_pending.set_value(false);
-                                last_list_redraw.set_value(js_sys::Date::now());
-                                list_tick.notify();
-                            },
-                            std::time::Duration::from_millis(wait as u64),
-                        );
-                    }
-                });
-            }
+            // Redraws while a run streams: the timeline at most every TIMELINE_REDRAW_MS, the
+            // long lists every LIST_REDRAW_MS (the browser shares the cores with the run's
+            // processes); at once when the run is over.
+            let streaming = run.with_untracked(|r| r.as_ref().is_some_and(|m| !m.finished()));
+            timeline_redraw.request(streaming, move || run.notify());
+            list_redraw.request(streaming, move || list_tick.notify());
             if let Some(done) = finished_now {
                 lessons.finished(&done);
                 let order = print_order(&done);
