@@ -41,8 +41,11 @@ use tower_http::compression::CompressionLayer;
 
 /// How often new events are sent to each client.
 pub const TICK: Duration = Duration::from_millis(50);
-/// The most events in one frame; the rest follow on the next tick.
-pub const MAX_EVENTS_PER_FRAME: usize = 4096;
+/// The most events in one frame: small enough that the page decodes a frame in a few
+/// milliseconds (a frame is one task of the page's main thread).
+pub const MAX_EVENTS_PER_FRAME: usize = 1024;
+/// The most frames per tick and client; what is left follows on the next tick.
+pub const MAX_FRAMES_PER_TICK: usize = 8;
 /// Frames larger than this are refused by the WebSocket layer itself (connection closed with
 /// 1009); between [`MAX_CLIENT_MESSAGE_BYTES`] and this, the client gets an error event.
 const MAX_FRAME_BYTES: usize = 4 * 1024 * 1024;
@@ -202,17 +205,23 @@ async fn send_loop(
                 }
             },
             _ = tick.tick() => {
-                let mut events = Vec::new();
-                following.retain_mut(|f| {
-                    let room = MAX_EVENTS_PER_FRAME.saturating_sub(events.len());
-                    let (batch, complete) = f.run.run().log.read_from(f.cursor, room);
-                    f.cursor += batch.len();
-                    events.extend(batch);
-                    !complete
-                });
-                if !events.is_empty() {
-                    let msg = ServerMessage::Events { events, dropped: 0 };
-                    if send(&mut sink, &msg).await.is_err() { return; }
+                for _ in 0..MAX_FRAMES_PER_TICK {
+                    let mut events = Vec::new();
+                    following.retain_mut(|f| {
+                        let room = MAX_EVENTS_PER_FRAME.saturating_sub(events.len());
+                        let (batch, complete) = f.run.run().log.read_from(f.cursor, room);
+                        f.cursor += batch.len();
+                        events.extend(batch);
+                        !complete
+                    });
+                    let full = events.len() >= MAX_EVENTS_PER_FRAME;
+                    if !events.is_empty() {
+                        let msg = ServerMessage::Events { events, dropped: 0 };
+                        if send(&mut sink, &msg).await.is_err() { return; }
+                    }
+                    if !full {
+                        break;
+                    }
                 }
             }
         }

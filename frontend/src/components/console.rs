@@ -6,8 +6,10 @@ use leptos::prelude::*;
 use shared::Stream;
 use std::sync::Arc;
 
-/// Lines shown: the latest ones (a big run's earlier lines are counted, not listed).
+/// Lines shown: the latest ones (a big run's earlier lines are counted, not listed); fewer
+/// while the run streams, when they are replaced several times a second.
 const SHOWN: usize = 100;
+const SHOWN_LIVE: usize = 40;
 
 /// The console panel. A line printed while its process ran a task links to that task's bar.
 #[component]
@@ -19,7 +21,8 @@ pub fn Console(
         run.with(|r| {
             r.as_ref()
                 .map(|m| {
-                    let skip = m.console.len().saturating_sub(SHOWN);
+                    let shown = if m.finished() { SHOWN } else { SHOWN_LIVE };
+                    let skip = m.console.len().saturating_sub(shown);
                     m.console[skip..]
                         .iter()
                         .map(|l| {
@@ -40,8 +43,10 @@ pub fn Console(
     };
     let earlier = move || {
         run.with(|r| {
-            r.as_ref()
-                .map_or(0, |m| m.console.len().saturating_sub(SHOWN))
+            r.as_ref().map_or(0, |m| {
+                let shown = if m.finished() { SHOWN } else { SHOWN_LIVE };
+                m.console.len().saturating_sub(shown)
+            })
         })
     };
     view! {
