@@ -167,8 +167,8 @@ pub fn App() -> impl IntoView {
             list_redraw.request(streaming, move || list_tick.notify());
             if let Some(done) = finished_now {
                 lessons.finished(&done);
-                let order = print_order(&done);
                 if tally.with_untracked(|t| t.left > 0) {
+                    let order = print_order(&done);
                     tally.update(|t| {
                         t.add(order);
                         t.left -= 1;
