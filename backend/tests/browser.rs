@@ -1024,3 +1024,41 @@ async fn a_recorded_run_opens_from_its_ndjson_file() {
     let _ = std::fs::remove_dir_all(&dir);
     browser.close().await;
 }
+
+#[tokio::test]
+async fn load_from_outside_the_run_is_drawn_on_the_core_lanes() {
+    let Some(browser) = Browser::start(1280, 720).await else {
+        return;
+    };
+    let server = Server::start();
+    // Another program keeps a core busy while a sleeping pool runs.
+    let mut burner = std::process::Command::new("sh")
+        .args(["-c", "while :; do :; done"])
+        .spawn()
+        .expect("start a busy loop");
+    browser
+        .finished_run(
+            &format!("{}?tasks=4&task_ms=1000&fail=", server.url()),
+            "pool",
+        )
+        .await;
+    let _ = burner.kill();
+    let _ = burner.wait();
+    let outside = browser
+        .js(
+            "return [...document.querySelectorAll('[data-testid=core-lane] .outside-load')]
+                 .map(r => Number(r.getAttribute('height')))",
+        )
+        .await;
+    let heights: Vec<f64> = outside
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_f64()).collect())
+        .unwrap_or_default();
+    assert!(
+        heights.iter().filter(|h| **h > 10.0).count() >= 3,
+        "the busy loop shows as outside load: {heights:?}"
+    );
+    let legend = browser.text(".legend").await;
+    assert!(legend.contains("load from outside the run"), "{legend}");
+    browser.close().await;
+}

@@ -104,6 +104,21 @@ pub struct CoreBlock {
     pub share: f64,
 }
 
+/// Load on a core from outside the run (other programs, the server, the browser) over one
+/// window of the sampler, drawn under the run's blocks so a busy machine is not mistaken for
+/// the demo.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutsideLoad {
+    /// The core.
+    pub core: u32,
+    /// Start of the window, seconds.
+    pub start: f64,
+    /// End, seconds.
+    pub end: f64,
+    /// Share of the window the core was busy with other work (0 to 1).
+    pub share: f64,
+}
+
 /// What a process's threads did over one sampled interval (the state strip of its lane):
 /// the rest of the interval, neither running nor waiting, it slept.
 #[derive(Clone, Debug, PartialEq)]
@@ -226,6 +241,8 @@ pub struct RunModel {
     pub waiting_ns: Vec<(ProcId, u64)>,
     /// Running / waiting / sleeping per process and sampled interval.
     pub state_blocks: Vec<StateBlock>,
+    /// Load on each core from outside the run, per sampler window.
+    pub outside: Vec<OutsideLoad>,
     /// Time slices counted by the sampler (context switches onto a core).
     pub slices: u64,
     /// Indexes derived from `tasks` (kept in step by [`RunModel::apply`]).
@@ -309,6 +326,7 @@ impl RunModel {
             core_blocks: Vec::new(),
             waiting_ns: Vec::new(),
             state_blocks: Vec::new(),
+            outside: Vec::new(),
             slices: 0,
             index: TaskIndex::default(),
             recording: None,
@@ -355,6 +373,10 @@ impl RunModel {
         }
         m.core_blocks.retain(|b| b.start <= t);
         for b in &mut m.core_blocks {
+            b.end = b.end.min(t);
+        }
+        m.outside.retain(|b| b.start <= t);
+        for b in &mut m.outside {
             b.end = b.end.min(t);
         }
         m.state_blocks.retain(|b| b.start <= t);
@@ -780,6 +802,20 @@ impl RunModel {
                     }
                 }
             }
+            EventKind::CoreLoad { start, cores } => {
+                let start = start.as_secs_f64();
+                for (core, share) in cores.iter().enumerate() {
+                    let outside = f64::from(share.busy - share.run).clamp(0.0, 1.0);
+                    if outside > 0.02 {
+                        self.outside.push(OutsideLoad {
+                            core: core as u32,
+                            start,
+                            end: t,
+                            share: outside,
+                        });
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -1185,6 +1221,23 @@ mod tests {
         // A process whose CPU time exceeds its span (threads) counts its CPU time.
         m.processes[0].cpu_time_ns = Some(4_000_000);
         assert!((m.work_time() - 0.004).abs() < 1e-12);
+    }
+
+    #[test]
+    fn load_from_outside_the_run_is_kept_per_core() {
+        let mut m = RunModel::new(RunId(1));
+        let share = |busy, run| shared::CoreShare { busy, run };
+        m.apply(&ev(
+            0,
+            200,
+            EventKind::CoreLoad {
+                start: RunTime::from_millis(0),
+                cores: vec![share(0.9, 0.4), share(0.3, 0.3)],
+            },
+        ));
+        assert_eq!(m.outside.len(), 1, "core 1 had nothing but the run");
+        assert_eq!((m.outside[0].core, m.outside[0].end), (0, 0.2));
+        assert!((m.outside[0].share - 0.5).abs() < 1e-6);
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub const FAILED: &str = "#c2410c";
 pub const WAITING: &str = "#d55e00";
 /// Colour of "on a core" in the state strip.
 pub const ON_CPU: &str = "#1f2937";
+/// Colour of load from outside the run on a core lane.
+pub const OUTSIDE: &str = "#7f7f7f";
 /// Outline of the selected task.
 pub const SELECTED: &str = "#f0e442";
 
@@ -98,9 +100,26 @@ fn worth_drawing(axis: &TimeAxis, start: f64, end: f64, last: &mut f64) -> Optio
 pub fn scene(m: &RunModel, axis: &TimeAxis, g: &Geometry, selected: Option<u64>) -> Vec<Shape> {
     let mut out = Vec::new();
     let cores = m.cores_sampled();
+    // Load from outside the run, up from each core lane's bottom, under the run's blocks.
+    let inner = LaneStack::CORE_HEIGHT - 4.0;
+    let mut last_outside = vec![f64::MIN; cores as usize];
+    for b in &m.outside {
+        let Some(edge) = last_outside.get_mut(b.core as usize) else {
+            continue;
+        };
+        if let Some((x, w)) = worth_drawing(axis, b.start, b.end, edge) {
+            out.push(Shape::Rect {
+                x,
+                y: g.stack.cores.top(b.core as usize) + 2.0 + (1.0 - b.share) * inner,
+                w,
+                h: b.share * inner,
+                fill: OUTSIDE,
+                alpha: 0.45,
+            });
+        }
+    }
     // Blocks of one core and interval stack, each as tall as its share of the interval.
     let mut last = vec![(f64::MIN, f64::MIN); cores as usize];
-    let inner = LaneStack::CORE_HEIGHT - 4.0;
     for (b, offset) in m.core_blocks.iter().zip(m.core_block_offsets()) {
         let Some((edge, start)) = last.get_mut(b.core as usize) else {
             continue;

@@ -57,6 +57,8 @@ struct CoreLaneView {
     /// x, width, colour, offset and height (shares of the lane: the blocks of one interval
     /// stack, each as tall as its share of the interval on the core), tooltip.
     blocks: Vec<(f64, f64, &'static str, f64, f64, String)>,
+    /// Load from outside the run: x, width, share (drawn up from the lane's bottom).
+    outside: Vec<(f64, f64, f64)>,
 }
 
 /// The cores any child of the run may use (all, before a child has started).
@@ -108,6 +110,12 @@ fn core_lanes(m: &RunModel, axis: &TimeAxis) -> Vec<CoreLaneView> {
                         ),
                     )
                 })
+                .collect(),
+            outside: m
+                .outside
+                .iter()
+                .filter(|b| svg && b.core == core)
+                .map(|b| (axis.x(b.start), axis.width_of(b.start, b.end, 1.0), b.share))
                 .collect(),
         })
         .collect()
@@ -464,6 +472,17 @@ fn core_body(lane: CoreLaneView) -> impl IntoView {
             <text class="not-allowed-label" x=LABEL_W + 10.0 y=y + 17.0>"not allowed for this run"</text>
         })}
         <g clip-path="url(#plot)">
+        {lane.outside.into_iter().map(|(x, w, share)| view! {
+            <rect
+                class="outside-load"
+                x=x
+                y=y + 2.0 + (1.0 - share) * (CORE_LANE - 4.0)
+                width=w
+                height=share * (CORE_LANE - 4.0)
+            >
+                <title>{format!("core {}: {:.0} % busy with work outside this run", lane.core, share * 100.0)}</title>
+            </rect>
+        }).collect_view()}
         {lane.blocks.into_iter().map(|(x, w, colour, offset, share, tip)| view! {
             <rect
                 class="core-block"
@@ -688,6 +707,10 @@ pub fn Timeline(
                     <clipPath id="plot-and-labels">
                         <rect x=LABEL_W y=0.0 width=WIDTH - LABEL_W height=100000.0 />
                     </clipPath>
+                    <pattern id="outside-hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(-45)">
+                        <rect width="6" height="6" fill="#7f7f7f" fill-opacity="0.25" />
+                        <line x1="0" y1="0" x2="0" y2="6" stroke="#7f7f7f" stroke-width="2.5" />
+                    </pattern>
                     <pattern id="not-allowed" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
                         <rect width="8" height="8" class="not-allowed-bg" />
                         <line x1="0" y1="0" x2="0" y2="8" class="not-allowed-hatch" />
@@ -748,7 +771,8 @@ pub fn Timeline(
                 <span class="key task"></span>"task "
                 <span class="key failed">"✗"</span>"failed task "
                 <span class="key many"></span>"many tasks (zoom in) "
-                <span class="key not-allowed"></span>"core not allowed"
+                <span class="key not-allowed"></span>"core not allowed "
+                <span class="key outside"></span>"load from outside the run"
             </p>
             <p class="cursor-state" data-testid="cursor-state" data-running=move || state().map(|s| s.running.len()).unwrap_or(0)>
                 {move || state().map(|s| s.describe()).unwrap_or_else(|| "Press or drag along the time axis to see the run at any moment; drag the plot to pan, wheel to zoom.".into())}
