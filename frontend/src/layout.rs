@@ -133,7 +133,8 @@ pub fn lod_rects(
             break;
         }
         let first = i;
-        loop {
+        // Merge while still in view (what lies past the right edge is not drawn).
+        while end < t_end {
             // The last span starting before the merge distance past the current end.
             let limit = end + merge_px * px;
             let j = partition_point(n, |k| span(k).0 < limit);
@@ -506,6 +507,21 @@ mod tests {
         let whole: Vec<&LodRect> = rects.iter().filter(|r| r.w > 49.0).collect();
         assert_eq!(whole.len(), 10, "{rects:?}");
         assert!(rects.iter().all(|r| r.count == 1 && r.w <= 50.0 + 1e-6));
+    }
+
+    #[test]
+    fn merging_stops_at_the_right_edge_of_the_view() {
+        // Ten million spans 1 µs apart; the view shows the first millisecond of them.
+        let span = |i: usize| (i as f64 * 1e-6, i as f64 * 1e-6 + 0.5e-6);
+        let axis = TimeAxis {
+            x0: 0.0,
+            width: 1000.0,
+            t0: 0.0,
+            span: 0.001,
+        };
+        let rects = lod_rects(10_000_000, span, &axis, 1.0);
+        let counted: usize = rects.iter().map(|r| r.count).sum();
+        assert!((1000..1010).contains(&counted), "{counted} spans counted");
     }
 
     #[test]

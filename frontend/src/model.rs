@@ -69,6 +69,11 @@ pub struct TaskBar {
 }
 
 impl TaskBar {
+    /// When it ended, or `now` (the run's latest time) while it runs.
+    pub fn end(&self, now: f64) -> f64 {
+        self.finished.unwrap_or(now)
+    }
+
     /// The error it ended with, if any.
     pub fn error(&self) -> Option<&TaskError> {
         match &self.result {
@@ -420,7 +425,7 @@ impl RunModel {
             .iter()
             .find(|p| p.proc == bar.worker)
             .map_or(0, |p| p.pid);
-        let end = bar.finished.unwrap_or(self.last_t);
+        let end = bar.end(self.last_t);
         let cores = self.cores_during(bar.worker, bar.started, end);
         let cores = if cores.is_empty() {
             "— (not seen on a core)".to_string()

@@ -169,7 +169,7 @@ pub fn scene(m: &RunModel, axis: &TimeAxis, g: &Geometry, selected: Option<u64>)
         let list = m.index.of(p.proc);
         let span = |k: usize| {
             let b = &m.tasks[list[k]];
-            (b.started, b.finished.unwrap_or(m.last_t))
+            (b.started, b.end(m.last_t))
         };
         for r in lod_rects(list.len(), span, axis, 1.0) {
             if r.count > 1 {
@@ -198,7 +198,7 @@ pub fn scene(m: &RunModel, axis: &TimeAxis, g: &Geometry, selected: Option<u64>)
             .collect();
         let fspan = |k: usize| {
             let b = &m.tasks[failed[k]];
-            (b.started, b.finished.unwrap_or(m.last_t))
+            (b.started, b.end(m.last_t))
         };
         for r in lod_rects(failed.len(), fspan, axis, 3.0) {
             out.push(bar(r.x, r.w.max(3.0), FAILED));
@@ -216,7 +216,7 @@ pub fn scene(m: &RunModel, axis: &TimeAxis, g: &Geometry, selected: Option<u64>)
             let Some(lane) = m.processes.iter().position(|p| p.proc == b.worker) else {
                 continue;
             };
-            let end = b.finished.unwrap_or(m.last_t);
+            let end = b.end(m.last_t);
             out.push(Shape::Outline {
                 x: axis.x(b.started),
                 y: lanes.top(lane + 1) + 6.0,

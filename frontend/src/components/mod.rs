@@ -22,6 +22,15 @@ use shared::{ClientMessage, CommandError, EventKind, ServerMessage};
 use std::rc::Rc;
 use std::sync::Arc;
 
+/// Whether two optional shared runs are the same allocation (a cut is new each time).
+fn opt_ptr_eq(a: &Option<Arc<RunModel>>, b: &Option<Arc<RunModel>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
 /// How often the long lists redraw while a run streams, milliseconds.
 const LIST_REDRAW_MS: f64 = 250.0;
 /// How often the timeline and summary redraw while a run streams, milliseconds.
@@ -85,8 +94,16 @@ pub fn App() -> impl IntoView {
     let view_t: RwSignal<Option<f64>> = RwSignal::new(None);
     // What the panels draw: the run, or (replay, stepping) the run cut at a moment. Shared,
     // not copied: a batch of events costs what it contains, not what the run holds.
+    // The run cut at the replayed moment, computed once per moment (not per reader).
+    let cut: Memo<Option<Arc<RunModel>>> = Memo::new_with_compare(
+        move |_| {
+            let t = view_t.get()?;
+            run.with(|r| r.as_ref().map(|m| Arc::new(m.until(t))))
+        },
+        |a, b| a.is_none_or(|a| b.is_none_or(|b| !opt_ptr_eq(a, b))),
+    );
     let shown: Signal<Option<Arc<RunModel>>> = Signal::derive(move || match view_t.get() {
-        Some(t) => run.with(|r| r.as_ref().map(|m| Arc::new(m.until(t)))),
+        Some(_) => cut.get(),
         None => run.get(),
     });
     // The long lists (results, console) while a run streams: redrawn at most every
@@ -100,7 +117,7 @@ pub fn App() -> impl IntoView {
         // Read, not just tracked: a memo computes (and follows the run) only when read.
         which_run.with(|_| ());
         match view_t.get_untracked() {
-            Some(t) => run.with_untracked(|r| r.as_ref().map(|m| Arc::new(m.until(t)))),
+            Some(_) => cut.get_untracked(),
             None => run.get_untracked(),
         }
     });

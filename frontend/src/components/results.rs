@@ -16,27 +16,33 @@ pub fn Results(
     run: Signal<Option<Arc<RunModel>>>,
     selected: RwSignal<Option<u64>>,
 ) -> impl IntoView {
-    let rows = move || {
+    // A big run lists its first and last results; the ones between are counted (and only
+    // the listed ones are looked at).
+    let split = move || {
+        run.with(|r| {
+            let n = r.as_ref().map_or(0, |m| m.results.len());
+            if n > SHOWN_HEAD + SHOWN_TAIL {
+                (SHOWN_HEAD, n - SHOWN_TAIL, n)
+            } else {
+                (n, n, n)
+            }
+        })
+    };
+    let rows = move |from_tail: bool| {
+        let (head, tail, n) = split();
+        let range = if from_tail { tail..n } else { 0..head };
         run.with(|r| {
             r.as_ref()
                 .map(|m| {
-                    let n = m.results.len();
-                    // A big run lists its first and last results; the rest is counted.
-                    let (head, tail) = if n > SHOWN_HEAD + SHOWN_TAIL {
-                        (SHOWN_HEAD, n - SHOWN_TAIL)
-                    } else {
-                        (n, n)
-                    };
-                    m.results
+                    m.results[range.clone()]
                         .iter()
-                        .enumerate()
-                        .filter(|(i, _)| *i < head || *i >= tail)
-                        .map(|(i, c)| {
+                        .zip(range.clone())
+                        .map(|(c, i)| {
                             let (text, error) = match &c.result {
                                 TaskResult::Value { value } => (value.to_string(), false),
                                 TaskResult::Error(e) => (format!("✗ {e}"), true),
                             };
-                            (i, c.index, text, error, c.t, i == tail && tail > head)
+                            (i, c.index, text, error, c.t)
                         })
                         .collect::<Vec<_>>()
                 })
@@ -69,10 +75,25 @@ pub fn Results(
             <section class="panel results" aria-label="Result list">
                 <h2>"Result list (in the order the caller got it)"</h2>
                 <ol class="result-list" data-testid="results">
-                    <For each=rows key=|r| r.0 let:r>
-                        {r.5.then(|| view! {
-                            <li class="elided" data-testid="results-elided">{move || hidden()}</li>
-                        })}
+                    <For each=move || rows(false) key=|r| r.0 let:r>
+                        <li
+                            class="result"
+                            class:error=r.3
+                            class:selected=move || selected.get() == Some(r.1)
+                            data-testid="result"
+                            data-index=r.1
+                            title="Show this task on the timeline"
+                            on:click=move |_| selected.set(Some(r.1))
+                        >
+                            <span class="index">{format!("[{}]", r.1)}</span>
+                            <span class="value">{r.2}</span>
+                            <span class="when">{format_duration(r.4)}</span>
+                        </li>
+                    </For>
+                    <Show when=move || { let (head, tail, _) = split(); tail > head }>
+                        <li class="elided" data-testid="results-elided">{hidden}</li>
+                    </Show>
+                    <For each=move || rows(true) key=|r| r.0 let:r>
                         <li
                             class="result"
                             class:error=r.3

@@ -167,7 +167,7 @@ fn bars_of(m: &RunModel, proc: shared::ProcId, axis: &TimeAxis) -> Vec<Bar> {
         .iter()
         .filter(|b| b.worker == proc)
         .map(|b| {
-            let end = b.finished.unwrap_or(m.last_t);
+            let end = b.end(m.last_t);
             let error = b.error().map(ToString::to_string);
             // A failed task stays visible (and marked) however short it was.
             let min_px = if error.is_some() { 14.0 } else { 3.0 };
@@ -332,11 +332,13 @@ pub fn hit(m: &RunModel, axis: &TimeAxis, x: f64, y: f64) -> Option<Hit> {
         _ => m.processes.get(i - 1)?.proc,
     };
     if in_plot {
-        // Failed bars first: they are drawn on top and at least 14 px wide.
+        // Failed bars first: they are drawn on top, at least 14 px wide in SVG (with their ✗)
+        // and 3 px on the canvas.
         let px = axis.span / axis.width;
+        let min_failed = if dense(m) { 3.0 } else { 14.0 };
         let failed = m.index.failed.iter().copied().find(|&i| {
             let b = &m.tasks[i];
-            let end = b.finished.unwrap_or(m.last_t).max(b.started + 14.0 * px);
+            let end = b.end(m.last_t).max(b.started + min_failed * px);
             b.worker == proc && b.started - 2.0 * px <= t && t <= end
         });
         if let Some(i) = failed {
@@ -345,7 +347,7 @@ pub fn hit(m: &RunModel, axis: &TimeAxis, x: f64, y: f64) -> Option<Hit> {
         let list = m.index.of(proc);
         let span = |k: usize| {
             let b = &m.tasks[list[k]];
-            (b.started, b.finished.unwrap_or(m.last_t))
+            (b.started, b.end(m.last_t))
         };
         let tolerance = 4.0 * px;
         if let Some(k) = span_at(list.len(), span, t, tolerance) {
@@ -356,10 +358,11 @@ pub fn hit(m: &RunModel, axis: &TimeAxis, x: f64, y: f64) -> Option<Hit> {
 }
 
 /// The hover panel's title and rows for a hit.
-fn describe(m: &RunModel, hit: Hit) -> (String, Vec<(&'static str, String)>) {
+/// (None for a hit that no longer exists: the run changed under a resting pointer.)
+fn describe(m: &RunModel, hit: Hit) -> Option<(String, Vec<(&'static str, String)>)> {
     match hit {
-        Hit::Task(i) => (format!("Task {}", m.tasks[i].task), m.describe_task(i)),
-        Hit::Process(p) => (m.name_of(p).to_string(), m.describe_process(p)),
+        Hit::Task(i) => Some((format!("Task {}", m.tasks.get(i)?.task), m.describe_task(i))),
+        Hit::Process(p) => Some((m.name_of(p).to_string(), m.describe_process(p))),
         Hit::Core(core, block) => {
             let mut rows = vec![("Core", core.to_string())];
             if let Some(b) = block.and_then(|i| m.core_blocks.get(i)) {
@@ -373,7 +376,7 @@ fn describe(m: &RunModel, hit: Hit) -> (String, Vec<(&'static str, String)>) {
             if !allowed_cores(m).contains(&core) {
                 rows.push(("Note", "not allowed for this run's processes".into()));
             }
-            (format!("core {core}"), rows)
+            Some((format!("core {core}"), rows))
         }
     }
 }
@@ -645,13 +648,14 @@ pub fn Timeline(
         // Bars on the canvas have no element of their own: a click selects the one under
         // the pointer (SVG bars handle their own clicks).
         if let Some(Hit::Task(i)) = hit_at(&ev) {
-            let task = run.with_untracked(|r| r.as_ref().map(|m| m.tasks[i].task));
+            let task =
+                run.with_untracked(|r| r.as_ref().and_then(|m| m.tasks.get(i)).map(|b| b.task));
             selected.set(task);
         }
     };
     let hover_panel = move || {
         let h = hovered.get()?;
-        let (title, rows) = run.with(|r| r.as_ref().map(|m| describe(m, h)))?;
+        let (title, rows) = run.with(|r| r.as_ref().and_then(|m| describe(m, h)))?;
         Some(view! {
             <div class="hover-panel" data-testid="hover">
                 <strong>{title}</strong>
