@@ -343,6 +343,12 @@ impl RunModel {
         self.outcome.is_some()
     }
 
+    /// Whether the run is still going on the server (a recording never is, even one that
+    /// was cut off before its end).
+    pub fn is_live(&self) -> bool {
+        !self.finished() && self.recording.is_none()
+    }
+
     /// The run as it was at time `t` (seconds): what happened later is left out, what was
     /// still going on is open (for replay).
     pub fn until(&self, t: f64) -> RunModel {
@@ -859,13 +865,29 @@ pub struct Recording {
 impl Recording {
     /// Reads the complete lines in `bytes` (the rest waits for the next chunk).
     pub fn feed(&mut self, bytes: &[u8]) {
+        // Only the new bytes are searched for the last line end: a long line costs its
+        // length once, not once per chunk.
+        let Some(last) = bytes.iter().rposition(|&b| b == b'\n') else {
+            self.carry.extend_from_slice(bytes);
+            return;
+        };
         let mut data = std::mem::take(&mut self.carry);
-        data.extend_from_slice(bytes);
-        let complete = data.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        for line in data[..complete].split(|&b| b == b'\n') {
+        data.extend_from_slice(&bytes[..=last]);
+        for line in data.split(|&b| b == b'\n') {
             self.line(line);
         }
-        self.carry = data[complete..].to_vec();
+        self.carry = bytes[last + 1..].to_vec();
+    }
+
+    /// Lines that were skipped, for the user: `None` when every line was an event.
+    pub fn skipped(&self) -> Option<String> {
+        (self.bad_lines > 0).then(|| {
+            format!(
+                "{} lines of the file were not events and were skipped (first: {})",
+                self.bad_lines,
+                self.first_problem.as_deref().unwrap_or("?")
+            )
+        })
     }
 
     fn line(&mut self, line: &[u8]) {
@@ -889,12 +911,14 @@ impl Recording {
         }
     }
 
-    /// The run read, once the whole file has been fed; an error if it held no event.
-    pub fn finish(mut self) -> Result<RunModel, String> {
+    /// The run read, once the whole file has been fed, with a note of the lines skipped; an
+    /// error if it held no event.
+    pub fn finish(mut self) -> Result<(RunModel, Option<String>), String> {
         let rest = std::mem::take(&mut self.carry);
         self.line(&rest);
+        let skipped = self.skipped();
         match self.model {
-            Some(m) => Ok(m),
+            Some(m) => Ok((m, skipped)),
             None => Err(format!(
                 "not a procviz recording: no event found ({})",
                 self.first_problem
@@ -1282,8 +1306,17 @@ mod tests {
                 rec.feed(part);
             }
             assert_eq!(rec.events, 8);
-            assert_eq!(rec.finish().expect("a run"), whole, "chunks of {chunk}");
+            assert_eq!(
+                rec.finish().expect("a run"),
+                (whole.clone(), None),
+                "chunks of {chunk}"
+            );
         }
+        let mut partly = Recording::default();
+        partly.feed(text.as_bytes());
+        partly.feed(b"not an event\n");
+        let (_, note) = partly.finish().expect("a run");
+        assert!(note.is_some_and(|n| n.starts_with("1 lines of the file were not events")));
         let mut bad = Recording::default();
         bad.feed(b"hello\n{\"run\":1}\n");
         assert_eq!(bad.bad_lines, 2);

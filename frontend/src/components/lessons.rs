@@ -37,11 +37,13 @@ pub struct Lessons {
     pub api: RwSignal<PoolApi>,
     /// The machine's cores.
     cores: RwSignal<u32>,
+    /// The run on screen (cancelled when another lesson starts).
+    run: RwSignal<Option<Arc<RunModel>>>,
 }
 
 impl Lessons {
     /// Fresh state; `cores` is filled in by the server's hello.
-    pub fn new(cores: RwSignal<u32>) -> Self {
+    pub fn new(cores: RwSignal<u32>, run: RwSignal<Option<Arc<RunModel>>>) -> Self {
         Lessons {
             lesson: RwSignal::new(None),
             series: RwSignal::new(Vec::new()),
@@ -52,11 +54,19 @@ impl Lessons {
             kill_sent: RwSignal::new(false),
             api: RwSignal::new(PoolApi::Imap),
             cores,
+            run,
         }
     }
 
-    /// Starts `lesson`: its first run now, the others as each one finishes.
+    /// Starts `lesson`: its first run now, the others as each one finishes. A run still going
+    /// is cancelled first (two runs at once would share the cores and skew both).
     pub fn start(self, lesson: Lesson) {
+        let live = self
+            .run
+            .with_untracked(|r| r.as_ref().filter(|m| m.is_live()).map(|m| m.run));
+        if let Some(run) = live {
+            ws::send(&ClientMessage::CancelRun { run });
+        }
         let mut runs = lesson.runs(self.cores.get_untracked().max(1), self.api.get_untracked());
         runs.reverse();
         self.lesson.set(Some(lesson));
@@ -71,7 +81,16 @@ impl Lessons {
             return;
         };
         self.pending.set(Some(run.label));
-        ws::send(&ClientMessage::start(run.request));
+        if !ws::send(&ClientMessage::start(run.request)) {
+            // Not connected (the badge says so): the series stops rather than wait forever.
+            self.stop();
+        }
+    }
+
+    /// Drops the runs still to start.
+    fn stop(self) {
+        self.queue.set(Vec::new());
+        self.pending.set(None);
     }
 
     /// A run started: if a lesson asked for it, it joins the lesson's series (and its title
@@ -103,6 +122,11 @@ impl Lessons {
         if !ours {
             return;
         }
+        if !matches!(model.outcome, Some(shared::RunOutcome::Completed)) {
+            // Cancelled or failed: the rest of the series would not mean much.
+            self.stop();
+            return;
+        }
         if self.queue.with_untracked(|q| !q.is_empty()) {
             self.next();
         } else if let Some(pair) = self.series.with_untracked(|s| match s.as_slice() {
@@ -130,11 +154,11 @@ impl Lessons {
             .iter()
             .find(|p| p.name == Lesson::KILLED_WORKER && p.exited.is_none())
         {
-            self.kill_sent.set(true);
-            ws::send(&ClientMessage::KillProcess {
+            let sent = ws::send(&ClientMessage::KillProcess {
                 run: model.run,
                 proc: p.proc,
             });
+            self.kill_sent.set(sent);
         }
     }
 

@@ -124,9 +124,9 @@ pub fn App() -> impl IntoView {
     let list_redraw = Throttle::new(LIST_REDRAW_MS);
     let timeline_redraw = Throttle::new(TIMELINE_REDRAW_MS);
     let live: Signal<Option<shared::RunId>> =
-        Signal::derive(move || run.with(|r| r.as_ref().filter(|m| !m.finished()).map(|m| m.run)));
+        Signal::derive(move || run.with(|r| r.as_ref().filter(|m| m.is_live()).map(|m| m.run)));
 
-    let lessons = lessons::Lessons::new(cores);
+    let lessons = lessons::Lessons::new(cores, run);
     let on_message = Rc::new(move |msg: ServerMessage| match msg {
         ServerMessage::Hello { cores: n, runs, .. } => {
             cores.set(n);
@@ -179,7 +179,7 @@ pub fn App() -> impl IntoView {
             // Redraws while a run streams: the timeline at most every TIMELINE_REDRAW_MS, the
             // long lists every LIST_REDRAW_MS (the browser shares the cores with the run's
             // processes); at once when the run is over.
-            let streaming = run.with_untracked(|r| r.as_ref().is_some_and(|m| !m.finished()));
+            let streaming = run.with_untracked(|r| r.as_ref().is_some_and(|m| m.is_live()));
             timeline_redraw.request(streaming, move || run.notify());
             list_redraw.request(streaming, move || list_tick.notify());
             if let Some(done) = finished_now {
@@ -226,7 +226,7 @@ pub fn App() -> impl IntoView {
                 <params::PoolParamsForm />
                 <replay::Replay run=run view_t=view_t />
                 <export::Export run=run />
-                <recording::OpenRecording run=run error=error />
+                <recording::OpenRecording run=run error=error view_t=view_t />
             </div>
             <timeline::Timeline run=shown selected=selected live=live />
             <lessons::ComparePanel lessons=lessons selected=selected />

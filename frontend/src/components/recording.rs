@@ -10,7 +10,10 @@ use wasm_bindgen_futures::JsFuture;
 const CHUNK: f64 = 1024.0 * 1024.0;
 
 /// Reads `file` into a run, reporting progress (0 to 1) as it goes.
-async fn read(file: web_sys::File, progress: RwSignal<Option<f64>>) -> Result<RunModel, String> {
+async fn read(
+    file: web_sys::File,
+    progress: RwSignal<Option<f64>>,
+) -> Result<(RunModel, Option<String>), String> {
     let size = file.size();
     let mut rec = Recording::default();
     let mut at = 0.0;
@@ -27,10 +30,10 @@ async fn read(file: web_sys::File, progress: RwSignal<Option<f64>>) -> Result<Ru
         progress.set(Some(at / size));
     }
     let name = file.name();
-    rec.finish().map(|mut m| {
+    rec.finish().map(|(mut m, skipped)| {
         m.title = format!("{} — recording {name}", m.title);
         m.recording = Some(name);
-        m
+        (m, skipped)
     })
 }
 
@@ -39,6 +42,8 @@ async fn read(file: web_sys::File, progress: RwSignal<Option<f64>>) -> Result<Ru
 pub fn OpenRecording(
     run: RwSignal<Option<Arc<RunModel>>>,
     error: RwSignal<Option<shared::CommandError>>,
+    /// The replayed moment (a recording opens showing everything).
+    view_t: RwSignal<Option<f64>>,
 ) -> impl IntoView {
     let progress: RwSignal<Option<f64>> = RwSignal::new(None);
     let on_change = move |ev: leptos::ev::Event| {
@@ -54,7 +59,17 @@ pub fn OpenRecording(
         progress.set(Some(0.0));
         leptos::task::spawn_local(async move {
             match read(file, progress).await {
-                Ok(model) => run.set(Some(Arc::new(model))),
+                Ok((model, skipped)) => {
+                    super::replay::stop();
+                    view_t.set(None);
+                    run.set(Some(Arc::new(model)));
+                    if let Some(message) = skipped {
+                        error.set(Some(shared::CommandError {
+                            kind: shared::ErrorKind::Malformed,
+                            message,
+                        }));
+                    }
+                }
                 Err(message) => error.set(Some(shared::CommandError {
                     kind: shared::ErrorKind::Malformed,
                     message,

@@ -12,6 +12,11 @@ thread_local! {
     static TIMER: RefCell<Option<IntervalHandle>> = const { RefCell::new(None) };
 }
 
+/// Stops a replay in progress (a new run or a recording replaces what it replays).
+pub fn stop() {
+    stop_timer();
+}
+
 fn stop_timer() {
     TIMER.with(|t| {
         if let Some(handle) = t.borrow_mut().take() {

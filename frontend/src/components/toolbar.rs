@@ -168,7 +168,7 @@ pub fn CustomRuns(error: RwSignal<Option<CommandError>>, tally: RwSignal<Tally>)
 /// Theme and cancel.
 #[component]
 pub fn Toolbar(run: RwSignal<Option<Arc<RunModel>>>) -> impl IntoView {
-    let running = move || run.with(|r| r.as_ref().is_some_and(|m| !m.finished()));
+    let running = move || run.with(|r| r.as_ref().is_some_and(|m| m.is_live()));
     view! {
         <nav class="toolbar">
             <label class="theme">
