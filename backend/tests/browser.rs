@@ -852,7 +852,12 @@ async fn dragging_the_plot_pans_the_zoomed_timeline() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let panned = ticks().await;
     assert_ne!(zoomed, panned, "the drag moved the axis");
-    let first = |s: &str| s.split(' ').next().and_then(|t| t.parse::<f64>().ok());
+    let first = |s: &str| {
+        s.split(' ')
+            .next()
+            .and_then(|t| t.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("a first tick label: {s:?}"))
+    };
     assert!(
         first(&panned) > first(&zoomed),
         "dragging left shows later times: {zoomed} → {panned}"
@@ -1031,19 +1036,30 @@ async fn load_from_outside_the_run_is_drawn_on_the_core_lanes() {
         return;
     };
     let server = Server::start();
-    // Another program keeps a core busy while a sleeping pool runs.
-    let mut burner = std::process::Command::new("sh")
-        .args(["-c", "while :; do :; done"])
-        .spawn()
-        .expect("start a busy loop");
+    // Another program keeps a core busy while a sleeping pool runs (ended however the test
+    // ends).
+    struct Burner(std::process::Child);
+    impl Drop for Burner {
+        fn drop(&mut self) {
+            if let Err(e) = self.0.kill() {
+                eprintln!("ending the busy loop: {e}");
+            }
+            let _ = self.0.wait();
+        }
+    }
+    let burner = Burner(
+        std::process::Command::new("sh")
+            .args(["-c", "while :; do :; done"])
+            .spawn()
+            .expect("start a busy loop"),
+    );
     browser
         .finished_run(
             &format!("{}?tasks=4&task_ms=1000&fail=", server.url()),
             "pool",
         )
         .await;
-    let _ = burner.kill();
-    let _ = burner.wait();
+    drop(burner);
     let outside = browser
         .js(
             "return [...document.querySelectorAll('[data-testid=core-lane] .outside-load')]
