@@ -178,7 +178,8 @@ pub fn App() -> impl IntoView {
                 .flatten();
             // Redraws while a run streams: the timeline at most every TIMELINE_REDRAW_MS, the
             // long lists every LIST_REDRAW_MS (the browser shares the cores with the run's
-            // processes); at once when the run is over.
+            // processes); as soon as possible when the run is over (a redraw already
+            // scheduled comes first and shows the end).
             let streaming = run.with_untracked(|r| r.as_ref().is_some_and(|m| m.is_live()));
             timeline_redraw.request(streaming, move || run.notify());
             list_redraw.request(streaming, move || list_tick.notify());

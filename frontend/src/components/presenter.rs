@@ -9,7 +9,7 @@ use wasm_bindgen::JsCast;
 /// The shortcuts, as the help lists them.
 pub const SHORTCUTS: [(&str, &str); 9] = [
     ("1 … 8", "start lecture demo 1 … 8"),
-    ("r", "run the current demo again"),
+    ("r", "run the current lecture demo again"),
     ("p", "replay the run"),
     (", / .", "step back / forward one event"),
     ("t", "next theme (light, dark, projector)"),
