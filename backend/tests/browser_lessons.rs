@@ -6,10 +6,7 @@ mod common;
 
 use common::browser::Browser;
 use common::*;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// Opens the page in the projector theme and clicks lesson `id`; returns the browser.
 async fn lesson(server: &Server, id: &str) -> Option<Browser> {
@@ -68,13 +65,9 @@ async fn machine_cores(browser: &Browser) -> u32 {
         .unwrap_or(1)
 }
 
-fn guard() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 #[tokio::test]
 async fn lesson_two_processes() {
-    let _one = guard();
+    let _one = one_at_a_time();
     let server = Server::start();
     let Some(b) = lesson(&server, "two_processes").await else {
         return;
@@ -95,7 +88,7 @@ async fn lesson_two_processes() {
 
 #[tokio::test]
 async fn lesson_who_prints_first() {
-    let _one = guard();
+    let _one = one_at_a_time();
     let server = Server::start();
     let Some(b) = lesson(&server, "who_prints_first").await else {
         return;
@@ -112,7 +105,7 @@ async fn lesson_who_prints_first() {
 
 #[tokio::test]
 async fn lesson_pool_imap_and_its_map_switch() {
-    let _one = guard();
+    let _one = one_at_a_time();
     let server = Server::start();
     let Some(b) = lesson(&server, "pool_imap").await else {
         return;
@@ -145,7 +138,7 @@ async fn lesson_pool_imap_and_its_map_switch() {
 
 #[tokio::test]
 async fn lesson_chef_alone_compares_one_core_with_all() {
-    let _one = guard();
+    let _one = one_at_a_time();
     let server = Server::start();
     let Some(b) = lesson(&server, "chef_alone").await else {
         return;
@@ -194,7 +187,7 @@ async fn lesson_chef_alone_compares_one_core_with_all() {
 
 #[tokio::test]
 async fn lesson_threads_vs_processes_shows_one_pid_on_several_cores() {
-    let _one = guard();
+    let _one = one_at_a_time();
     let server = Server::start();
     let Some(b) = lesson(&server, "threads_vs_processes").await else {
         return;
@@ -228,7 +221,7 @@ async fn lesson_threads_vs_processes_shows_one_pid_on_several_cores() {
 
 #[tokio::test]
 async fn lesson_worker_dies_reports_the_lost_task_and_finishes() {
-    let _one = guard();
+    let _one = one_at_a_time();
     let server = Server::start();
     let Some(b) = lesson(&server, "worker_dies").await else {
         return;
@@ -254,7 +247,7 @@ async fn lesson_worker_dies_reports_the_lost_task_and_finishes() {
 
 #[tokio::test]
 async fn lesson_how_many_workers_charts_the_measured_speedup() {
-    let _one = guard();
+    let _one = one_at_a_time();
     let server = Server::start();
     let Some(b) = lesson(&server, "how_many_workers").await else {
         return;
@@ -290,7 +283,7 @@ async fn lesson_how_many_workers_charts_the_measured_speedup() {
 
 #[tokio::test]
 async fn lesson_sleeping_vs_working_leaves_the_cores_empty_while_sleeping() {
-    let _one = guard();
+    let _one = one_at_a_time();
     let server = Server::start();
     let Some(b) = lesson(&server, "sleeping_vs_working").await else {
         return;
@@ -310,7 +303,7 @@ async fn lesson_sleeping_vs_working_leaves_the_cores_empty_while_sleeping() {
 
 #[tokio::test]
 async fn presenter_keys_start_demos_switch_themes_and_show_help() {
-    let _one = guard();
+    let _one = one_at_a_time();
     let server = Server::start();
     let Some(b) = Browser::start(1280, 720).await else {
         return;

@@ -7,10 +7,7 @@ mod common;
 use common::*;
 use shared::{ClientMessage, Event, EventKind, Lesson, PoolApi, ProcId, ServerMessage, TaskResult};
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
 use std::time::Duration;
-
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// The machine's cores, as the server reports them.
 async fn cores(server: &Server) -> u32 {
@@ -68,13 +65,9 @@ fn waiting_ns(events: &[Event], proc: u32) -> u64 {
         .sum()
 }
 
-fn guard() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 #[tokio::test]
 async fn two_processes_and_who_prints_first_print_what_the_lessons_say() {
-    let _one = guard();
+    let _one = one_at_a_time();
     let server = Server::start();
     let two = run_lesson(&server, Lesson::TwoProcesses).await.remove(0);
     let lines: Vec<&str> = two
@@ -103,7 +96,7 @@ async fn two_processes_and_who_prints_first_print_what_the_lessons_say() {
 
 #[tokio::test]
 async fn the_chef_alone_time_slices_one_core_and_all_cores_are_faster() {
-    let _one = guard();
+    let _one = one_at_a_time();
     let server = Server::start();
     let cores = cores(&server).await;
     let runs = run_lesson(&server, Lesson::ChefAlone).await;
@@ -143,7 +136,7 @@ async fn the_chef_alone_time_slices_one_core_and_all_cores_are_faster() {
 
 #[tokio::test]
 async fn threads_of_one_process_spread_over_the_cores_like_processes() {
-    let _one = guard();
+    let _one = one_at_a_time();
     let server = Server::start();
     let cores = cores(&server).await;
     if cores < 2 {
@@ -174,7 +167,7 @@ async fn threads_of_one_process_spread_over_the_cores_like_processes() {
 
 #[tokio::test]
 async fn a_killed_worker_loses_its_task_and_the_pool_finishes() {
-    let _one = guard();
+    let _one = one_at_a_time();
     let server = Server::start();
     let run = Lesson::WorkerDies.runs(2, PoolApi::Imap).remove(0);
     let (mut ws, _) = connect(&server).await;
@@ -235,7 +228,7 @@ async fn a_killed_worker_loses_its_task_and_the_pool_finishes() {
 
 #[tokio::test]
 async fn more_workers_than_cores_do_not_go_faster() {
-    let _one = guard();
+    let _one = one_at_a_time();
     let server = Server::start();
     let cores = cores(&server).await;
     let runs = run_lesson(&server, Lesson::HowManyWorkers).await;
@@ -258,7 +251,7 @@ async fn more_workers_than_cores_do_not_go_faster() {
 
 #[tokio::test]
 async fn sleeping_tasks_leave_the_cores_idle_and_cpu_tasks_fill_them() {
-    let _one = guard();
+    let _one = one_at_a_time();
     let server = Server::start();
     let runs = run_lesson(&server, Lesson::SleepingVsWorking).await;
     let busy = |events: &[Event]| on_cpu(events).values().sum::<u64>() as f64 / 1e9;

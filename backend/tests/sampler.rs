@@ -6,9 +6,6 @@ mod common;
 use common::*;
 use shared::{Event, EventKind, ProcId};
 use std::collections::HashMap;
-use std::sync::Mutex;
-
-static CORES: Mutex<()> = Mutex::new(());
 
 #[derive(Debug, Clone, Copy)]
 struct Seg {
@@ -90,7 +87,7 @@ fn cpu_run(extra: &[&str]) -> Vec<Event> {
 
 #[test]
 fn one_core_time_slices_four_cpu_bound_processes() {
-    let _one = CORES.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_at_a_time();
     let events = cpu_run(&["--count", "4", "--work-ms", "1000", "--cores", "0"]);
     let segs = segments(&events);
     let total = run_secs(&events);
@@ -133,7 +130,7 @@ fn one_core_time_slices_four_cpu_bound_processes() {
 
 #[test]
 fn two_cores_carry_four_unpinned_processes_in_half_the_time() {
-    let _one = CORES.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_at_a_time();
     if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
         eprintln!("SKIPPED: this machine has one core");
         return;
@@ -180,7 +177,7 @@ fn two_cores_carry_four_unpinned_processes_in_half_the_time() {
 
 #[test]
 fn a_sleeping_process_shows_no_cpu_and_a_sleeping_state() {
-    let _one = CORES.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_at_a_time();
     let (events, _, code) = run_cli(&[
         "--sample-ms",
         "10",
@@ -204,7 +201,7 @@ fn a_sleeping_process_shows_no_cpu_and_a_sleeping_state() {
 
 #[test]
 fn two_threads_of_one_process_run_on_both_cores_at_once() {
-    let _one = CORES.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_at_a_time();
     if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
         eprintln!("SKIPPED: this machine has one core");
         return;

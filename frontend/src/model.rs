@@ -142,6 +142,15 @@ pub struct StateBlock {
     pub threads: u32,
 }
 
+/// Cores for people: `0, 1`.
+fn core_list(cores: &[u32]) -> String {
+    cores
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The order in which a run's child processes printed, as one line (`Num: 2 · Num: 1 · …`).
 pub fn print_order(m: &RunModel) -> String {
     m.console
@@ -420,6 +429,14 @@ impl RunModel {
         cores
     }
 
+    /// Nanoseconds `proc` waited for a core (sampled).
+    pub fn waited_ns(&self, proc: ProcId) -> u64 {
+        self.waiting_ns
+            .iter()
+            .find(|(w, _)| *w == proc)
+            .map_or(0, |(_, ns)| *ns)
+    }
+
     /// The hover panel of task bar `i`: (label, value) rows.
     pub fn describe_task(&self, i: usize) -> Vec<(&'static str, String)> {
         use crate::layout::format_duration;
@@ -436,11 +453,7 @@ impl RunModel {
         let cores = if cores.is_empty() {
             "— (not seen on a core)".to_string()
         } else {
-            cores
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
+            core_list(&cores)
         };
         let outcome = match &bar.result {
             None => ("State", "running".to_string()),
@@ -479,11 +492,7 @@ impl RunModel {
             return Vec::new();
         };
         let end = p.exited.unwrap_or(self.last_t);
-        let waited = self
-            .waiting_ns
-            .iter()
-            .find(|(w, _)| *w == proc)
-            .map_or(0, |(_, ns)| *ns);
+        let waited = self.waited_ns(proc);
         let exit = match (p.status, p.killed_by) {
             (None, _) => "running".to_string(),
             (Some(s), by) => {
@@ -519,11 +528,7 @@ impl RunModel {
             ("Exit code", exit),
             (
                 "Core(s)",
-                self.cores_during(proc, p.spawned, end)
-                    .iter()
-                    .map(u32::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                core_list(&self.cores_during(proc, p.spawned, end)),
             ),
             ("Allowed on", format!("{:?}", p.cpus)),
             ("Waited for a core", format_duration(waited as f64 / 1e9)),
@@ -546,11 +551,7 @@ impl RunModel {
                 .iter()
                 .filter_map(|p| {
                     let span = p.exited.unwrap_or(self.last_t) - p.started?;
-                    let waited = self
-                        .waiting_ns
-                        .iter()
-                        .find(|(w, _)| *w == p.proc)
-                        .map_or(0.0, |(_, ns)| *ns as f64 / 1e9);
+                    let waited = self.waited_ns(p.proc) as f64 / 1e9;
                     let cpu = p.cpu_time_ns.map_or(0.0, |ns| ns as f64 / 1e9);
                     Some((span - waited).max(cpu).max(0.0))
                 })

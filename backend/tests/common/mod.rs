@@ -316,3 +316,10 @@ pub async fn until_second_child_printed(ws: &mut Ws) -> Vec<Event> {
     })
     .await
 }
+
+/// Held by tests that measure the machine's cores (CPU-bound timings, per-core sampling), so
+/// the tests of one binary do not skew each other.
+pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static CORES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    CORES.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -11,6 +11,11 @@ use std::sync::Arc;
 const SHOWN: usize = 100;
 const SHOWN_LIVE: usize = 40;
 
+/// How many of the latest lines of `m` are listed.
+fn shown(m: &RunModel) -> usize {
+    if m.finished() { SHOWN } else { SHOWN_LIVE }
+}
+
 /// The console panel. A line printed while its process ran a task links to that task's bar.
 #[component]
 pub fn Console(
@@ -21,8 +26,7 @@ pub fn Console(
         run.with(|r| {
             r.as_ref()
                 .map(|m| {
-                    let shown = if m.finished() { SHOWN } else { SHOWN_LIVE };
-                    let skip = m.console.len().saturating_sub(shown);
+                    let skip = m.console.len().saturating_sub(shown(m));
                     m.console[skip..]
                         .iter()
                         .map(|l| {
@@ -43,10 +47,8 @@ pub fn Console(
     };
     let earlier = move || {
         run.with(|r| {
-            r.as_ref().map_or(0, |m| {
-                let shown = if m.finished() { SHOWN } else { SHOWN_LIVE };
-                m.console.len().saturating_sub(shown)
-            })
+            r.as_ref()
+                .map_or(0, |m| m.console.len().saturating_sub(shown(m)))
         })
     };
     view! {

@@ -114,7 +114,10 @@ pub fn draw(
             Shape::Label { x, y, text } => {
                 ctx.set_global_alpha(1.0);
                 ctx.set_fill_style_str("#ffffff");
-                let _ = ctx.fill_text(&text, x, y);
+                if ctx.fill_text(&text, x, y).is_err() {
+                    // Only a non-finite coordinate fails; the label is skipped.
+                    leptos::logging::warn!("procviz: could not draw label {text}");
+                }
             }
         }
     }
