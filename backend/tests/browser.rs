@@ -795,6 +795,14 @@ async fn hovering_a_bar_shows_its_details_and_a_console_line_links_to_its_bar() 
             "{expected:?} missing from {hover:?}"
         );
     }
+    // Task 4 starts right after task 0 fails on the same worker: its label is not hidden
+    // under the failed bar drawn on top.
+    let clear = browser
+        .js("const f = document.querySelector('[data-testid=task-bar][data-task=\"0\"] rect');
+             const t = document.querySelector('[data-testid=task-bar][data-task=\"4\"] text');
+             return Number(t.getAttribute('x')) >= Number(f.getAttribute('x')) + Number(f.getAttribute('width'));")
+        .await;
+    assert_eq!(clear, true, "task 4's label clears the failed bar");
     // A process lane away from its bars: the process itself.
     browser
         .pointer_at(

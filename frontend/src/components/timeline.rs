@@ -121,8 +121,8 @@ fn core_lanes(m: &RunModel, axis: &TimeAxis) -> Vec<CoreLaneView> {
         .collect()
 }
 
-/// A task bar: x, width, label, error text (if it failed), tooltip.
-type Bar = (f64, f64, String, Option<String>, String);
+/// A task bar: x, width, label, error text (if it failed), tooltip, x of its label.
+type Bar = (f64, f64, String, Option<String>, String, f64);
 
 /// One lane as drawn.
 #[derive(Clone, Debug, PartialEq)]
@@ -188,10 +188,26 @@ fn bars_of(m: &RunModel, proc: shared::ProcId, axis: &TimeAxis) -> Vec<Bar> {
                     format_duration(end),
                     outcome
                 ),
+                axis.x(b.started) + 3.0,
             )
         })
         .collect();
     bars.sort_by_key(|b| b.3.is_some());
+    // A failed bar is drawn on top, at least 14 px wide: the label of a bar starting under it
+    // moves to its right so both stay readable.
+    let failed: Vec<(f64, f64)> = bars
+        .iter()
+        .filter(|b| b.3.is_some())
+        .map(|b| (b.0, b.0 + b.1))
+        .collect();
+    for bar in bars.iter_mut().filter(|b| b.3.is_none()) {
+        if let Some(&(_, end)) = failed
+            .iter()
+            .find(|(x, end)| *x <= bar.0 + 1.0 && bar.0 < *end)
+        {
+            bar.5 = end + 3.0;
+        }
+    }
     bars
 }
 
@@ -430,7 +446,7 @@ fn lane_body(
                 }).collect_view()}
             </g>
         })}
-        {lane.bars.into_iter().map(|(x, w, label, error, tip)| {
+        {lane.bars.into_iter().map(|(x, w, label, error, tip, label_x)| {
             let failed = error.is_some();
             let shown = match (failed, w < 30.0) {
                 (true, true) => "✗".to_string(),
@@ -450,7 +466,7 @@ fn lane_body(
                 >
                     <title>{tip}</title>
                     <rect x=x y=y + 6.0 width=w height=22.0 rx=2.0 />
-                    <text x=x + 3.0 y=y + 22.0>{shown}</text>
+                    <text x=label_x y=y + 22.0>{shown}</text>
                 </g>
             }
         }).collect_view()}
