@@ -321,6 +321,22 @@ async fn presenter_keys_start_demos_switch_themes_and_show_help() {
             .contains("timeline full screen")
     );
     b.js(&key("?")).await;
+    // The timeline alone, full screen (a click is the user gesture the browser asks for).
+    b.click("[data-testid=full-screen]").await;
+    let full = b
+        .js("return document.fullscreenElement ? document.fullscreenElement.className : ''")
+        .await;
+    assert!(
+        full.as_str().is_some_and(|c| c.contains("timeline")),
+        "full screen shows the timeline: {full}"
+    );
+    // `f` leaves it again (the header with the button is behind the full-screen timeline).
+    b.js(&key("f")).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while b.js("return document.fullscreenElement === null").await != true {
+        assert!(Instant::now() < deadline, "f leaves full screen");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     b.js(&key("t")).await;
     b.element("html[data-theme=dark]").await;
     b.js(&key("t")).await;

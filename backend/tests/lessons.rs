@@ -95,6 +95,49 @@ async fn two_processes_and_who_prints_first_print_what_the_lessons_say() {
 }
 
 #[tokio::test]
+async fn the_pool_lesson_delivers_the_seed_results_and_its_map_switch_loses_them() {
+    let _one = one_at_a_time();
+    let server = Server::start();
+    for (api, expected) in [(PoolApi::Imap, "results"), (PoolApi::Map, "raised")] {
+        let run = Lesson::PoolImap.runs(2, api).remove(0);
+        let (mut ws, _) = connect(&server).await;
+        send(&mut ws, &ClientMessage::start(run.request)).await;
+        let (events, _) = events_until_finished(&mut ws).await;
+        let results: Vec<String> = events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::ResultConsumed { result, .. } => Some(result.to_string()),
+                _ => None,
+            })
+            .collect();
+        let raised = events.iter().find_map(|e| match &e.kind {
+            EventKind::CallerRaised {
+                error,
+                lost_results,
+            } => Some((error.to_string(), *lost_results)),
+            _ => None,
+        });
+        let took = wall(&events);
+        assert!(
+            (2.9..=3.4).contains(&took),
+            "{api:?}: about 3.0 s, took {took}"
+        );
+        if expected == "results" {
+            let mut want = vec!["ZeroDivisionError: division by zero".to_string()];
+            want.extend((1..10).map(|i| i.to_string()));
+            assert_eq!(results, want, "imap: the error in place of task 0");
+            assert_eq!(raised, None);
+        } else {
+            assert!(results.is_empty(), "map delivers nothing: {results:?}");
+            assert_eq!(
+                raised,
+                Some(("ZeroDivisionError: division by zero".to_string(), 9))
+            );
+        }
+    }
+}
+
+#[tokio::test]
 async fn the_chef_alone_time_slices_one_core_and_all_cores_are_faster() {
     let _one = one_at_a_time();
     let server = Server::start();
