@@ -5,7 +5,6 @@
 
 use crate::layout::{LaneStack, Lanes, TimeAxis, lod_rects, process_colour};
 use crate::model::RunModel;
-use std::fmt::Write;
 
 /// Colour of a task bar.
 pub const TASK: &str = "#0072b2";
@@ -232,8 +231,7 @@ pub fn scene(m: &RunModel, axis: &TimeAxis, g: &Geometry, selected: Option<u64>)
 pub fn to_svg(shapes: &[Shape], clip: &str) -> String {
     let mut svg = format!("<g clip-path=\"url(#{clip})\">");
     for s in shapes {
-        // Writing to a String cannot fail.
-        let _ = match s {
+        svg.push_str(&match s {
             Shape::Rect {
                 x,
                 y,
@@ -241,20 +239,17 @@ pub fn to_svg(shapes: &[Shape], clip: &str) -> String {
                 h,
                 fill,
                 alpha,
-            } => write!(
-                svg,
+            } => format!(
                 "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{h:.1}\" fill=\"{fill}\" fill-opacity=\"{alpha:.2}\"/>"
             ),
-            Shape::Outline { x, y, w, h } => write!(
-                svg,
+            Shape::Outline { x, y, w, h } => format!(
                 "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{h:.1}\" fill=\"none\" stroke=\"{SELECTED}\" stroke-width=\"4\"/>"
             ),
-            Shape::Label { x, y, text } => write!(
-                svg,
+            Shape::Label { x, y, text } => format!(
                 "<text x=\"{x:.1}\" y=\"{y:.1}\" fill=\"#ffffff\" font-size=\"12\" font-weight=\"600\">{}</text>",
                 crate::export::xml_escape(text)
             ),
-        };
+        });
     }
     svg.push_str("</g>");
     svg

@@ -325,13 +325,27 @@ pub fn hit(m: &RunModel, axis: &TimeAxis, x: f64, y: f64) -> Option<Hit> {
     for core in 0..cores {
         let top = core_lane_top(core);
         if (top..top + CORE_LANE).contains(&y) {
-            let block = in_plot
-                .then(|| {
-                    m.core_blocks
-                        .iter()
-                        .position(|b| b.core == core && b.start <= t && t <= b.end)
-                })
-                .flatten();
+            // The blocks of an interval stack: the one whose band is under the pointer, or
+            // else the first of the interval.
+            let frac = (y - top - 2.0) / (CORE_LANE - 4.0);
+            let offsets = if in_plot {
+                m.core_block_offsets()
+            } else {
+                Vec::new()
+            };
+            let here: Vec<(usize, f64)> = m
+                .core_blocks
+                .iter()
+                .zip(&offsets)
+                .enumerate()
+                .filter(|(_, (b, _))| b.core == core && b.start <= t && t <= b.end)
+                .map(|(i, (_, off))| (i, *off))
+                .collect();
+            let block = here
+                .iter()
+                .find(|(i, off)| *off <= frac && frac < off + m.core_blocks[*i].share)
+                .or(here.first())
+                .map(|(i, _)| *i);
             return Some(Hit::Core(core, block));
         }
     }
@@ -798,5 +812,98 @@ pub fn Timeline(
                 {move || state().map(|s| s.describe()).unwrap_or_else(|| "Press or drag along the time axis to see the run at any moment; drag the plot to pan, wheel to zoom.".into())}
             </p>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::{Event, EventKind, RunId, RunTime};
+
+    /// One core; Process-1 and Process-2 share it half and half over 0–20 ms; Process-1 runs
+    /// task 7 from 0 to 10 ms.
+    fn model() -> RunModel {
+        let mut m = RunModel::new(RunId(1));
+        m.cores = 1;
+        let kinds = [
+            EventKind::ProcessSpawned {
+                proc: ProcId(1),
+                pid: 11,
+                name: "Process-1".into(),
+                parent: ProcId::MAIN,
+            },
+            EventKind::ProcessSpawned {
+                proc: ProcId(2),
+                pid: 12,
+                name: "Process-2".into(),
+                parent: ProcId::MAIN,
+            },
+            EventKind::TaskStarted {
+                task: 7,
+                worker: ProcId(1),
+            },
+        ];
+        for (seq, kind) in kinds.into_iter().enumerate() {
+            m.apply(&Event {
+                run: RunId(1),
+                seq: seq as u64,
+                t: RunTime::ZERO,
+                kind,
+            });
+        }
+        m.apply(&Event {
+            run: RunId(1),
+            seq: 3,
+            t: RunTime::from_millis(10),
+            kind: EventKind::TaskFinished {
+                task: 7,
+                worker: ProcId(1),
+                result: shared::TaskResult::Value { value: 7 },
+            },
+        });
+        for (seq, proc) in [(4, 1), (5, 2)] {
+            m.apply(&Event {
+                run: RunId(1),
+                seq,
+                t: RunTime::from_millis(20),
+                kind: EventKind::ThreadSegment {
+                    proc: ProcId(proc),
+                    tid: proc,
+                    core: Some(0),
+                    start: RunTime::ZERO,
+                    on_cpu_ns: 10_000_000,
+                    waiting_ns: 10_000_000,
+                    slices: 5,
+                },
+            });
+        }
+        m
+    }
+
+    #[test]
+    fn the_pointer_finds_the_stacked_band_and_the_task_under_it() {
+        let m = model();
+        let axis = plot_axis(0.0, 0.04);
+        let x = axis.x(0.005);
+        let top = core_lane_top(0);
+        assert_eq!(hit(&m, &axis, x, top + 4.0), Some(Hit::Core(0, Some(0))));
+        assert_eq!(
+            hit(&m, &axis, x, top + CORE_LANE - 4.0),
+            Some(Hit::Core(0, Some(1))),
+            "the lower band is Process-2's"
+        );
+        let lanes = process_lanes(1);
+        // Lane 0 is MainProcess; lane 1 Process-1 with task 7 (index 0) from 0 to 10 ms.
+        assert_eq!(hit(&m, &axis, x, lanes.top(1) + 10.0), Some(Hit::Task(0)));
+        assert_eq!(
+            hit(&m, &axis, axis.x(0.03), lanes.top(1) + 10.0),
+            Some(Hit::Process(ProcId(1))),
+            "away from its bars, the process"
+        );
+        assert_eq!(
+            hit(&m, &axis, 20.0, lanes.top(2) + 10.0),
+            Some(Hit::Process(ProcId(2)))
+        );
+        assert_eq!(hit(&m, &axis, x, lanes.top(9)), None, "below the last lane");
     }
 }
