@@ -98,7 +98,14 @@ async fn lesson_who_prints_first() {
         assert!(lines[0].contains(&format!("Num: {n}")), "{lines:?}");
     }
     b.click("[data-testid=run-10x]").await;
-    b.element("[data-testid=tally] li").await;
+    b.text_contains(".tally h2", "10 runs so far").await;
+    let counted = b
+        .js(
+            "return [...document.querySelectorAll('[data-testid=tally] li')]
+                 .reduce((n, li) => n + Number(li.dataset.count), 0)",
+        )
+        .await;
+    assert_eq!(counted, 10, "every run's order is tallied");
     b.screenshot("lesson-who_prints_first.png").await;
     b.close().await;
 }
