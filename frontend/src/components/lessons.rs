@@ -268,7 +268,13 @@ pub fn LessonPanel(
     };
     view! {
         <Show when=move || lessons.lesson.with(Option::is_some)>
-            <section class="panel lesson" data-testid="lesson" data-lesson=move || lessons.lesson.get().map(|l| l.id()).unwrap_or_default() aria-label="The lesson">
+            <section
+                class="panel lesson"
+                data-testid="lesson"
+                data-lesson=move || lessons.lesson.get().map(|l| l.id()).unwrap_or_default()
+                data-done=move || runs().iter().filter(|(_, m)| m.finished()).count()
+                aria-label="The lesson"
+            >
                 <h2>{move || lessons.lesson.get().map(|l| l.title())}</h2>
                 {move || lessons.lesson.get().map(|l| {
                     let [a, b] = caption(l);

@@ -225,11 +225,14 @@ pub fn App() -> impl IntoView {
             <div class="controls">
                 <toolbar::CustomRuns error=error tally=tally />
                 <params::PoolParamsForm />
+            </div>
+            <timeline::Timeline run=shown selected=selected live=live />
+            // After a run: replay and step it, export it for slides, or open a recorded one.
+            <div class="controls after-run">
                 <replay::Replay run=run view_t=view_t />
                 <export::Export run=run />
                 <recording::OpenRecording run=run error=error view_t=view_t />
             </div>
-            <timeline::Timeline run=shown selected=selected live=live />
             <lessons::ComparePanel lessons=lessons selected=selected />
             <div class="below">
                 <div class="left">
