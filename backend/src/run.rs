@@ -31,6 +31,11 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+/// The run's recorder has ended (the run is over): nothing more can be recorded.
+#[derive(Debug, thiserror::Error)]
+#[error("the run's recorder has ended")]
+pub struct RecorderGone;
+
 /// Limits and settings of the runtime.
 #[derive(Clone, Debug)]
 pub struct RuntimeConfig {
@@ -225,11 +230,14 @@ impl EventSink {
 
     /// Records several events at once from a plain (non-async) thread; fails when the run's
     /// recorder is gone.
-    pub fn emit_batch_blocking(&self, batch: Vec<(RunTime, EventKind)>) -> Result<(), ()> {
+    pub fn emit_batch_blocking(
+        &self,
+        batch: Vec<(RunTime, EventKind)>,
+    ) -> Result<(), RecorderGone> {
         if batch.is_empty() {
             return Ok(());
         }
-        self.tx.blocking_send(batch).map_err(|_| ())
+        self.tx.blocking_send(batch).map_err(|_| RecorderGone)
     }
 
     /// Records several events at once, in this order.

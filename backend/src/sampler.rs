@@ -185,7 +185,7 @@ fn run(interval: Duration, sink: EventSink, rx: mpsc::Receiver<Command>) {
             }
         }
         state.sample();
-        if tick % LOAD_EVERY == 0 || stop {
+        if tick.is_multiple_of(LOAD_EVERY) || stop {
             state.core_load();
         }
         if stop {
@@ -302,7 +302,7 @@ impl State {
     fn sample(&mut self) {
         let now_ns = monotonic_ns();
         self.ticks += 1;
-        if self.ticks % LOAD_EVERY == 0 {
+        if self.ticks.is_multiple_of(LOAD_EVERY) {
             self.discover(now_ns.saturating_sub(self.interval_ns * u64::from(LOAD_EVERY)));
         }
         let mut gone = Vec::new();
@@ -328,10 +328,10 @@ impl State {
             } else {
                 Kind::Mixed
             };
-            if let (Some(c), true) = (core, on > 0) {
-                if let Some(slot) = self.run_ns.get_mut(c as usize) {
-                    *slot += on;
-                }
+            if let (Some(c), true) = (core, on > 0)
+                && let Some(slot) = self.run_ns.get_mut(c as usize)
+            {
+                *slot += on;
             }
             let merge = matches!(&thread.open, Some(o) if o.kind == kind && kind != Kind::Mixed);
             if merge {

@@ -2,6 +2,10 @@
 //! story checked on the page, and a screenshot taken for docs/. The CPU-bound lessons measure
 //! the machine's cores, so the tests run one at a time.
 
+// Each test runs on its own runtime and holds the machine's cores for its whole run: the
+// guard is meant to be held across its awaits.
+#![allow(clippy::await_holding_lock)]
+
 mod common;
 
 use common::browser::Browser;

@@ -195,13 +195,15 @@ pub fn observed(lesson: Lesson, runs: &[(String, &RunModel)]) -> Vec<String> {
                 .collect()
         }
     };
-    if let [(a, first), .., (b, last)] = runs {
-        if first.last_t > 0.0 && last.last_t > 0.0 && lesson != Lesson::HowManyWorkers {
-            lines.push(format!(
-                "{b} took {:.2}× the time of {a}",
-                last.last_t / first.last_t
-            ));
-        }
+    if let [(a, first), .., (b, last)] = runs
+        && first.last_t > 0.0
+        && last.last_t > 0.0
+        && lesson != Lesson::HowManyWorkers
+    {
+        lines.push(format!(
+            "{b} took {:.2}× the time of {a}",
+            last.last_t / first.last_t
+        ));
     }
     lines
 }

@@ -39,13 +39,12 @@ fn set_url_value(key: &str, value: &str) {
     } else {
         format!("{path}?{q}")
     };
-    if let Ok(history) = window().history() {
-        if history
+    if let Ok(history) = window().history()
+        && history
             .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url))
             .is_err()
-        {
-            leptos::logging::warn!("procviz: could not update the URL");
-        }
+    {
+        leptos::logging::warn!("procviz: could not update the URL");
     }
 }
 

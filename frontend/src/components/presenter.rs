@@ -35,10 +35,10 @@ pub fn toggle_full_screen() {
     let doc = document();
     if doc.fullscreen_element().is_some() {
         doc.exit_fullscreen();
-    } else if let Ok(Some(timeline)) = doc.query_selector("section.timeline") {
-        if timeline.request_fullscreen().is_err() {
-            leptos::logging::warn!("procviz: full screen was refused");
-        }
+    } else if let Ok(Some(timeline)) = doc.query_selector("section.timeline")
+        && timeline.request_fullscreen().is_err()
+    {
+        leptos::logging::warn!("procviz: full screen was refused");
     }
 }
 
@@ -51,10 +51,10 @@ fn next_theme() {
     let i = THEMES.iter().position(|t| *t == now).map_or(0, |i| i + 1);
     let next = THEMES[i % THEMES.len()];
     apply_theme(next);
-    if let Ok(Some(select)) = document().query_selector("[data-testid=theme]") {
-        if let Ok(select) = select.dyn_into::<web_sys::HtmlSelectElement>() {
-            select.set_value(next);
-        }
+    if let Ok(Some(select)) = document().query_selector("[data-testid=theme]")
+        && let Ok(select) = select.dyn_into::<web_sys::HtmlSelectElement>()
+    {
+        select.set_value(next);
     }
 }
 

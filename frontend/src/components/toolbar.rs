@@ -65,10 +65,10 @@ pub fn apply_theme(theme: &str) {
     if !THEMES.contains(&theme) {
         return;
     }
-    if let Some(root) = document().document_element() {
-        if root.set_attribute("data-theme", theme).is_err() {
-            leptos::logging::warn!("procviz: could not set the theme");
-        }
+    if let Some(root) = document().document_element()
+        && root.set_attribute("data-theme", theme).is_err()
+    {
+        leptos::logging::warn!("procviz: could not set the theme");
     }
 }
 
