@@ -107,6 +107,10 @@ pub struct CoreBlock {
     pub end: f64,
     /// Share of the interval it was on the core (0 to 1).
     pub share: f64,
+    /// Share of the core's lane taken by earlier blocks of the same core and interval: blocks
+    /// of one interval stack, each as tall as its share, so four processes time-slicing one
+    /// core show as four bands of a quarter each. Set when the block arrives.
+    pub offset: f64,
 }
 
 /// Load on a core from outside the run (other programs, the server, the browser) over one
@@ -576,24 +580,6 @@ impl RunModel {
         }
     }
 
-    /// For each core block, the share of its core's lane already taken by earlier blocks of
-    /// the same core and interval: blocks of one interval stack, each as tall as its share, so
-    /// four processes time-slicing one core show as four bands of a quarter each.
-    pub fn core_block_offsets(&self) -> Vec<f64> {
-        let mut used: std::collections::HashMap<(u32, u64, u64), f64> =
-            std::collections::HashMap::new();
-        self.core_blocks
-            .iter()
-            .map(|b| {
-                let key = (b.core, b.start.to_bits(), b.end.to_bits());
-                let slot = used.entry(key).or_insert(0.0);
-                let offset = (*slot).min(1.0);
-                *slot += b.share;
-                offset
-            })
-            .collect()
-    }
-
     /// Sampled CPU time of the run's processes on each core, seconds.
     pub fn core_busy(&self) -> Vec<f64> {
         let mut busy = vec![0.0; self.cores as usize];
@@ -799,12 +785,23 @@ impl RunModel {
                     }),
                 }
                 if let (Some(core), true) = (core, *on_cpu_ns > 0) {
+                    // The blocks of one sampler tick arrive together: earlier ones of this
+                    // core and interval are among the last few.
+                    let below: f64 = self
+                        .core_blocks
+                        .iter()
+                        .rev()
+                        .take(256)
+                        .filter(|b| b.core == *core && b.start == start && b.end == t)
+                        .map(|b| b.share)
+                        .sum();
                     self.core_blocks.push(CoreBlock {
                         core: *core,
                         proc: *proc,
                         start,
                         end: t,
                         share: (*on_cpu_ns as f64 / 1e9 / span).min(1.0),
+                        offset: below.min(1.0),
                     });
                 }
                 if *waiting_ns > 0 {
@@ -1288,7 +1285,8 @@ mod tests {
                 },
             ));
         }
-        assert_eq!(m.core_block_offsets(), vec![0.0, 0.25, 0.0, 0.5]);
+        let offsets: Vec<f64> = m.core_blocks.iter().map(|b| b.offset).collect();
+        assert_eq!(offsets, vec![0.0, 0.25, 0.0, 0.5]);
     }
 
     #[test]

@@ -119,7 +119,7 @@ pub fn scene(m: &RunModel, axis: &TimeAxis, g: &Geometry, selected: Option<u64>)
     }
     // Blocks of one core and interval stack, each as tall as its share of the interval.
     let mut last = vec![(f64::MIN, f64::MIN); cores as usize];
-    for (b, offset) in m.core_blocks.iter().zip(m.core_block_offsets()) {
+    for b in &m.core_blocks {
         let Some((edge, start)) = last.get_mut(b.core as usize) else {
             continue;
         };
@@ -131,7 +131,7 @@ pub fn scene(m: &RunModel, axis: &TimeAxis, g: &Geometry, selected: Option<u64>)
             *start = b.start;
             out.push(Shape::Rect {
                 x,
-                y: g.stack.cores.top(b.core as usize) + 2.0 + offset * inner,
+                y: g.stack.cores.top(b.core as usize) + 2.0 + b.offset * inner,
                 w,
                 h: (b.share * inner).max(1.5),
                 fill: process_colour(b.proc.0),

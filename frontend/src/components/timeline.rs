@@ -9,7 +9,7 @@
 
 use super::timeline_canvas;
 use crate::layout::{LaneStack, Lanes, TimeAxis, format_duration, process_colour, span_at};
-use crate::model::RunModel;
+use crate::model::{CoreBlock, RunModel};
 use leptos::prelude::*;
 use shared::ProcId;
 use std::sync::Arc;
@@ -80,11 +80,6 @@ pub(super) fn allowed_cores(m: &RunModel) -> Vec<u32> {
 fn core_lanes(m: &RunModel, axis: &TimeAxis) -> Vec<CoreLaneView> {
     let svg = !dense(m);
     let allowed = allowed_cores(m);
-    let offsets = if svg {
-        m.core_block_offsets()
-    } else {
-        Vec::new()
-    };
     (0..m.cores_sampled())
         .map(|core| CoreLaneView {
             core,
@@ -93,14 +88,13 @@ fn core_lanes(m: &RunModel, axis: &TimeAxis) -> Vec<CoreLaneView> {
             blocks: m
                 .core_blocks
                 .iter()
-                .zip(&offsets)
-                .filter(|(b, _)| svg && b.core == core)
-                .map(|(b, offset)| {
+                .filter(|b| svg && b.core == core)
+                .map(|b| {
                     (
                         axis.x(b.start),
                         axis.width_of(b.start, b.end, 1.0),
                         process_colour(b.proc.0),
-                        *offset,
+                        b.offset,
                         b.share,
                         format!(
                             "{} on core {core}: {:.0} % of {}",
@@ -328,22 +322,15 @@ pub fn hit(m: &RunModel, axis: &TimeAxis, x: f64, y: f64) -> Option<Hit> {
             // The blocks of an interval stack: the one whose band is under the pointer, or
             // else the first of the interval.
             let frac = (y - top - 2.0) / (CORE_LANE - 4.0);
-            let offsets = if in_plot {
-                m.core_block_offsets()
-            } else {
-                Vec::new()
-            };
-            let here: Vec<(usize, f64)> = m
+            let here: Vec<(usize, &CoreBlock)> = m
                 .core_blocks
                 .iter()
-                .zip(&offsets)
                 .enumerate()
-                .filter(|(_, (b, _))| b.core == core && b.start <= t && t <= b.end)
-                .map(|(i, (_, off))| (i, *off))
+                .filter(|(_, b)| in_plot && b.core == core && b.start <= t && t <= b.end)
                 .collect();
             let block = here
                 .iter()
-                .find(|(i, off)| *off <= frac && frac < off + m.core_blocks[*i].share)
+                .find(|(_, b)| b.offset <= frac && frac < b.offset + b.share)
                 .or(here.first())
                 .map(|(i, _)| *i);
             return Some(Hit::Core(core, block));
