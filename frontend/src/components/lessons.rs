@@ -39,11 +39,17 @@ pub struct Lessons {
     cores: RwSignal<u32>,
     /// The run on screen (cancelled when another lesson starts).
     run: RwSignal<Option<Arc<RunModel>>>,
+    /// The error banner (a run that could not be started).
+    error: RwSignal<Option<shared::CommandError>>,
 }
 
 impl Lessons {
     /// Fresh state; `cores` is filled in by the server's hello.
-    pub fn new(cores: RwSignal<u32>, run: RwSignal<Option<Arc<RunModel>>>) -> Self {
+    pub fn new(
+        cores: RwSignal<u32>,
+        run: RwSignal<Option<Arc<RunModel>>>,
+        error: RwSignal<Option<shared::CommandError>>,
+    ) -> Self {
         Lessons {
             lesson: RwSignal::new(None),
             series: RwSignal::new(Vec::new()),
@@ -55,6 +61,7 @@ impl Lessons {
             api: RwSignal::new(PoolApi::Imap),
             cores,
             run,
+            error,
         }
     }
 
@@ -81,8 +88,8 @@ impl Lessons {
             return;
         };
         self.pending.set(Some(run.label));
-        if !ws::send(&ClientMessage::start(run.request)) {
-            // Not connected (the badge says so): the series stops rather than wait forever.
+        if !super::toolbar::start_demo(self.error, run.request) {
+            // Not sent (the banner says why): the series stops rather than wait forever.
             self.stop();
         }
     }

@@ -126,7 +126,7 @@ pub fn App() -> impl IntoView {
     let live: Signal<Option<shared::RunId>> =
         Signal::derive(move || run.with(|r| r.as_ref().filter(|m| m.is_live()).map(|m| m.run)));
 
-    let lessons = lessons::Lessons::new(cores, run);
+    let lessons = lessons::Lessons::new(cores, run, error);
     let on_message = Rc::new(move |msg: ServerMessage| match msg {
         ServerMessage::Hello { cores: n, runs, .. } => {
             cores.set(n);

@@ -60,7 +60,7 @@ pub fn OpenRecording(
         leptos::task::spawn_local(async move {
             match read(file, progress).await {
                 Ok((model, skipped)) => {
-                    super::replay::stop();
+                    super::replay::stop_timer();
                     view_t.set(None);
                     run.set(Some(Arc::new(model)));
                     if let Some(message) = skipped {

@@ -13,11 +13,7 @@ thread_local! {
 }
 
 /// Stops a replay in progress (a new run or a recording replaces what it replays).
-pub fn stop() {
-    stop_timer();
-}
-
-fn stop_timer() {
+pub fn stop_timer() {
     TIMER.with(|t| {
         if let Some(handle) = t.borrow_mut().take() {
             handle.clear();

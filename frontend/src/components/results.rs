@@ -10,6 +10,28 @@ use std::sync::Arc;
 const SHOWN_HEAD: usize = 100;
 const SHOWN_TAIL: usize = 30;
 
+/// A listed result: position, task index, text, whether it failed, when it was consumed.
+type Row = (usize, u64, String, bool, f64);
+
+/// One entry of the list; clicking it selects its task (highlighted on the timeline too).
+fn result_row(r: Row, selected: RwSignal<Option<u64>>) -> impl IntoView {
+    view! {
+        <li
+            class="result"
+            class:error=r.3
+            class:selected=move || selected.get() == Some(r.1)
+            data-testid="result"
+            data-index=r.1
+            title="Show this task on the timeline"
+            on:click=move |_| selected.set(Some(r.1))
+        >
+            <span class="index">{format!("[{}]", r.1)}</span>
+            <span class="value">{r.2}</span>
+            <span class="when">{format_duration(r.4)}</span>
+        </li>
+    }
+}
+
 /// The results panel (shown for runs that deliver results).
 #[component]
 pub fn Results(
@@ -44,7 +66,7 @@ pub fn Results(
                             };
                             (i, c.index, text, error, c.t)
                         })
-                        .collect::<Vec<_>>()
+                        .collect::<Vec<Row>>()
                 })
                 .unwrap_or_default()
         })
@@ -75,39 +97,11 @@ pub fn Results(
             <section class="panel results" aria-label="Result list">
                 <h2>"Result list (in the order the caller got it)"</h2>
                 <ol class="result-list" data-testid="results">
-                    <For each=move || rows(false) key=|r| r.0 let:r>
-                        <li
-                            class="result"
-                            class:error=r.3
-                            class:selected=move || selected.get() == Some(r.1)
-                            data-testid="result"
-                            data-index=r.1
-                            title="Show this task on the timeline"
-                            on:click=move |_| selected.set(Some(r.1))
-                        >
-                            <span class="index">{format!("[{}]", r.1)}</span>
-                            <span class="value">{r.2}</span>
-                            <span class="when">{format_duration(r.4)}</span>
-                        </li>
-                    </For>
+                    <For each=move || rows(false) key=|r| r.0 let:r>{result_row(r, selected)}</For>
                     <Show when=move || { let (head, tail, _) = split(); tail > head }>
                         <li class="elided" data-testid="results-elided">{hidden}</li>
                     </Show>
-                    <For each=move || rows(true) key=|r| r.0 let:r>
-                        <li
-                            class="result"
-                            class:error=r.3
-                            class:selected=move || selected.get() == Some(r.1)
-                            data-testid="result"
-                            data-index=r.1
-                            title="Show this task on the timeline"
-                            on:click=move |_| selected.set(Some(r.1))
-                        >
-                            <span class="index">{format!("[{}]", r.1)}</span>
-                            <span class="value">{r.2}</span>
-                            <span class="when">{format_duration(r.4)}</span>
-                        </li>
-                    </For>
+                    <For each=move || rows(true) key=|r| r.0 let:r>{result_row(r, selected)}</For>
                 </ol>
                 {move || raised().map(|text| view! { <p class="raised" data-testid="raised">"✗ "{text}</p> })}
             </section>

@@ -102,8 +102,8 @@ pub fn TallyPanel(tally: RwSignal<Tally>) -> impl IntoView {
 }
 
 /// Sends a start command; a parameter out of range or a lost connection shows in the
-/// error banner.
-fn start_demo(error: RwSignal<Option<CommandError>>, demo: DemoRequest) {
+/// error banner (and the result is false).
+pub(super) fn start_demo(error: RwSignal<Option<CommandError>>, demo: DemoRequest) -> bool {
     error.set(None);
     // The server knows the core count and checks the cores too.
     if let Err(message) = demo.validate(u32::MAX) {
@@ -111,18 +111,24 @@ fn start_demo(error: RwSignal<Option<CommandError>>, demo: DemoRequest) {
             kind: ErrorKind::InvalidParameter,
             message,
         }));
+        false
     } else if !ws::send(&ClientMessage::start(demo)) {
         error.set(Some(CommandError {
             kind: ErrorKind::Internal,
             message: "not connected to the procviz server; it will reconnect".into(),
         }));
+        false
+    } else {
+        true
     }
 }
 
 /// The demo buttons of custom runs (parameters from the URL and the form) and "run 10×".
 #[component]
 pub fn CustomRuns(error: RwSignal<Option<CommandError>>, tally: RwSignal<Tally>) -> impl IntoView {
-    let start = move |demo: DemoRequest| start_demo(error, demo);
+    let start = move |demo: DemoRequest| {
+        start_demo(error, demo);
+    };
     view! {
         <div class="custom-runs" role="group" aria-label="Custom runs">
             <span class="label">"Custom run:"</span>
