@@ -535,29 +535,26 @@ async fn the_scrub_cursor_shows_the_run_at_a_chosen_moment() {
         )
         .await
         .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    let (state, text) = eventually("no cursor state", 10, async || {
         let state = browser.element("[data-testid=cursor-state]").await;
         let text = state.text().await.unwrap();
         if text.starts_with("at ") {
-            assert_eq!(
-                state.attr("data-running").await.unwrap().as_deref(),
-                Some("4"),
-                "{text}"
-            );
-            assert!(text.contains("4 processes alive"), "{text}");
-            assert!(
-                text.contains("5 results"),
-                "results 0–4 were consumed by then: {text}"
-            );
-            break;
+            Ok((state, text))
+        } else {
+            Err(text)
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no cursor state: {text}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    })
+    .await;
+    assert_eq!(
+        state.attr("data-running").await.unwrap().as_deref(),
+        Some("4"),
+        "{text}"
+    );
+    assert!(text.contains("4 processes alive"), "{text}");
+    assert!(
+        text.contains("5 results"),
+        "results 0–4 were consumed by then: {text}"
+    );
     browser.close().await;
 }
 
@@ -583,23 +580,16 @@ async fn replay_rebuilds_the_run_in_time_and_steps_go_event_by_event() {
         }
     };
     // Partway through the replay, only the results consumed by then are shown.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let mut partial = None;
-    while std::time::Instant::now() < deadline {
+    eventually("no partial state seen during the replay", 10, async || {
         let n = count(&browser).await;
-        let label = browser
-            .element("[data-testid=replay-time]")
-            .await
-            .text()
-            .await
-            .unwrap();
+        let label = browser.text("[data-testid=replay-time]").await;
         if (1..8).contains(&n) && label.starts_with("replay") {
-            partial = Some((n, label));
-            break;
+            Ok(())
+        } else {
+            Err(format!("{n} results, {label:?}"))
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(partial.is_some(), "no partial state seen during the replay");
+    })
+    .await;
     // It ends showing everything again.
     browser
         .text_becomes("[data-testid=replay-time]", "showing everything")
@@ -650,13 +640,15 @@ async fn the_wheel_zooms_around_the_pointer_and_keys_pan_and_reset() {
         for (let i = 0; i < 3; i++) svg.dispatchEvent(new WheelEvent('wheel',
             { clientX: x, clientY: y, deltaY: -100, bubbles: true, cancelable: true }));";
     browser.client.execute(wheel, vec![]).await.unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    let mut zoomed = ticks(&browser).await;
-    while zoomed == before && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(25)).await;
-        zoomed = ticks(&browser).await;
-    }
-    assert_ne!(zoomed, before, "the axis changed");
+    let zoomed = eventually("the axis changed", 5, async || {
+        let now = ticks(&browser).await;
+        if now != before {
+            Ok(now)
+        } else {
+            Err(format!("{now:?}"))
+        }
+    })
+    .await;
     assert_ne!(
         zoomed.first().map(String::as_str),
         Some("0.0 s"),
@@ -669,14 +661,15 @@ async fn the_wheel_zooms_around_the_pointer_and_keys_pan_and_reset() {
         .send_keys("0")
         .await
         .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while ticks(&browser).await != before {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "reset did not restore the axis"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    eventually("reset did not restore the axis", 5, async || {
+        let now = ticks(&browser).await;
+        if now == before {
+            Ok(())
+        } else {
+            Err(format!("{now:?}"))
+        }
+    })
+    .await;
     browser.close().await;
 }
 
@@ -696,8 +689,7 @@ async fn the_connection_state_shows_a_countdown_and_comes_back() {
     assert!(text.starts_with("disconnected — reconnecting in"), "{text}");
     let _second = Server::start_on(&port, &[]);
     // Back by itself (the countdown grows 1, 2, 4, 8 s between failed attempts).
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
+    eventually("not reconnected", 20, async || {
         let state = browser
             .element("[data-testid=connection]")
             .await
@@ -706,14 +698,12 @@ async fn the_connection_state_shows_a_countdown_and_comes_back() {
             .unwrap()
             .unwrap_or_default();
         if state == "Connected" {
-            break;
+            Ok(())
+        } else {
+            Err(state)
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "not reconnected: {state}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
     browser.close().await;
 }
 
@@ -725,8 +715,7 @@ async fn run_10x_tallies_the_orders_four_processes_printed_in() {
     let server = Server::start();
     browser.open(&server.url()).await;
     browser.click("[data-testid=run-10x]").await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
+    eventually("tally stuck", 30, async || {
         let heading = browser
             .client
             .find(fantoccini::Locator::Css(".tally h2"))
@@ -737,14 +726,12 @@ async fn run_10x_tallies_the_orders_four_processes_printed_in() {
             None => String::new(),
         };
         if text.contains("10 runs") {
-            break;
+            Ok(())
+        } else {
+            Err(format!("{text:?}"))
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "tally stuck at {text:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
     let mut total = 0;
     for row in browser
         .client
@@ -990,15 +977,15 @@ async fn a_recorded_run_opens_from_its_ndjson_file() {
         .send_keys(&file.display().to_string())
         .await
         .expect("choose the file");
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
+    eventually("the recording's title", 30, async || {
         let title = browser.text("section.timeline h2").await;
         if title.contains("recording run.ndjson") {
-            break;
+            Ok(())
+        } else {
+            Err(format!("{title:?}"))
         }
-        assert!(std::time::Instant::now() < deadline, "title {title:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
     browser
         .text_becomes("[data-testid=run-status]", "finished")
         .await;

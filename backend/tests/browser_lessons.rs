@@ -10,7 +10,7 @@ mod common;
 
 use common::browser::Browser;
 use common::*;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Opens the page in the projector theme and clicks lesson `id`; returns the browser.
 async fn lesson(server: &Server, id: &str) -> Option<Browser> {
@@ -28,8 +28,7 @@ async fn lesson(server: &Server, id: &str) -> Option<Browser> {
 /// Waits (up to `secs`) until `runs` runs of the lesson have finished and its story shows
 /// them (the panel says how many it shows); returns the "Observed" lines.
 async fn observed(browser: &Browser, runs: usize, secs: u64) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
+    eventually(&format!("{runs} runs shown"), secs, async || {
         let done = browser
             .js("return Number(document.querySelector('[data-testid=lesson]').dataset.done)")
             .await
@@ -47,14 +46,12 @@ async fn observed(browser: &Browser, runs: usize, secs: u64) -> Vec<String> {
             })
             .unwrap_or_default();
         if done >= runs {
-            return lines;
+            Ok(lines)
+        } else {
+            Err(format!("{done} shown: {lines:?}"))
         }
-        assert!(
-            Instant::now() < deadline,
-            "{done} of {runs} runs shown: {lines:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }
 
 /// Number of elements matching `css`.
@@ -350,11 +347,13 @@ async fn presenter_keys_start_demos_switch_themes_and_show_help() {
     );
     // `f` leaves it again (the header with the button is behind the full-screen timeline).
     b.js(&key("f")).await;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while b.js("return document.fullscreenElement === null").await != true {
-        assert!(Instant::now() < deadline, "f leaves full screen");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually("f leaves full screen", 5, async || {
+        match b.js("return document.fullscreenElement === null").await == true {
+            true => Ok(()),
+            false => Err("still full screen".to_string()),
+        }
+    })
+    .await;
     b.js(&key("t")).await;
     b.element("html[data-theme=dark]").await;
     b.js(&key("t")).await;

@@ -34,38 +34,20 @@ async fn run_lesson(server: &Server, lesson: Lesson) -> Vec<Vec<Event>> {
     all
 }
 
-fn wall(events: &[Event]) -> f64 {
-    events.last().map_or(0.0, secs)
-}
-
-/// On-CPU nanoseconds per (process, core), and per process the cores seen at once.
+/// On-CPU nanoseconds per (process, core).
 fn on_cpu(events: &[Event]) -> HashMap<(u32, Option<u32>), u64> {
     let mut on = HashMap::new();
-    for e in events {
-        if let EventKind::ThreadSegment {
-            proc,
-            core,
-            on_cpu_ns,
-            ..
-        } = e.kind
-        {
-            *on.entry((proc.0, core)).or_default() += on_cpu_ns;
-        }
+    for seg in segments(events) {
+        *on.entry((seg.proc, seg.core)).or_default() += seg.on;
     }
     on
 }
 
 fn waiting_ns(events: &[Event], proc: u32) -> u64 {
-    events
+    segments(events)
         .iter()
-        .filter_map(|e| match e.kind {
-            EventKind::ThreadSegment {
-                proc: p,
-                waiting_ns,
-                ..
-            } if p.0 == proc => Some(waiting_ns),
-            _ => None,
-        })
+        .filter(|seg| seg.proc == proc)
+        .map(|seg| seg.waiting)
         .sum()
 }
 
@@ -121,7 +103,7 @@ async fn the_pool_lesson_delivers_the_seed_results_and_its_map_switch_loses_them
             } => Some((error.to_string(), *lost_results)),
             _ => None,
         });
-        let took = wall(&events);
+        let took = run_secs(&events);
         assert!(
             (2.9..=3.4).contains(&took),
             "{api:?}: about 3.0 s, took {took}"
@@ -148,7 +130,7 @@ async fn the_chef_alone_time_slices_one_core_and_all_cores_are_faster() {
     let cores = cores(&server).await;
     let runs = run_lesson(&server, Lesson::ChefAlone).await;
     let alone = &runs[0];
-    let t1 = wall(alone);
+    let t1 = run_secs(alone);
     assert!(
         (3.4..=5.5).contains(&t1),
         "four 1 s jobs on one core: {t1} s"
@@ -171,7 +153,7 @@ async fn the_chef_alone_time_slices_one_core_and_all_cores_are_faster() {
         );
     }
     if cores > 1 {
-        let t_all = wall(&runs[1]);
+        let t_all = run_secs(&runs[1]);
         assert!(
             t1 / t_all >= 1.5,
             "{cores} cores must be clearly faster: {t1:.2} s vs {t_all:.2} s"
@@ -204,7 +186,7 @@ async fn threads_of_one_process_spread_over_the_cores_like_processes() {
     );
     let used: BTreeSet<u32> = on_cpu(threads).keys().filter_map(|k| k.1).collect();
     assert!(used.len() >= 2, "one PID on several cores: {used:?}");
-    let (t_threads, t_procs) = (wall(threads), wall(&runs[1]));
+    let (t_threads, t_procs) = (run_secs(threads), run_secs(&runs[1]));
     let ratio = t_threads / t_procs;
     assert!(
         (0.7..=1.4).contains(&ratio),
@@ -279,7 +261,7 @@ async fn more_workers_than_cores_do_not_go_faster() {
     let server = Server::start();
     let cores = cores(&server).await;
     let runs = run_lesson(&server, Lesson::HowManyWorkers).await;
-    let walls: Vec<f64> = runs.iter().map(|r| wall(r)).collect();
+    let walls: Vec<f64> = runs.iter().map(|r| run_secs(r)).collect();
     // 8 tasks of 0.5 s CPU: Pool(1) takes about 4 s.
     assert!((3.6..=5.5).contains(&walls[0]), "Pool(1): {walls:?}");
     if cores < 2 {

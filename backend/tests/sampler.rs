@@ -11,45 +11,6 @@ use common::*;
 use shared::{Event, EventKind, ProcId};
 use std::collections::HashMap;
 
-#[derive(Debug, Clone, Copy)]
-struct Seg {
-    proc: u32,
-    tid: u32,
-    core: Option<u32>,
-    start: f64,
-    end: f64,
-    on: u64,
-    waiting: u64,
-    slices: u32,
-}
-
-fn segments(events: &[Event]) -> Vec<Seg> {
-    events
-        .iter()
-        .filter_map(|e| match e.kind {
-            EventKind::ThreadSegment {
-                proc,
-                tid,
-                core,
-                start,
-                on_cpu_ns,
-                waiting_ns,
-                slices,
-            } => Some(Seg {
-                proc: proc.0,
-                tid,
-                core,
-                start: start.as_secs_f64(),
-                end: secs(e),
-                on: on_cpu_ns,
-                waiting: waiting_ns,
-                slices,
-            }),
-            _ => None,
-        })
-        .collect()
-}
-
 fn kernel_cpu(events: &[Event]) -> HashMap<u32, u64> {
     events
         .iter()
@@ -62,10 +23,6 @@ fn kernel_cpu(events: &[Event]) -> HashMap<u32, u64> {
             _ => None,
         })
         .collect()
-}
-
-fn run_secs(events: &[Event]) -> f64 {
-    secs(events.last().unwrap())
 }
 
 fn cpu_run(extra: &[&str]) -> Vec<Event> {

@@ -131,39 +131,25 @@ impl Browser {
 
     /// Waits (up to 20 s) until `css` matches exactly `n` elements; returns them.
     pub async fn elements(&self, css: &str, n: usize) -> Vec<fantoccini::elements::Element> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
+        super::eventually(&format!("{css}: expected {n} elements"), 20, async || {
             let found = self
                 .client
                 .find_all(Locator::Css(css))
                 .await
                 .expect("find_all");
             if found.len() == n {
-                return found;
+                Ok(found)
+            } else {
+                Err(format!("{} found", found.len()))
             }
-            assert!(
-                Instant::now() < deadline,
-                "{css}: {} elements, expected {n}",
-                found.len()
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        })
+        .await
     }
 
     /// Waits (up to 20 s) until the text of `css` equals `text`.
     pub async fn text_becomes(&self, css: &str, text: &str) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let now = self.element(css).await.text().await.unwrap_or_default();
-            if now == text {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{css}: text {now:?}, expected {text:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        self.text_until(css, &format!("expected {text:?}"), |now| now == text)
+            .await;
     }
 
     /// Runs `script` (a function body that `return`s its result) in the page.
@@ -193,18 +179,23 @@ impl Browser {
 
     /// Waits (up to 20 s) until the text of `css` contains `needle`; returns the text.
     pub async fn text_contains(&self, css: &str, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
+        self.text_until(css, &format!("should contain {needle:?}"), |now| {
+            now.contains(needle)
+        })
+        .await
+    }
+
+    /// Waits (up to 20 s) until the text of `css` satisfies `ok`; returns the text.
+    async fn text_until(&self, css: &str, wanted: &str, ok: impl Fn(&str) -> bool) -> String {
+        super::eventually(&format!("{css}: text {wanted}"), 20, async || {
             let now = self.text(css).await;
-            if now.contains(needle) {
-                return now;
+            if ok(&now) {
+                Ok(now)
+            } else {
+                Err(format!("{now:?}"))
             }
-            assert!(
-                Instant::now() < deadline,
-                "{css}: text {now:?} does not contain {needle:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        })
+        .await
     }
 
     /// The text of the first element matching `css` (waiting for it).

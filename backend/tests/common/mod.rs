@@ -323,3 +323,66 @@ pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     static CORES: std::sync::Mutex<()> = std::sync::Mutex::new(());
     CORES.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+/// Polls `check` every 25 ms until it gives `Ok`, for at most `secs` seconds; then fails with
+/// `what` and the last state `check` described. The one waiting loop of the tests.
+pub async fn eventually<T>(
+    what: &str,
+    secs: u64,
+    mut check: impl AsyncFnMut() -> Result<T, String>,
+) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        match check().await {
+            Ok(value) => return value,
+            Err(state) => assert!(Instant::now() < deadline, "{what}: {state}"),
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// A `thread_segment` event, flattened (times in seconds).
+#[derive(Debug, Clone, Copy)]
+pub struct Seg {
+    pub proc: u32,
+    pub tid: u32,
+    pub core: Option<u32>,
+    pub start: f64,
+    pub end: f64,
+    pub on: u64,
+    pub waiting: u64,
+    pub slices: u32,
+}
+
+/// The `thread_segment` events of a run.
+pub fn segments(events: &[Event]) -> Vec<Seg> {
+    events
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::ThreadSegment {
+                proc,
+                tid,
+                core,
+                start,
+                on_cpu_ns,
+                waiting_ns,
+                slices,
+            } => Some(Seg {
+                proc: proc.0,
+                tid,
+                core,
+                start: start.as_secs_f64(),
+                end: secs(e),
+                on: on_cpu_ns,
+                waiting: waiting_ns,
+                slices,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A run's length: the time of its last event (`run_finished`), seconds.
+pub fn run_secs(events: &[Event]) -> f64 {
+    events.last().map_or(0.0, secs)
+}
