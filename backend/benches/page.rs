@@ -821,28 +821,12 @@ fn print_report(live: &Live, opened: &Opened) {
         live.run_wall,
         live.frames.mark("canvas").unwrap_or(f64::NAN) / 1000.0,
     );
-    println!(
-        "| live run, frames while it streams | {} | max frame {:.0} ms = {}: {} |",
-        live.frames.describe(),
-        live.frames.max(),
-        budget(live.frames.max()),
-        verdict(live.frames.max() <= FRAME_BUDGET_MS)
-    );
-    println!(
-        "| live run, the page's main thread | {} | |",
-        live.frames.busy.describe(live.frames.elapsed_ms)
-    );
-    println!(
-        "| after it: zoom ({} steps) | {} | {} |",
-        live.zoom.steps,
-        live.zoom.describe(),
-        verdict(live.zoom.fps() >= FPS_TARGET)
-    );
-    println!(
-        "| after it: pan ({} steps) | {} | {} |",
-        live.pan.steps,
-        live.pan.describe(),
-        verdict(live.pan.fps() >= FPS_TARGET)
+    print_phase(
+        "live run, frames while it streams",
+        "live run, the page's main thread",
+        "after it:",
+        &live.frames,
+        [&live.zoom, &live.pan],
     );
     println!(
         "| recording of {RECORDED_TASKS} tasks (`procviz run pool --tasks {RECORDED_TASKS} --work none --task-ms 0`) | {:.0} MB, {} events, written in {:.1} s | |",
@@ -856,29 +840,43 @@ fn print_report(live: &Live, opened: &Opened) {
         opened.size as f64 / 1e6 / (load_ms / 1000.0),
         opened.title
     );
+    print_phase(
+        "recording, frames while it loads",
+        "recording, the page's main thread while it loads",
+        "recording:",
+        &opened.frames,
+        [&opened.zoom, &opened.pan],
+    );
+}
+
+/// The rows of one phase: its frames against the budget, its main thread, then zoom and pan
+/// against the fps target (`after` prefixes their names).
+fn print_phase(
+    frames_row: &str,
+    thread_row: &str,
+    after: &str,
+    frames: &Frames,
+    steps: [&Steps; 2],
+) {
     println!(
-        "| recording, frames while it loads | {} | max frame {:.0} ms = {}: {} |",
-        opened.frames.describe(),
-        opened.frames.max(),
-        budget(opened.frames.max()),
-        verdict(opened.frames.max() <= FRAME_BUDGET_MS)
+        "| {frames_row} | {} | max frame {:.0} ms = {}: {} |",
+        frames.describe(),
+        frames.max(),
+        budget(frames.max()),
+        verdict(frames.max() <= FRAME_BUDGET_MS)
     );
     println!(
-        "| recording, the page's main thread while it loads | {} | |",
-        opened.frames.busy.describe(opened.frames.elapsed_ms)
+        "| {thread_row} | {} | |",
+        frames.busy.describe(frames.elapsed_ms)
     );
-    println!(
-        "| recording: zoom ({} steps) | {} | {} |",
-        opened.zoom.steps,
-        opened.zoom.describe(),
-        verdict(opened.zoom.fps() >= FPS_TARGET)
-    );
-    println!(
-        "| recording: pan ({} steps) | {} | {} |",
-        opened.pan.steps,
-        opened.pan.describe(),
-        verdict(opened.pan.fps() >= FPS_TARGET)
-    );
+    for (name, s) in ["zoom", "pan"].into_iter().zip(steps) {
+        println!(
+            "| {after} {name} ({} steps) | {} | {} |",
+            s.steps,
+            s.describe(),
+            verdict(s.fps() >= FPS_TARGET)
+        );
+    }
 }
 
 fn print_profiles(live: &Live, opened: &Opened) {
