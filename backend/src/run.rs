@@ -68,16 +68,22 @@ impl RuntimeConfig {
 }
 
 /// Per-run options besides the demo.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct RunOptions {
     /// How often the per-core sampler reads /proc.
     pub sample_interval: Duration,
+    /// Timed actions to carry out during the run.
+    pub schedule: Vec<shared::Scheduled>,
+    /// The client's label for the request, echoed in `run_started`.
+    pub request: Option<String>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
             sample_interval: Duration::from_millis(u64::from(crate::sampler::DEFAULT_INTERVAL_MS)),
+            schedule: Vec::new(),
+            request: None,
         }
     }
 }
@@ -98,7 +104,35 @@ impl RunOptions {
         }
         Ok(RunOptions {
             sample_interval: Duration::from_millis(u64::from(ms)),
+            ..RunOptions::default()
         })
+    }
+
+    /// These options with timed actions, checked against [`shared::Scheduled`]'s limits.
+    pub fn with_schedule(self, schedule: Vec<shared::Scheduled>) -> Result<Self, StartError> {
+        if schedule.len() > shared::Scheduled::MAX_ACTIONS {
+            return Err(StartError::Invalid(format!(
+                "at most {} scheduled actions, got {}",
+                shared::Scheduled::MAX_ACTIONS,
+                schedule.len()
+            )));
+        }
+        for s in &schedule {
+            if s.at_ms > shared::Scheduled::MAX_AT_MS {
+                return Err(StartError::Invalid(format!(
+                    "a scheduled action's at_ms must be at most {}, got {}",
+                    shared::Scheduled::MAX_AT_MS,
+                    s.at_ms
+                )));
+            }
+            let shared::RunAction::KillProcess { name } = &s.action;
+            if name.is_empty() || name.len() > 64 {
+                return Err(StartError::Invalid(
+                    "a scheduled kill names a process (1 to 64 characters)".into(),
+                ));
+            }
+        }
+        Ok(RunOptions { schedule, ..self })
     }
 }
 
@@ -121,6 +155,8 @@ pub enum StartError {
 pub enum RunCommand {
     /// SIGKILL this process (from the page's kill button).
     Kill(ProcId),
+    /// SIGKILL the live process with this name (a scheduled action).
+    KillNamed(String),
 }
 
 /// The append-only event log of one run.
@@ -454,8 +490,8 @@ pub struct RunContext {
     reason: Arc<OnceLock<KillReason>>,
     budget: Arc<OutputBudget>,
     commands: mpsc::UnboundedReceiver<RunCommand>,
-    /// Live children: PID and own kill reason, for kills from the page.
-    children: HashMap<ProcId, (u32, Arc<OnceLock<KillReason>>)>,
+    /// Live children: PID, name and own kill reason, for kills from the page.
+    children: HashMap<ProcId, (u32, String, Arc<OnceLock<KillReason>>)>,
     next_proc: u32,
 }
 
@@ -514,7 +550,7 @@ impl RunContext {
         let own = Arc::new(OnceLock::new());
         let spec = ChildSpec {
             proc,
-            name,
+            name: name.clone(),
             parent: ProcId::MAIN,
             script,
             kind,
@@ -533,7 +569,7 @@ impl RunContext {
         if let Some(sampler) = &self.sampler {
             sampler.watch(proc, child.pid);
         }
-        self.children.insert(proc, (child.pid, own));
+        self.children.insert(proc, (child.pid, name, own));
         Ok(child)
     }
 
@@ -553,8 +589,15 @@ impl RunContext {
     /// Carries out a command.
     pub fn apply(&mut self, command: RunCommand) {
         match command {
+            RunCommand::KillNamed(name) => {
+                let found = self.children.iter().find(|(_, (_, n, _))| *n == name);
+                match found.map(|(proc, _)| *proc) {
+                    Some(proc) => self.apply(RunCommand::Kill(proc)),
+                    None => tracing::info!(%name, "scheduled kill: no live process of that name"),
+                }
+            }
             RunCommand::Kill(proc) => {
-                if let Some((pid, own)) = self.children.get(&proc) {
+                if let Some((pid, _, own)) = self.children.get(&proc) {
                     // The first reason wins; a repeated kill changes nothing.
                     let _first = own.set(KillReason::User);
                     match nix::sys::signal::kill(
@@ -642,6 +685,8 @@ async fn drive(
             title: handle.demo.title().to_string(),
             cores: crate::online_cores(),
             main_pid: std::process::id(),
+            request: options.request.clone(),
+            schedule: options.schedule.clone(),
         },
     )
     .await;
@@ -679,6 +724,21 @@ async fn drive(
             handle.cancel(KillReason::LimitReached);
         })
     };
+    // Timed actions go through the run's command queue, like a kill from the page.
+    let scheduled: Vec<_> = options
+        .schedule
+        .iter()
+        .map(|s| {
+            let commands = handle.commands.clone();
+            let at = Duration::from_millis(s.at_ms);
+            let shared::RunAction::KillProcess { name } = s.action.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(at).await;
+                // The run may be over: then there is nobody to kill.
+                let _over = commands.send(RunCommand::KillNamed(name));
+            })
+        })
+        .collect();
     let outcome = match crate::demos::execute(&handle.demo, &mut ctx).await {
         Ok(()) => RunOutcome::Completed,
         Err(DemoError::Cancelled(reason)) => RunOutcome::Cancelled { reason },
@@ -691,6 +751,7 @@ async fn drive(
         }
     };
     timer.abort();
+    scheduled.iter().for_each(tokio::task::JoinHandle::abort);
     if let Some(sampler) = ctx.sampler.take() {
         sampler.stop().await;
     }

@@ -312,13 +312,18 @@ fn handle_text(text: &str, runs: &Runs, connection: u64) -> Vec<Outbound> {
             demo,
             keep_on_disconnect,
             sample_ms,
-        } => match RunOptions::with_sample_ms(sample_ms).and_then(|options| {
-            runs.start(
-                demo,
-                if keep_on_disconnect { 0 } else { connection },
-                options,
-            )
-        }) {
+            schedule,
+            request,
+        } => match RunOptions::with_sample_ms(sample_ms)
+            .and_then(|o| o.with_schedule(schedule))
+            .and_then(|mut options| {
+                options.request = request;
+                runs.start(
+                    demo,
+                    if keep_on_disconnect { 0 } else { connection },
+                    options,
+                )
+            }) {
             Ok(run) => vec![Outbound::Follow(run)],
             Err(e) => {
                 let kind = match e {

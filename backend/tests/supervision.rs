@@ -133,6 +133,8 @@ async fn a_run_kept_on_disconnect_survives_the_closed_tab_and_can_be_cancelled_l
             demo,
             keep_on_disconnect: true,
             sample_ms: None,
+            schedule: Vec::new(),
+            request: None,
         },
     )
     .await;

@@ -672,6 +672,7 @@ impl RunModel {
                 title,
                 cores,
                 main_pid,
+                ..
             } => {
                 self.demo = Some((**demo).clone());
                 self.title = title.clone();
@@ -950,6 +951,8 @@ mod tests {
                     title: "Two processes".into(),
                     cores: 2,
                     main_pid: 10,
+                    request: None,
+                    schedule: Vec::new(),
                 },
             ),
             ev(

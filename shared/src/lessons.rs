@@ -2,8 +2,8 @@
 //! sends. Shared so the server's integration tests run exactly what the page's buttons run;
 //! the page adds captions, expectations and what it observed.
 
-use crate::PoolApi;
 use crate::demo::{DemoRequest, PoolParams, ProcessesParams, TwoProcessesParams, Work};
+use crate::{ClientMessage, PoolApi, RunAction, Scheduled};
 use serde::{Deserialize, Serialize};
 
 /// One lecture demo.
@@ -35,6 +35,22 @@ pub struct LessonRun {
     pub label: String,
     /// What to start.
     pub request: DemoRequest,
+    /// Timed actions the server carries out during the run (the kill of "A worker dies").
+    pub schedule: Vec<Scheduled>,
+}
+
+impl LessonRun {
+    /// The command that starts this run; `request` is the client's label for it (echoed in
+    /// the run's `run_started`, so the lesson knows its own runs).
+    pub fn start_message(&self, request: Option<String>) -> ClientMessage {
+        ClientMessage::StartRun {
+            demo: self.request.clone(),
+            keep_on_disconnect: false,
+            sample_ms: None,
+            schedule: self.schedule.clone(),
+            request,
+        }
+    }
 }
 
 impl Lesson {
@@ -107,6 +123,7 @@ impl Lesson {
         let run = |label: &str, request| LessonRun {
             label: label.to_string(),
             request,
+            schedule: Vec::new(),
         };
         let cpu_jobs = |cores_allowed: Option<Vec<u32>>, threads: u32, count: u32| {
             DemoRequest::Processes(ProcessesParams {
@@ -162,13 +179,21 @@ impl Lesson {
                 }
                 runs
             }
-            Lesson::WorkerDies => vec![run(
-                "Pool(4), a worker killed",
-                DemoRequest::Pool(PoolParams {
-                    fail: Vec::new(),
-                    ..PoolParams::default()
-                }),
-            )],
+            Lesson::WorkerDies => vec![LessonRun {
+                schedule: vec![Scheduled {
+                    at_ms: Self::KILL_AT_MS,
+                    action: RunAction::KillProcess {
+                        name: Self::KILLED_WORKER.to_string(),
+                    },
+                }],
+                ..run(
+                    "Pool(4), a worker killed",
+                    DemoRequest::Pool(PoolParams {
+                        fail: Vec::new(),
+                        ..PoolParams::default()
+                    }),
+                )
+            }],
             Lesson::HowManyWorkers => Self::POOL_SIZES
                 .into_iter()
                 .filter(|&n| many || n == 1)

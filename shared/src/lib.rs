@@ -117,6 +117,16 @@ pub enum ClientMessage {
         /// (1 to 100; absent: the server's default, announced in `sampler_started`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         sample_ms: Option<u32>,
+        /// Actions the server carries out at set times into the run (empty: none). The lesson
+        /// "A worker dies" kills a worker this way, so the page, the CLI and the tests run
+        /// exactly the same thing.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        schedule: Vec<Scheduled>,
+        /// The client's own label for this request, echoed in the run's
+        /// [`EventKind::RunStarted::request`] so that a client can tell the runs it started
+        /// from other clients' runs (absent: no label).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<String>,
     },
     /// Stop a run: its processes get SIGTERM, then SIGKILL after a grace period. The run
     /// ends with [`RunOutcome::Cancelled`]. Cancelling a finished run is not an error.
@@ -147,8 +157,41 @@ impl ClientMessage {
             demo,
             keep_on_disconnect: false,
             sample_ms: None,
+            schedule: Vec::new(),
+            request: None,
         }
     }
+}
+
+/// An action the server carries out at a set time into a run (see
+/// [`ClientMessage::StartRun::schedule`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scheduled {
+    /// When, in milliseconds after the run started (at most [`Scheduled::MAX_AT_MS`]).
+    pub at_ms: u64,
+    /// What.
+    pub action: RunAction,
+}
+
+impl Scheduled {
+    /// The latest time an action may be scheduled for, milliseconds (the longest run).
+    pub const MAX_AT_MS: u64 = 10 * 60 * 1000;
+    /// The most actions one run may schedule.
+    pub const MAX_ACTIONS: usize = 16;
+}
+
+/// What a [`Scheduled`] action does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RunAction {
+    /// SIGKILL the run's process with this name (`PoolWorker-2`), as
+    /// [`ClientMessage::KillProcess`] would; its exit records [`KillReason::User`]. If no
+    /// live process has the name at that time, nothing happens.
+    KillProcess {
+        /// The process's name.
+        name: String,
+    },
 }
 
 /// A message from the server to the client.
@@ -248,6 +291,13 @@ pub enum EventKind {
         cores: u32,
         /// PID of the main process (the procviz server).
         main_pid: u32,
+        /// The label the starting client gave its request
+        /// ([`ClientMessage::StartRun::request`]); absent when it gave none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<String>,
+        /// The timed actions the run carries out ([`ClientMessage::StartRun::schedule`]).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        schedule: Vec<Scheduled>,
     },
     /// A process was created (the parent's view: it has a PID but may not run yet).
     ProcessSpawned {

@@ -18,6 +18,8 @@ fn every_event_kind() -> Vec<EventKind> {
             title: "Two processes".into(),
             cores: 2,
             main_pid: 42,
+            request: None,
+            schedule: Vec::new(),
         },
         EventKind::ProcessSpawned {
             proc: ProcId(1),
