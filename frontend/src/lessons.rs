@@ -3,7 +3,7 @@
 //! lesson starts come from [`shared::Lesson::runs`].
 
 use crate::layout::format_duration;
-use crate::model::{RunModel, print_order};
+use crate::run::{RunModel, print_order};
 use shared::{Lesson, TaskResult};
 
 /// The two-line caption of a lesson: the concept.

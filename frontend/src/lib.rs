@@ -1,15 +1,15 @@
 //! # procviz page
 //!
 //! Leptos, client-side rendered, compiled to wasm32 by the backend's build script.
-//! [`layout`] and [`model`] are pure and tested natively; [`components`] are thin views over
+//! [`layout`] and [`run`] (the run model) are pure and tested natively; [`components`] are thin views over
 //! them; [`ws`] is the connection.
 
 pub mod components;
 pub mod export;
 pub mod layout;
 pub mod lessons;
-pub mod model;
 pub mod python;
+pub mod run;
 pub mod scene;
 pub mod ws;
 

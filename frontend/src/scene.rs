@@ -4,7 +4,7 @@
 //! is one "many tasks" shape, and failed tasks are always drawn on top, at least 3 px wide.
 
 use crate::layout::{LaneStack, Lanes, TimeAxis, lod_rects, process_colour};
-use crate::model::RunModel;
+use crate::run::RunModel;
 
 /// Colour of a task bar.
 pub const TASK: &str = "#0072b2";

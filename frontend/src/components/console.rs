@@ -1,7 +1,7 @@
 //! The processes' own output, in arrival order, each line labelled by its process.
 
 use crate::layout::{format_duration, process_colour};
-use crate::model::RunModel;
+use crate::run::RunModel;
 use leptos::prelude::*;
 use shared::Stream;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! Export buttons: the timeline as a standalone SVG or a PNG, for slides.
 
 use crate::export::{params_text, standalone_svg, svg_data_url};
-use crate::model::RunModel;
+use crate::run::RunModel;
 use leptos::prelude::*;
 use std::sync::Arc;
 use wasm_bindgen::JsCast;

@@ -7,7 +7,7 @@ use crate::layout::format_duration;
 use crate::lessons::{
     CHART_H, CHART_W, caption, expected, honesty_note, observed, short_title, speedup_chart,
 };
-use crate::model::RunModel;
+use crate::run::RunModel;
 use crate::ws;
 use leptos::prelude::*;
 use shared::{ClientMessage, Lesson, LessonRun, PoolApi, RunId};

@@ -15,7 +15,7 @@ mod timeline;
 mod timeline_canvas;
 mod toolbar;
 
-use crate::model::{RunModel, Tally, print_order};
+use crate::run::{RunModel, Tally, print_order};
 use crate::ws::{self, ConnState};
 use leptos::prelude::*;
 use shared::{ClientMessage, CommandError, EventKind, ServerMessage};
@@ -109,8 +109,7 @@ pub fn App() -> impl IntoView {
     // The long lists (results, console) while a run streams: redrawn at most every
     // LIST_REDRAW_MS, so a run printing thousands of lines a second cannot hold the page.
     let list_tick = Trigger::new();
-    let which_run =
-        Memo::new(move |_| run.with(|r| r.as_ref().map(|m| (m.run, m.recording.clone()))));
+    let which_run = Memo::new(move |_| run.with(|r| r.as_ref().map(|m| (m.run, m.source.clone()))));
     let lists: Signal<Option<Arc<RunModel>>> = Signal::derive(move || {
         list_tick.track();
         view_t.track();
@@ -133,10 +132,10 @@ pub fn App() -> impl IntoView {
             // Follow the run on screen again after a reconnect, or the latest one after a
             // reload. A recording on screen is not the server's: nothing to follow.
             let on_screen =
-                run.with_untracked(|r| r.as_ref().map(|m| (m.run, m.recording.is_some())));
+                run.with_untracked(|r| r.as_ref().map(|m| (m.run, m.source.on_server())));
             let follow = match on_screen {
-                Some((_, true)) => None,
-                Some((id, false)) => Some(id),
+                Some((_, false)) => None,
+                Some((id, true)) => Some(id),
                 None => runs.last().map(|r| r.run),
             };
             if let Some(id) = follow {
@@ -153,12 +152,12 @@ pub fn App() -> impl IntoView {
                         // A live run replaces a recording on screen, whatever its number.
                         let newer = current
                             .as_ref()
-                            .is_none_or(|m| m.recording.is_some() || event.run > m.run);
+                            .is_none_or(|m| m.source.replaced_by(m.run, event.run));
                         if newer && matches!(event.kind, EventKind::RunStarted { .. }) {
                             *current = Some(Arc::new(RunModel::new(event.run)));
                             view_t.set(None);
                         }
-                        if let Some(model) = current.as_mut().filter(|m| m.recording.is_none()) {
+                        if let Some(model) = current.as_mut().filter(|m| m.source.on_server()) {
                             let model = Arc::make_mut(model);
                             model.apply(event);
                             if newer && matches!(event.kind, EventKind::RunStarted { .. }) {

@@ -1,7 +1,7 @@
 //! The equivalent Python program of the run on screen, copyable.
 
-use crate::model::RunModel;
 use crate::python::python_code;
+use crate::run::RunModel;
 use leptos::prelude::*;
 use std::sync::Arc;
 

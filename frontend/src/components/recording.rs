@@ -1,7 +1,7 @@
 //! "Open a recording": a run recorded with `procviz run … > run.ndjson`, read in 1 MiB chunks
 //! (the page keeps drawing between them) and shown like a finished live run.
 
-use crate::model::{Recording, RunModel};
+use crate::run::{Recording, RunModel};
 use leptos::prelude::*;
 use std::sync::Arc;
 use wasm_bindgen::JsCast;
@@ -32,7 +32,7 @@ async fn read(
     let name = file.name();
     rec.finish().map(|(mut m, skipped)| {
         m.title = format!("{} — recording {name}", m.title);
-        m.recording = Some(name);
+        m.source = crate::run::Source::Recording { file: name };
         (m, skipped)
     })
 }

@@ -2,7 +2,7 @@
 //! advances at the chosen speed (0.25× to 4×), or jumps from event to event.
 
 use crate::layout::format_duration;
-use crate::model::RunModel;
+use crate::run::RunModel;
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::sync::Arc;

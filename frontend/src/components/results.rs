@@ -1,7 +1,7 @@
 //! The result list, in the order the caller consumed it; failed tasks as errors.
 
 use crate::layout::format_duration;
-use crate::model::RunModel;
+use crate::run::RunModel;
 use leptos::prelude::*;
 use shared::TaskResult;
 use std::sync::Arc;

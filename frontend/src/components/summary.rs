@@ -1,7 +1,7 @@
 //! The run's summary: state, wall time, processes and exit codes.
 
 use crate::layout::format_duration;
-use crate::model::RunModel;
+use crate::run::RunModel;
 use leptos::prelude::*;
 use shared::RunOutcome;
 use std::sync::Arc;

@@ -9,7 +9,7 @@
 
 use super::timeline_canvas;
 use crate::layout::{LaneStack, Lanes, TimeAxis, format_duration, process_colour, span_at};
-use crate::model::{CoreBlock, RunModel};
+use crate::run::{CoreBlock, RunModel};
 use leptos::prelude::*;
 use shared::ProcId;
 use std::sync::Arc;

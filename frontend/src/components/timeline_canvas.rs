@@ -3,7 +3,7 @@
 
 use super::timeline::{LABEL_W, RIGHT_PAD, WIDTH, allowed_cores, core_lane_top};
 use crate::layout::{LaneStack, TimeAxis};
-use crate::model::RunModel;
+use crate::run::RunModel;
 use crate::scene::{Geometry, SELECTED, Shape, scene};
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};

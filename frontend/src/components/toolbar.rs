@@ -1,6 +1,6 @@
 //! Demo buttons and run controls.
 
-use crate::model::{RunModel, Tally};
+use crate::run::{RunModel, Tally};
 use crate::ws;
 use leptos::prelude::*;
 use shared::{

@@ -1,0 +1,116 @@
+//! What a run adds up to (work, speedup) and what was going on at one moment (stepping and
+//! the scrub cursor).
+
+use super::RunModel;
+use shared::ProcId;
+
+/// The state of a run at one moment (the scrub cursor).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StateAt {
+    /// The moment, seconds.
+    pub t: f64,
+    /// Tasks running then, with their workers, in start order.
+    pub running: Vec<(u64, ProcId)>,
+    /// Processes alive then.
+    pub alive: usize,
+    /// Results the caller had by then.
+    pub consumed: usize,
+}
+
+impl StateAt {
+    /// One line for people: `at 1.50 s: 4 processes alive, tasks 5, 6, 7, 8 running, 5 results`.
+    pub fn describe(&self) -> String {
+        let tasks = if self.running.is_empty() {
+            "no task running".to_string()
+        } else {
+            let list: Vec<String> = self.running.iter().map(|(t, _)| t.to_string()).collect();
+            format!("tasks {} running", list.join(", "))
+        };
+        format!(
+            "at {}: {} processes alive, {tasks}, {} results",
+            crate::layout::format_duration(self.t),
+            self.alive,
+            self.consumed
+        )
+    }
+}
+
+impl RunModel {
+    /// The work done, seconds: for a pool, the sum of task times; for processes, the time each
+    /// would have taken alone, summed: its running time less the time it waited for a core,
+    /// or its CPU time if larger (k busy threads do k seconds of work per second).
+    pub fn work_time(&self) -> f64 {
+        if self.tasks.is_empty() {
+            self.processes
+                .iter()
+                .filter_map(|p| {
+                    let span = p.exited.unwrap_or(self.last_t) - p.started?;
+                    let waited = self.waited_ns(p.proc) as f64 / 1e9;
+                    let cpu = p.cpu_time_ns.map_or(0.0, |ns| ns as f64 / 1e9);
+                    Some((span - waited).max(cpu).max(0.0))
+                })
+                .sum()
+        } else {
+            self.index.task_time
+                + self
+                    .index
+                    .open
+                    .values()
+                    .map(|&i| self.last_t - self.tasks[i].started)
+                    .sum::<f64>()
+        }
+    }
+
+    /// Work time over wall time: how many things went on at once, on average.
+    pub fn speedup(&self) -> f64 {
+        if self.last_t > 0.0 {
+            self.work_time() / self.last_t
+        } else {
+            0.0
+        }
+    }
+
+    /// The times at which something visible happened, ascending (for stepping).
+    pub fn moments(&self) -> Vec<f64> {
+        let mut ts: Vec<f64> = self
+            .processes
+            .iter()
+            .flat_map(|p| [Some(p.spawned), p.started, p.exited])
+            .flatten()
+            .chain(
+                self.tasks
+                    .iter()
+                    .flat_map(|b| [Some(b.started), b.finished])
+                    .flatten(),
+            )
+            .chain(self.results.iter().map(|r| r.t))
+            .chain(self.console.iter().map(|l| l.t))
+            .collect();
+        ts.sort_by(|a, b| a.total_cmp(b));
+        ts.dedup_by(|a, b| (*a - *b).abs() < 1e-6);
+        ts
+    }
+
+    /// What was going on at time `t` (seconds): tasks running (task, worker), processes
+    /// alive, results the caller had.
+    pub fn state_at(&self, t: f64) -> StateAt {
+        let running = self
+            .tasks
+            .iter()
+            .filter(|b| b.started <= t && b.finished.is_none_or(|f| f > t))
+            .map(|b| (b.task, b.worker))
+            .collect();
+        let alive = self
+            .processes
+            .iter()
+            .filter(|p| p.spawned <= t && p.exited.is_none_or(|e| e > t))
+            .count();
+        let consumed = self.results.iter().filter(|r| r.t <= t).count();
+        StateAt {
+            t,
+            running,
+            alive,
+            consumed,
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! The tasks of a run's pool: a bar per task on its worker's lane, the lookups that keep
+//! big runs fast, and the results in the order the caller consumed them.
+
+use super::{Moment, RunModel};
+use shared::{ProcId, TaskError, TaskResult};
+
+/// One pool task as the page draws it: a bar on its worker's lane.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskBar {
+    /// The task number.
+    pub task: u64,
+    /// The worker that ran it.
+    pub worker: ProcId,
+    /// When it started, seconds.
+    pub started: f64,
+    /// When it finished, seconds.
+    pub finished: Option<f64>,
+    /// Its value or error.
+    pub result: Option<TaskResult>,
+}
+
+impl TaskBar {
+    /// When it ended, or `now` (the run's latest time) while it runs.
+    pub fn end(&self, now: f64) -> f64 {
+        self.finished.unwrap_or(now)
+    }
+
+    /// The error it ended with, if any.
+    pub fn error(&self) -> Option<&TaskError> {
+        match &self.result {
+            Some(TaskResult::Error(e)) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// A result in the order the caller consumed it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Consumed {
+    /// The task's index.
+    pub index: u64,
+    /// Its value or error.
+    pub result: TaskResult,
+    /// When the caller got it, seconds.
+    pub t: f64,
+}
+
+impl Moment for TaskBar {
+    fn at(&self, t: f64) -> Option<Self> {
+        if self.started > t {
+            return None;
+        }
+        let mut b = self.clone();
+        if b.finished.is_some_and(|f| f > t) {
+            b.finished = None;
+            b.result = None;
+        }
+        Some(b)
+    }
+}
+
+impl Moment for Consumed {
+    fn at(&self, t: f64) -> Option<Self> {
+        (self.t <= t).then(|| self.clone())
+    }
+}
+
+/// What the caller's call raised: the error, the results it lost, when.
+pub type Raised = (TaskError, u64, f64);
+
+impl Moment for Raised {
+    fn at(&self, t: f64) -> Option<Self> {
+        (self.2 <= t).then(|| self.clone())
+    }
+}
+
+/// Lookups over [`RunModel::tasks`] that keep big runs fast: each worker's bars in start
+/// order, the failed ones, the ones still open, the sum of finished task times.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TaskIndex {
+    /// Per worker (in first-task order): indexes into `tasks`, ascending (= start order).
+    pub by_worker: Vec<(ProcId, Vec<usize>)>,
+    /// Indexes of failed bars, ascending.
+    pub failed: Vec<usize>,
+    /// Task number → index of its bar still running.
+    pub open: std::collections::HashMap<u64, usize>,
+    /// Sum of the durations of finished tasks, seconds.
+    pub task_time: f64,
+}
+
+impl TaskIndex {
+    pub(super) fn started(&mut self, i: usize, bar: &TaskBar) {
+        match self.by_worker.iter_mut().find(|(w, _)| *w == bar.worker) {
+            Some((_, list)) => list.push(i),
+            None => self.by_worker.push((bar.worker, vec![i])),
+        }
+        self.open.insert(bar.task, i);
+    }
+
+    pub(super) fn finished(&mut self, i: usize, bar: &TaskBar) {
+        self.open.remove(&bar.task);
+        if let Some(f) = bar.finished {
+            self.task_time += f - bar.started;
+        }
+        if bar.error().is_some() {
+            let at = self.failed.partition_point(|&j| j < i);
+            self.failed.insert(at, i);
+        }
+    }
+
+    pub(super) fn build(tasks: &[TaskBar]) -> Self {
+        let mut index = TaskIndex::default();
+        for (i, bar) in tasks.iter().enumerate() {
+            index.started(i, bar);
+            if bar.finished.is_some() {
+                index.finished(i, bar);
+            }
+        }
+        index
+    }
+
+    /// The bars of one worker, in start order.
+    pub fn of(&self, worker: ProcId) -> &[usize] {
+        self.by_worker
+            .iter()
+            .find(|(w, _)| *w == worker)
+            .map_or(&[], |(_, list)| list.as_slice())
+    }
+}
+
+impl RunModel {
+    /// The task a process was running at time `t`, if any (the bar a console line links to).
+    pub fn task_at(&self, proc: ProcId, t: f64) -> Option<&TaskBar> {
+        let list = self.index.of(proc);
+        let after = list.partition_point(|&i| self.tasks[i].started <= t);
+        let i = *list.get(after.checked_sub(1)?)?;
+        let bar = &self.tasks[i];
+        bar.finished.is_none_or(|f| f >= t).then_some(bar)
+    }
+
+    pub(super) fn start_task(&mut self, task: u64, worker: ProcId, t: f64) {
+        let bar = TaskBar {
+            task,
+            worker,
+            started: t,
+            finished: None,
+            result: None,
+        };
+        self.index.started(self.tasks.len(), &bar);
+        self.tasks.push(bar);
+    }
+
+    /// A task ended: its bar closes with its result (a task lost before it started gets a
+    /// zero-length bar).
+    pub(super) fn finish_task(&mut self, task: u64, worker: ProcId, result: &TaskResult, t: f64) {
+        if !self.index.open.contains_key(&task) {
+            self.start_task(task, worker, t);
+        }
+        if let Some(&i) = self.index.open.get(&task) {
+            let bar = &mut self.tasks[i];
+            bar.finished = Some(t);
+            bar.result = Some(result.clone());
+            self.index.finished(i, &self.tasks[i]);
+        }
+    }
+}
