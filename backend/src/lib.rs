@@ -22,14 +22,13 @@ pub mod clock;
 pub mod demos;
 pub mod ipc;
 pub mod pool;
-pub mod process;
-pub mod run;
+pub mod child;
+pub mod runs;
 pub mod sampler;
 pub mod server;
 pub mod summary;
 pub mod worker;
 pub mod workload;
-pub mod zygote;
 
 /// The number of CPU cores online on this machine (not limited by this process's affinity).
 pub fn online_cores() -> u32 {

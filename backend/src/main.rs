@@ -1,7 +1,7 @@
 //! `procviz`: the server (default), and the hidden worker mode its children run in.
 
 use anyhow::Context;
-use backend::run::{Runs, RuntimeConfig};
+use backend::runs::{Runs, RuntimeConfig};
 use backend::server::{AppState, router};
 use clap::{Parser, Subcommand};
 use shared::DemoRequest;
@@ -222,7 +222,7 @@ impl DemoArgs {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::Zygote) => std::process::exit(backend::zygote::serve()),
+        Some(Command::Zygote) => std::process::exit(backend::child::zygote::serve()),
         Some(Command::Run {
             demo,
             max_output_lines,
@@ -236,7 +236,7 @@ fn main() -> anyhow::Result<()> {
                     std::env::current_exe().context("finding procviz's own binary")?,
                 )
             };
-            let options = backend::run::RunOptions::with_sample_ms(sample_ms)
+            let options = backend::runs::RunOptions::with_sample_ms(sample_ms)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let code = run_headless(demo.request()?, limits, options)?;
             std::process::exit(code);
@@ -267,7 +267,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn run_headless(
     demo: DemoRequest,
     config: RuntimeConfig,
-    options: backend::run::RunOptions,
+    options: backend::runs::RunOptions,
 ) -> anyhow::Result<i32> {
     init_logging();
     runtime()?.block_on(async move {

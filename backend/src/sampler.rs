@@ -19,7 +19,7 @@
 //! - When exactly within an interval a thread ran is unknown; only how long.
 
 use crate::clock::{RunClock, monotonic_ns};
-use crate::run::EventSink;
+use crate::runs::EventSink;
 use procfs::process::{Process, Schedstat, Stat};
 use procfs::{CurrentSI, FromRead};
 use shared::{CoreShare, EventKind, ProcId, RunTime};

@@ -18,7 +18,7 @@
 //! second's grace (a reloaded page follows it again in time), unless it was started with
 //! `keep_on_disconnect`.
 
-use crate::run::{RunHandle, RunOptions, Runs, StartError, Viewing};
+use crate::runs::{RunHandle, RunOptions, Runs, StartError, Viewing};
 use axum::Router;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Request, State};

@@ -27,10 +27,10 @@
 //!   closed (a stop sentinel to each worker) and joined: the workers exit 0.
 
 use crate::ipc::{Outcome, Report, TaskRecord};
-use crate::process::{ChildHandle, WorkerMsg};
-use crate::run::{DemoError, RunContext};
+use crate::child::{ChildHandle, WorkerMsg};
+use crate::runs::{DemoError, RunContext};
 use crate::workload::Step;
-use crate::zygote::ChildKind;
+use crate::child::zygote::ChildKind;
 use shared::{
     EventKind, ExitStatus, PoolApi, PoolParams, ProcId, RunTime, TaskError, TaskResult, Work,
     signal_name,

@@ -13,9 +13,11 @@
 //! read, so a process's lines always precede its exit in the log).
 
 use crate::ipc::{Decoder, Report};
-use crate::run::EventSink;
+use crate::runs::EventSink;
 use crate::workload::Step;
-use crate::zygote::{ChildKind, Exit, SpawnRequest, Spawned, Zygote, ZygoteError};
+pub mod zygote;
+
+use zygote::{ChildKind, Exit, SpawnRequest, Spawned, Zygote, ZygoteError};
 use shared::{EventKind, ExitStatus, KillReason, ProcId, Stream};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,9 +1,9 @@
 //! The demos: each turns its request into processes and main-process actions, the way the
 //! Python example it mirrors would (`../shared/reference/python-multiprocessing.md`).
 
-use crate::run::{DemoError, RunContext};
+use crate::runs::{DemoError, RunContext};
 use crate::workload::{Crash, Step};
-use crate::zygote::ChildKind;
+use crate::child::zygote::ChildKind;
 use shared::{CrashSignal, DemoRequest, ProcessesParams, TwoProcessesParams, Work};
 
 pub use crate::pool::pool_demo;

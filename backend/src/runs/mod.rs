@@ -12,12 +12,12 @@
 //! SIGTERM to the run's process groups, waits a grace period, then sends SIGKILL.
 
 use crate::clock::RunClock;
-use crate::process::{
+use crate::child::{
     ChildHandle, ChildSpec, KillReasons, OutputBudget, ProcessGroups, SpawnError, Wiring,
     WorkerMsg, spawn_child,
 };
 use crate::sampler::Sampler;
-use crate::zygote::{ChildKind, Zygote, ZygoteError};
+use crate::child::zygote::{ChildKind, Zygote, ZygoteError};
 use shared::{
     DemoRequest, Event, EventKind, ExitStatus, KillReason, ProcId, RunId, RunOutcome, RunSummary,
     RunTime, Stream,
