@@ -159,7 +159,7 @@ async fn connection(socket: WebSocket, state: AppState) {
     let hello = ServerMessage::Hello {
         protocol_version: PROTOCOL_VERSION,
         server_version: env!("CARGO_PKG_VERSION").to_string(),
-        cores: crate::online_cores(),
+        cores: crate::host::online_cores(),
         runs: state.runs.summaries(),
     };
     let mut send_task = tokio::spawn(send_loop(sink, rx, hello));
