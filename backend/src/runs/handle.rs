@@ -23,9 +23,9 @@ pub struct RunHandle {
     kept: bool,
     /// Connections following it now.
     viewers: AtomicUsize,
-    pub(in crate::runs) cancel: CancellationToken,
-    pub(in crate::runs) reason: Arc<OnceLock<KillReason>>,
-    pub(in crate::runs) commands: mpsc::UnboundedSender<RunCommand>,
+    pub(super) cancel: CancellationToken,
+    pub(super) reason: Arc<OnceLock<KillReason>>,
+    pub(super) commands: mpsc::UnboundedSender<RunCommand>,
 }
 
 /// How long a run nobody watches any more (its tab closed) is given before it is cancelled,
@@ -34,7 +34,7 @@ pub const UNWATCHED_GRACE: Duration = Duration::from_secs(1);
 
 impl RunHandle {
     /// A run about to start, and the receiving end of its command queue.
-    pub(in crate::runs) fn new(
+    pub(super) fn new(
         id: RunId,
         demo: DemoRequest,
         kept: bool,
@@ -52,6 +52,12 @@ impl RunHandle {
             commands,
         };
         (Arc::new(handle), command_rx)
+    }
+
+    /// A run nothing drives: its log is filled by the caller (tests).
+    #[cfg(test)]
+    pub(crate) fn detached(id: RunId, demo: DemoRequest) -> Arc<RunHandle> {
+        Self::new(id, demo, true, CancellationToken::new()).0
     }
 
     /// Asks the run to SIGKILL one of its processes. Returns false if the run has ended.
