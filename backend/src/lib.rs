@@ -5,7 +5,7 @@
 //!
 //! ## Layers
 //! Each module imports only modules listed above it (no module imports one that imports it
-//! back; the `layering` test below checks it):
+//! back; `layering.rs` checks it on every `cargo test`):
 //!
 //! | module | concern |
 //! |---|---|
@@ -42,3 +42,6 @@ pub mod worker;
 pub mod workload;
 
 pub use host::online_cores;
+
+#[cfg(test)]
+mod layering;
