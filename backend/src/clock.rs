@@ -26,6 +26,11 @@ impl RunClock {
         }
     }
 
+    /// A clock whose zero is the monotonic reading `start_ns` (for replaying stamps).
+    pub fn starting_at(start_ns: u64) -> Self {
+        RunClock { start_ns }
+    }
+
     /// The run time of an absolute monotonic reading (zero if it precedes the start).
     pub fn at(&self, monotonic_ns: u64) -> RunTime {
         RunTime(monotonic_ns.saturating_sub(self.start_ns))

@@ -1,39 +1,47 @@
 //! # procviz backend
 //!
 //! Spawns real OS processes, records their lifecycle as [`shared`] events, and streams them to
-//! the page over WebSocket.
+//! the page over WebSocket (or, `procviz run`, as NDJSON on stdout).
+//!
+//! ## Layers
+//! Each module imports only modules listed above it (no module imports one that imports it
+//! back; `layering.rs` checks it on every `cargo test`):
 //!
 //! | module | concern |
 //! |---|---|
 //! | [`clock`] | the one monotonic clock and run-relative time |
-//! | [`workload`] | the steps a child can run (print, sleep, compute, exit) |
-//! | [`zygote`] | the fork server: a single-threaded `procviz __zygote` that forks children |
-//! | [`worker`] | the child side: the code a forked child runs |
-//! | [`ipc`] | the control channel between server and child |
-//! | [`process`] | spawning and supervising one child (process group, death signal, output) |
-//! | [`run`] | runs, their event logs, cancellation |
+//! | [`host`] | facts about this machine (cores online) |
+//! | [`workload`] | the steps a child can run (print, sleep, compute, fail, exit, crash, allocate, threads) |
+//! | [`ipc`] | the control channel between server and child: reports up, task records down |
+//! | [`events`] | a run's append-only event log and the sink its sources send to |
+//! | [`worker`] | the child side: the code a forked child runs (a process once, a pool worker per task) |
+//! | [`child`] | one child: forked by the fork server ([`child::zygote`]), its output and budget, its control channel, the run's process groups |
 //! | [`sampler`] | per-core lanes: which thread ran on which core, from /proc |
-//! | [`demos`] | what each demo does |
-//! | [`server`] | HTTP + WebSocket (axum) |
+//! | [`context`] | what a demo sees of its run: spawn, join, print, kill commands, stop |
+//! | [`pool`] | `Pool(n)`: a pure state machine ([`pool::state`], [`pool::results`]) and the task that does its I/O ([`pool::driver`]) |
+//! | [`demos`] | what each demo does, one file per demo |
+//! | [`runs`] | the registry of runs, their options and limits, timed actions, and the driver of one run |
+//! | [`summary`] | the human summary `procviz run` prints |
 //! | [`assets`] | the page, embedded in the binary |
+//! | [`server`] | HTTP + WebSocket (axum): routes, guards, a connection's send and receive tasks, commands |
 
 pub mod assets;
+pub mod child;
 pub mod clock;
+pub mod context;
 pub mod demos;
+pub mod events;
+pub mod host;
 pub mod ipc;
 pub mod pool;
-pub mod process;
-pub mod run;
+pub mod runs;
 pub mod sampler;
 pub mod server;
 pub mod summary;
 pub mod worker;
 pub mod workload;
-pub mod zygote;
 
-/// The number of CPU cores online on this machine (not limited by this process's affinity).
-pub fn online_cores() -> u32 {
-    // SAFETY: sysconf has no preconditions.
-    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
-    if n < 1 { 1 } else { n as u32 }
-}
+pub use host::online_cores;
+
+#[cfg(test)]
+mod layering;

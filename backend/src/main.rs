@@ -1,7 +1,8 @@
-//! `procviz`: the server (default), and the hidden worker mode its children run in.
+//! `procviz`: the server (default), the headless `procviz run`, and the hidden `__zygote`
+//! mode: the fork server the server starts once, which forks every child (no exec).
 
 use anyhow::Context;
-use backend::run::{Runs, RuntimeConfig};
+use backend::runs::{Runs, RuntimeConfig};
 use backend::server::{AppState, router};
 use clap::{Parser, Subcommand};
 use shared::DemoRequest;
@@ -48,6 +49,15 @@ enum Command {
         /// Sampling interval of the per-core lanes (ms, 1 to 100).
         #[arg(long)]
         sample_ms: Option<u32>,
+        /// SIGKILL the process named NAME this many milliseconds into the run, as the page's
+        /// kill button would (repeatable; e.g. `pool --fail '' --kill PoolWorker-2@1500`).
+        #[arg(
+            long = "kill",
+            value_name = "NAME@MS",
+            global = true,
+            value_parser = backend::runs::schedule::parse_kill
+        )]
+        kill: Vec<shared::Scheduled>,
         #[command(subcommand)]
         demo: DemoArgs,
     },
@@ -222,12 +232,13 @@ impl DemoArgs {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::Zygote) => std::process::exit(backend::zygote::serve()),
+        Some(Command::Zygote) => std::process::exit(backend::child::zygote::serve()),
         Some(Command::Run {
             demo,
             max_output_lines,
             max_run_ms,
             sample_ms,
+            kill,
         }) => {
             let limits = RuntimeConfig {
                 max_output_lines,
@@ -236,8 +247,9 @@ fn main() -> anyhow::Result<()> {
                     std::env::current_exe().context("finding procviz's own binary")?,
                 )
             };
-            let options = backend::run::RunOptions::with_sample_ms(sample_ms)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let options = backend::runs::RunOptions::with_sample_ms(sample_ms)
+                .and_then(|o| o.with_schedule(kill))
+                .context("checking the run's options")?;
             let code = run_headless(demo.request()?, limits, options)?;
             std::process::exit(code);
         }
@@ -267,14 +279,12 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn run_headless(
     demo: DemoRequest,
     config: RuntimeConfig,
-    options: backend::run::RunOptions,
+    options: backend::runs::RunOptions,
 ) -> anyhow::Result<i32> {
     init_logging();
     runtime()?.block_on(async move {
         let runs = Runs::new(config).context("starting the runtime")?;
-        let run = runs
-            .start(demo, 0, options)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let run = runs.start(demo, 0, options).context("starting the run")?;
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         let mut cursor = 0;
         let mut summary = backend::summary::Summary::default();
@@ -364,5 +374,65 @@ fn open_browser(url: &str) {
     {
         Ok(_) => {}
         Err(e) => eprintln!("procviz: could not open a browser ({e}); open {url} yourself"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::error::ErrorKind;
+
+    fn kills(args: &[&str]) -> Result<Vec<shared::Scheduled>, clap::Error> {
+        let cli = Cli::try_parse_from(args)?;
+        match cli.command {
+            Some(Command::Run { kill, .. }) => Ok(kill),
+            other => panic!("a run expected, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn kill_is_repeatable_and_goes_before_or_after_the_demo() {
+        let kill = |name: &str, at_ms| shared::Scheduled {
+            at_ms,
+            action: shared::RunAction::KillProcess { name: name.into() },
+        };
+        let got = kills(&[
+            "procviz",
+            "run",
+            "pool",
+            "--fail",
+            "",
+            "--kill",
+            "PoolWorker-2@1500",
+            "--kill",
+            "PoolWorker-1@2000",
+        ]);
+        assert_eq!(
+            got.map_err(|e| e.to_string()),
+            Ok(vec![kill("PoolWorker-2", 1500), kill("PoolWorker-1", 2000)])
+        );
+        let before = kills(&["procviz", "run", "--kill", "Process-1@0", "processes"]);
+        assert_eq!(
+            before.map_err(|e| e.to_string()),
+            Ok(vec![kill("Process-1", 0)])
+        );
+    }
+
+    #[test]
+    fn a_malformed_kill_is_a_clear_usage_error() {
+        for (value, needle) in [
+            ("PoolWorker-2", "NAME@MS"),
+            ("PoolWorker-2@soon", "not a number of milliseconds"),
+            ("@1500", "names a process"),
+        ] {
+            match kills(&["procviz", "run", "pool", "--kill", value]) {
+                Err(e) => {
+                    assert_eq!(e.kind(), ErrorKind::ValueValidation, "{e}");
+                    let text = e.to_string();
+                    assert!(text.contains("--kill") && text.contains(needle), "{text}");
+                }
+                Ok(k) => panic!("{value} accepted as {k:?}"),
+            }
+        }
     }
 }

@@ -19,7 +19,7 @@
 //! - When exactly within an interval a thread ran is unknown; only how long.
 
 use crate::clock::{RunClock, monotonic_ns};
-use crate::run::EventSink;
+use crate::events::EventSink;
 use procfs::process::{Process, Schedstat, Stat};
 use procfs::{CurrentSI, FromRead};
 use shared::{CoreShare, EventKind, ProcId, RunTime};
@@ -149,7 +149,7 @@ struct State {
 
 fn run(interval: Duration, sink: EventSink, rx: mpsc::Receiver<Command>) {
     let clock = sink.clock();
-    let cores = crate::online_cores() as usize;
+    let cores = crate::host::online_cores() as usize;
     let mut state = State {
         clock,
         buf: Vec::with_capacity(4096),

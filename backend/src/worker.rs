@@ -1,13 +1,14 @@
-//! The child side: `procviz __worker` runs here, in a fresh process that re-executed the
-//! server's own binary (a real PID, no fork of the multi-threaded server).
+//! The child side: the code a child runs, in the process the fork server forked for it (no
+//! exec: `procviz __zygote` is single-threaded, so its fork may run ordinary code; see
+//! [`crate::child::zygote`]).
 //!
 //! A plain process reports that it started, runs its [`Step`] script once and exits (0, the
 //! script's exit code, or 1 after an uncaught error, like Python). A pool worker reports that
-//! it started, then takes one [`TaskRecord`] at a time from the shared queue and runs the
-//! script for each task of the chunk, reporting took/started/finished, until it reads the stop
-//! sentinel or reaches `maxtasksperchild`. A child needs no watchdog thread (it would show up
-//! in the per-core lanes): when the fork server dies, the kernel kills it (death signal), and a
-//! pool worker waiting for work also reads end-of-file.
+//! it started, then takes the [`TaskRecord`]s the pool sends it, one chunk after the other,
+//! and runs the script for each task of the chunk, reporting took/started/finished, until it
+//! reads the stop sentinel or reaches `maxtasksperchild`. A child needs no watchdog thread (it
+//! would show up in the per-core lanes): when the fork server dies, the kernel kills it (death
+//! signal), and a pool worker waiting for work also reads end-of-file.
 
 use crate::clock::monotonic_ns;
 use crate::ipc::{CONTROL_FD, Outcome, Report, TaskRecord, encode};
@@ -54,8 +55,8 @@ fn connect() -> Result<Reporter, String> {
             "no control channel on fd {CONTROL_FD}; workers are started by procviz"
         ));
     }
-    // SAFETY: the server placed our end of the control socket at CONTROL_FD before exec and
-    // nothing else in this process owns it.
+    // SAFETY: the fork server placed our end of the control socket at CONTROL_FD before running
+    // this code, and nothing else in this process owns it.
     let control = unsafe { UnixStream::from_raw_fd(CONTROL_FD) };
     let mut reporter = Reporter {
         control,

@@ -106,3 +106,35 @@ async fn too_many_concurrent_runs_are_refused_with_the_limit_named() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_schedule_out_of_range_or_too_long_is_refused_and_nothing_starts() {
+    let server = Server::start();
+    let (mut ws, _) = connect(&server).await;
+    let kill = |at_ms| shared::Scheduled {
+        at_ms,
+        action: shared::RunAction::KillProcess {
+            name: "PoolWorker-2".into(),
+        },
+    };
+    let start = |schedule| ClientMessage::StartRun {
+        demo: DemoRequest::TwoProcesses(TwoProcessesParams::default()),
+        keep_on_disconnect: true,
+        sample_ms: None,
+        schedule,
+        request: Some("refused".into()),
+    };
+    send(
+        &mut ws,
+        &start(vec![kill(shared::Scheduled::MAX_AT_MS + 1)]),
+    )
+    .await;
+    expect_error(&mut ws, ErrorKind::InvalidParameter, "at_ms").await;
+    let too_many = vec![kill(100); shared::Scheduled::MAX_ACTIONS + 1];
+    send(&mut ws, &start(too_many)).await;
+    expect_error(&mut ws, ErrorKind::InvalidParameter, "scheduled actions").await;
+    match connect(&server).await.1 {
+        ServerMessage::Hello { runs, .. } => assert!(runs.is_empty(), "started: {runs:?}"),
+        other => panic!("hello expected, got {other:?}"),
+    }
+}

@@ -11,7 +11,6 @@ mod common;
 use common::*;
 use shared::{ClientMessage, Event, EventKind, Lesson, PoolApi, ProcId, ServerMessage, TaskResult};
 use std::collections::{BTreeSet, HashMap};
-use std::time::Duration;
 
 /// The machine's cores, as the server reports them.
 async fn cores(server: &Server) -> u32 {
@@ -200,36 +199,29 @@ async fn a_killed_worker_loses_its_task_and_the_pool_finishes() {
     let server = Server::start();
     let run = Lesson::WorkerDies.runs(2, PoolApi::Imap).remove(0);
     let (mut ws, _) = connect(&server).await;
-    send(&mut ws, &ClientMessage::start(run.request)).await;
-    let mut events = events_until(&mut ws, |e| {
-        matches!(&e.kind, EventKind::ProcessSpawned { name, .. } if name == Lesson::KILLED_WORKER)
-    })
-    .await;
-    let (run_id, victim) = events
+    // Exactly what the page sends: the kill at 1.5 s is part of the request.
+    send(&mut ws, &run.start_message(Some("worker dies".into()))).await;
+    let (events, _) = events_until_finished(&mut ws).await;
+    let victim = events
         .iter()
         .find_map(|e| match &e.kind {
             EventKind::ProcessSpawned { proc, name, .. } if name == Lesson::KILLED_WORKER => {
-                Some((e.run, *proc))
+                Some(*proc)
             }
             _ => None,
         })
         .expect("the worker was spawned");
-    tokio::time::sleep(Duration::from_millis(Lesson::KILL_AT_MS)).await;
-    send(
-        &mut ws,
-        &ClientMessage::KillProcess {
-            run: run_id,
-            proc: victim,
-        },
-    )
-    .await;
-    let (rest, _) = events_until_finished(&mut ws).await;
-    events.extend(rest);
     let exit = events.iter().find_map(|e| match e.kind {
-        EventKind::ProcessExited { proc, status, .. } if proc == victim => Some(status),
+        EventKind::ProcessExited { proc, status, .. } if proc == victim => Some((status, e.t)),
         _ => None,
     });
-    assert_eq!(exit.map(|s| s.python_exitcode()), Some(-9));
+    assert_eq!(exit.map(|(s, _)| s.python_exitcode()), Some(-9));
+    let killed_at = exit.map(|(_, t)| t.as_nanos() / 1_000_000);
+    assert!(
+        killed_at >= Some(Lesson::KILL_AT_MS),
+        "killed by the schedule at {} ms: {killed_at:?}",
+        Lesson::KILL_AT_MS
+    );
     let results: Vec<&TaskResult> = events
         .iter()
         .filter_map(|e| match &e.kind {

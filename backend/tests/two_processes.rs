@@ -165,3 +165,45 @@ async fn a_second_viewer_gets_the_whole_run_as_a_snapshot() {
     let (replay, _) = events_until_finished(&mut other).await;
     assert_eq!(replay, first);
 }
+
+#[tokio::test]
+async fn run_started_echoes_the_requests_label_and_schedule() {
+    let server = Server::start();
+    let (mut ws, _) = connect(&server).await;
+    let schedule = vec![shared::Scheduled {
+        at_ms: 60_000,
+        action: shared::RunAction::KillProcess {
+            name: "Process-9".into(),
+        },
+    }];
+    let label = "compare: run A".to_string();
+    send(
+        &mut ws,
+        &ClientMessage::StartRun {
+            demo: DemoRequest::TwoProcesses(TwoProcessesParams::default()),
+            keep_on_disconnect: false,
+            sample_ms: None,
+            schedule: schedule.clone(),
+            request: Some(label.clone()),
+        },
+    )
+    .await;
+    let (events, _) = events_until_finished(&mut ws).await;
+    match &events[0].kind {
+        EventKind::RunStarted {
+            request,
+            schedule: echoed,
+            ..
+        } => {
+            assert_eq!(request.as_ref(), Some(&label));
+            assert_eq!(echoed, &schedule);
+        }
+        other => panic!("run_started first, got {other:?}"),
+    }
+    assert!(matches!(
+        events.last().map(|e| &e.kind),
+        Some(EventKind::RunFinished {
+            outcome: RunOutcome::Completed
+        })
+    ));
+}

@@ -1,54 +1,12 @@
-//! The demos: each turns its request into processes and main-process actions, the way the
-//! Python example it mirrors would (`../shared/reference/python-multiprocessing.md`).
+//! `count` processes started and joined, each with a workload and chosen failures.
 
-use crate::run::{DemoError, RunContext};
+use crate::child::zygote::ChildKind;
+use crate::context::{DemoError, RunContext};
 use crate::workload::{Crash, Step};
-use crate::zygote::ChildKind;
-use shared::{CrashSignal, DemoRequest, ProcessesParams, TwoProcessesParams, Work};
+use shared::{CrashSignal, ProcessesParams, Work};
 
-pub use crate::pool::pool_demo;
-
-/// Executes `demo` within its run.
-pub async fn execute(demo: &DemoRequest, ctx: &mut RunContext) -> Result<(), DemoError> {
-    match demo {
-        DemoRequest::TwoProcesses(p) => two_processes(p, ctx).await,
-        DemoRequest::Pool(p) => pool_demo(p, ctx).await,
-        DemoRequest::Processes(p) => processes(p, ctx).await,
-    }
-}
-
-/// ```python
-/// p1 = Process(target=print_square, args=(10,))
-/// p2 = Process(target=print_cube, args=(10,))
-/// p1.start(); p2.start()
-/// p1.join(); p2.join()
-/// print("Done!")
-/// ```
-async fn two_processes(p: &TwoProcessesParams, ctx: &mut RunContext) -> Result<(), DemoError> {
-    let script = |text: String| {
-        let mut steps = vec![Step::Print {
-            text,
-            stderr: false,
-        }];
-        if p.linger_ms > 0 {
-            steps.push(Step::Sleep { ms: p.linger_ms });
-        }
-        steps
-    };
-    let n = p.num;
-    let square = ctx
-        .spawn("Process-1", 1, script(format!("Square: {}", n * n)))
-        .await?;
-    let cube = ctx
-        .spawn("Process-2", 2, script(format!("Cube: {}", n * n * n)))
-        .await?;
-    ctx.join(vec![square, cube]).await?;
-    ctx.print("Done!").await;
-    Ok(())
-}
-
-/// The script of process `i` of the processes demo.
-fn process_script(p: &ProcessesParams, i: u64) -> Vec<Step> {
+/// The script of process `i` (1-based) of the processes demo.
+pub fn script(p: &ProcessesParams, i: u64) -> Vec<Step> {
     let mut steps = Vec::new();
     if !p.print.is_empty() {
         steps.push(Step::Print {
@@ -100,7 +58,7 @@ fn process_script(p: &ProcessesParams, i: u64) -> Vec<Step> {
 /// for p in procs: p.join()
 /// ```
 /// or, `sequential`, `p.start(); p.join()` one process after the other.
-async fn processes(p: &ProcessesParams, ctx: &mut RunContext) -> Result<(), DemoError> {
+pub async fn run(p: &ProcessesParams, ctx: &mut RunContext) -> Result<(), DemoError> {
     let mut children = Vec::with_capacity(p.count as usize);
     for i in 1..=u64::from(p.count) {
         let name = p
@@ -111,7 +69,7 @@ async fn processes(p: &ProcessesParams, ctx: &mut RunContext) -> Result<(), Demo
         let child = ctx
             .spawn_child(
                 name,
-                process_script(p, i),
+                script(p, i),
                 ChildKind::Process { task: i },
                 p.cores.clone(),
                 None,

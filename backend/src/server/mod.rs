@@ -12,13 +12,19 @@
 //! browser: tests, scripts) are accepted.
 //!
 //! ## A connection
-//! Split into a receive task (parses commands, starts runs) and a send task (a hello, errors,
-//! and on every tick one batch of the new events of every run the client follows), joined by
+//! Split into a receive task (decodes and carries out commands: [`commands`]) and a send task
+//! (a hello, errors, and on every tick the new events of every run the client follows, in
+//! frames of at most 1,024 events, at most 8 frames per tick: [`stream`]), joined by
 //! `select!`. When the client goes away, a run nobody watches any more is cancelled after a
 //! second's grace (a reloaded page follows it again in time), unless it was started with
 //! `keep_on_disconnect`.
 
-use crate::run::{RunHandle, RunOptions, Runs, StartError, Viewing};
+pub mod commands;
+pub mod stream;
+
+pub use stream::{MAX_EVENTS_PER_FRAME, MAX_FRAMES_PER_TICK};
+
+use crate::runs::{Runs, Viewing};
 use axum::Router;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Request, State};
@@ -26,11 +32,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use commands::{Outbound, binary_refused, handle_text};
 use futures_util::{SinkExt, StreamExt};
-use shared::{
-    ClientMessage, CommandError, ErrorKind, KillReason, MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION,
-    RunId, ServerMessage,
-};
+use shared::{PROTOCOL_VERSION, ServerMessage};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,13 +45,8 @@ use tower_http::compression::CompressionLayer;
 
 /// How often new events are sent to each client.
 pub const TICK: Duration = Duration::from_millis(50);
-/// The most events in one frame: small enough that the page decodes a frame in a few
-/// milliseconds (a frame is one task of the page's main thread).
-pub const MAX_EVENTS_PER_FRAME: usize = 1024;
-/// The most frames per tick and client; what is left follows on the next tick.
-pub const MAX_FRAMES_PER_TICK: usize = 8;
 /// Frames larger than this are refused by the WebSocket layer itself (connection closed with
-/// 1009); between [`MAX_CLIENT_MESSAGE_BYTES`] and this, the client gets an error event.
+/// 1009); between [`shared::MAX_CLIENT_MESSAGE_BYTES`] and this, the client gets an error event.
 const MAX_FRAME_BYTES: usize = 4 * 1024 * 1024;
 
 /// Shared state of the server.
@@ -142,12 +141,6 @@ async fn ws_upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Resp
         .on_upgrade(move |socket| connection(socket, state))
 }
 
-/// What the receive task asks the send task to do.
-enum Outbound {
-    Send(ServerMessage),
-    Follow(Arc<RunHandle>),
-}
-
 /// Numbers connections (from 1), to know which runs a closing connection started. Runs owned
 /// by 0 belong to no connection (`keep_on_disconnect`, or the CLI).
 static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
@@ -159,7 +152,7 @@ async fn connection(socket: WebSocket, state: AppState) {
     let hello = ServerMessage::Hello {
         protocol_version: PROTOCOL_VERSION,
         server_version: env!("CARGO_PKG_VERSION").to_string(),
-        cores: crate::online_cores(),
+        cores: crate::host::online_cores(),
         runs: state.runs.summaries(),
     };
     let mut send_task = tokio::spawn(send_loop(sink, rx, hello));
@@ -181,11 +174,7 @@ async fn send_loop(
     mut rx: mpsc::Receiver<Outbound>,
     hello: ServerMessage,
 ) {
-    struct Following {
-        run: Viewing,
-        cursor: usize,
-    }
-    let mut following: Vec<Following> = Vec::new();
+    let mut followed = stream::Followed::default();
     if send(&mut sink, &hello).await.is_err() {
         return;
     }
@@ -198,30 +187,11 @@ async fn send_loop(
                 Some(Outbound::Send(msg)) => {
                     if send(&mut sink, &msg).await.is_err() { return; }
                 }
-                Some(Outbound::Follow(run)) => {
-                    if !following.iter().any(|f| f.run.run().id == run.id) {
-                        following.push(Following { run: Viewing::new(run), cursor: 0 });
-                    }
-                }
+                Some(Outbound::Follow(run)) => followed.follow(Viewing::new(run)),
             },
             _ = tick.tick() => {
-                for _ in 0..MAX_FRAMES_PER_TICK {
-                    let mut events = Vec::new();
-                    following.retain_mut(|f| {
-                        let room = MAX_EVENTS_PER_FRAME.saturating_sub(events.len());
-                        let (batch, complete) = f.run.run().log.read_from(f.cursor, room);
-                        f.cursor += batch.len();
-                        events.extend(batch);
-                        !complete
-                    });
-                    let full = events.len() >= MAX_EVENTS_PER_FRAME;
-                    if !events.is_empty() {
-                        let msg = ServerMessage::Events { events, dropped: 0 };
-                        if send(&mut sink, &msg).await.is_err() { return; }
-                    }
-                    if !full {
-                        break;
-                    }
+                for frame in followed.tick() {
+                    if send(&mut sink, &frame).await.is_err() { return; }
                 }
             }
         }
@@ -254,10 +224,7 @@ async fn recv_loop(
     while let Some(frame) = stream.next().await {
         let reply = match frame {
             Ok(Message::Text(text)) => handle_text(text.as_str(), &runs, connection),
-            Ok(Message::Binary(_)) => vec![Outbound::Send(error(
-                ErrorKind::Malformed,
-                "binary frames are not accepted: send commands as JSON text".into(),
-            ))],
+            Ok(Message::Binary(_)) => vec![Outbound::Send(ServerMessage::Error(binary_refused()))],
             Ok(Message::Close(_)) => break,
             Ok(Message::Ping(_) | Message::Pong(_)) => continue,
             Err(e) => {
@@ -271,103 +238,4 @@ async fn recv_loop(
             }
         }
     }
-}
-
-fn error(kind: ErrorKind, message: String) -> ServerMessage {
-    ServerMessage::Error(CommandError { kind, message })
-}
-
-/// Carries out one text command; returns what to send back.
-fn handle_text(text: &str, runs: &Runs, connection: u64) -> Vec<Outbound> {
-    if text.len() > MAX_CLIENT_MESSAGE_BYTES {
-        return vec![Outbound::Send(error(
-            ErrorKind::TooLarge,
-            format!(
-                "message of {} bytes is larger than the limit of {} bytes; it was ignored",
-                text.len(),
-                MAX_CLIENT_MESSAGE_BYTES
-            ),
-        ))];
-    }
-    let value: serde_json::Value = match serde_json::from_str(text) {
-        Ok(v) => v,
-        Err(e) => {
-            return vec![Outbound::Send(error(
-                ErrorKind::Malformed,
-                format!("message is not valid JSON: {e}"),
-            ))];
-        }
-    };
-    let command: ClientMessage = match serde_json::from_value(value) {
-        Ok(c) => c,
-        Err(e) => {
-            return vec![Outbound::Send(error(
-                ErrorKind::Unknown,
-                format!("not a command this server understands: {e}"),
-            ))];
-        }
-    };
-    match command {
-        ClientMessage::StartRun {
-            demo,
-            keep_on_disconnect,
-            sample_ms,
-            schedule,
-            request,
-        } => match RunOptions::with_sample_ms(sample_ms)
-            .and_then(|o| o.with_schedule(schedule))
-            .and_then(|mut options| {
-                options.request = request;
-                runs.start(
-                    demo,
-                    if keep_on_disconnect { 0 } else { connection },
-                    options,
-                )
-            }) {
-            Ok(run) => vec![Outbound::Follow(run)],
-            Err(e) => {
-                let kind = match e {
-                    StartError::Invalid(_) => ErrorKind::InvalidParameter,
-                    StartError::TooManyRuns(_) => ErrorKind::LimitReached,
-                    StartError::ShuttingDown => ErrorKind::Internal,
-                };
-                vec![Outbound::Send(error(kind, e.to_string()))]
-            }
-        },
-        ClientMessage::CancelRun { run } => match runs.get(run) {
-            Some(handle) => {
-                handle.cancel(KillReason::Cancelled);
-                Vec::new()
-            }
-            None => vec![Outbound::Send(not_found(run))],
-        },
-        ClientMessage::KillProcess { run, proc } => match runs.get(run) {
-            Some(_) if proc == shared::ProcId::MAIN => vec![Outbound::Send(error(
-                ErrorKind::InvalidParameter,
-                "the main process is the procviz server itself; cancel the run instead".into(),
-            ))],
-            Some(handle) => {
-                if handle.kill(proc) {
-                    Vec::new()
-                } else {
-                    vec![Outbound::Send(error(
-                        ErrorKind::NotFound,
-                        format!("{run} has finished; its processes are gone"),
-                    ))]
-                }
-            }
-            None => vec![Outbound::Send(not_found(run))],
-        },
-        ClientMessage::Subscribe { run } => match runs.get(run) {
-            Some(handle) => vec![Outbound::Follow(handle)],
-            None => vec![Outbound::Send(not_found(run))],
-        },
-    }
-}
-
-fn not_found(run: RunId) -> ServerMessage {
-    error(
-        ErrorKind::NotFound,
-        format!("{run} does not exist (or was forgotten)"),
-    )
 }

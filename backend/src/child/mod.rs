@@ -1,32 +1,42 @@
-//! Spawning and supervising one child process.
+//! A child process of a run: spawned through the fork server ([`zygote`]) and supervised.
 //!
 //! ## Theory of operation
-//! A child is the server's own binary re-executed as `procviz __worker` (see [`crate::worker`]):
-//! a fresh process with a real PID, started with fork+exec from a runtime thread. Before exec
-//! the child
-//! - joins its run's process group (so the run can be signalled as a whole, grandchildren too),
-//! - asks the kernel for SIGKILL when the server dies (`PR_SET_PDEATHSIG`),
-//! - gets its end of the control socket as fd [`CONTROL_FD`].
+//! Every child is forked, without exec, by the fork server `procviz __zygote` (see
+//! [`zygote`]): a real PID in about 0.3 ms, and no fork of the multi-threaded server. Before
+//! it runs its script ([`crate::worker`]) the child
+//! - joins its run's process group ([`groups`]: the run is signalled as a whole, grandchildren
+//!   too),
+//! - asks the kernel for SIGKILL when the fork server dies (`PR_SET_PDEATHSIG`; the fork server
+//!   asks the same of the server),
+//! - gets its stdout and stderr pipes as fds 1 and 2 and its end of the control socket as fd
+//!   [`crate::ipc::CONTROL_FD`].
 //!
-//! One supervisor task per child then turns what the child does into events: its stdout and
-//! stderr lines, its control reports, and finally its exit status (after its output has been
-//! read, so a process's lines always precede its exit in the log).
+//! One supervisor per child then turns what the child does into events: its stdout and stderr
+//! lines ([`output`], within the run's budget of lines), its control reports ([`control`]:
+//! its start; a pool worker's task reports go to its pool), and finally its exit status as the
+//! fork server reaped it (after its output has been read, so a process's lines always precede
+//! its exit in the log).
 
-use crate::ipc::{Decoder, Report};
-use crate::run::EventSink;
+pub mod control;
+pub mod groups;
+pub mod output;
+pub mod zygote;
+
+pub use control::WorkerMsg;
+pub use groups::ProcessGroups;
+pub use output::{MAX_LINE_BYTES, OutputBudget};
+
+use crate::events::EventSink;
 use crate::workload::Step;
-use crate::zygote::{ChildKind, Exit, SpawnRequest, Spawned, Zygote, ZygoteError};
+use control::read_control;
+use output::pump_lines;
 use shared::{EventKind, ExitStatus, KillReason, ProcId, Stream};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-
-/// The longest output line kept whole; longer lines are split.
-pub const MAX_LINE_BYTES: u64 = 16 * 1024;
+use zygote::{ChildKind, Exit, SpawnRequest, Spawned, Zygote, ZygoteError};
 
 /// How long a supervisor waits for a child's pipes to close after it exited (a grandchild may
 /// still hold them).
@@ -45,7 +55,7 @@ pub enum SpawnError {
     },
     /// The fork server could not start it.
     #[error("could not start {name}: {source}")]
-    Exec {
+    Fork {
         /// The child's name.
         name: String,
         /// The cause.
@@ -68,42 +78,6 @@ pub struct ChildSpec {
     pub kind: ChildKind,
     /// The cores it may run on (absent: the server's own affinity).
     pub affinity: Option<Vec<u32>>,
-}
-
-/// What a pool worker's supervisor tells the pool, in order: report batches, then the exit.
-#[derive(Debug)]
-pub enum WorkerMsg {
-    /// The worker reported that it runs: it can take work.
-    Ready(ProcId),
-    /// Reports other than `Started`.
-    Reports(ProcId, Vec<Report>),
-    /// The worker exited and everything it reported was delivered before this.
-    Exited(ProcId, ExitStatus),
-}
-
-/// The run's budget of output lines: past it, lines are counted and dropped, and the count
-/// is reported ([`EventKind::OutputDropped`]).
-#[derive(Debug)]
-pub struct OutputBudget {
-    limit: u64,
-    used: AtomicU64,
-    dropped: AtomicU64,
-}
-
-impl OutputBudget {
-    /// A budget of `limit` lines.
-    pub fn new(limit: u64) -> Self {
-        OutputBudget {
-            limit,
-            used: AtomicU64::new(0),
-            dropped: AtomicU64::new(0),
-        }
-    }
-
-    /// Lines dropped so far.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
-    }
 }
 
 /// Who asked for a child's death: its own entry (a kill from the page) or the run's (cancel,
@@ -133,49 +107,6 @@ pub struct Wiring {
     pub budget: Arc<OutputBudget>,
     /// For pool workers: where reports and the exit go.
     pub pool: Option<mpsc::Sender<WorkerMsg>>,
-}
-
-/// The process groups of one run: children join the current group; if it has vanished (all
-/// its members exited), the next child leads a new one. Every group ever used is remembered so
-/// the run can signal all of them.
-#[derive(Debug, Default)]
-pub struct ProcessGroups {
-    groups: Mutex<Vec<i32>>,
-}
-
-impl ProcessGroups {
-    /// The group a new child should join: the latest one, if it still has a member (a group
-    /// whose members have all exited cannot be joined; the next child then leads a new one).
-    fn current(&self) -> Option<i32> {
-        let pgid = self.lock().last().copied()?;
-        nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), None)
-            .is_ok()
-            .then_some(pgid)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<i32>> {
-        // A poisoned lock only means another task panicked while pushing a number.
-        self.groups.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Sends `signal` to every group of the run. Groups that no longer exist are skipped.
-    pub fn signal(&self, signal: nix::sys::signal::Signal) {
-        for &pgid in self.lock().iter() {
-            match nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), signal) {
-                Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
-                Err(e) => {
-                    tracing::warn!(pgid, %signal, error = %e, "could not signal process group")
-                }
-            }
-        }
-    }
-
-    /// True while any process of any of the run's groups exists (zombies included).
-    pub fn any_alive(&self) -> bool {
-        self.lock()
-            .iter()
-            .any(|&pgid| nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), None).is_ok())
-    }
 }
 
 /// A running child and its supervisor.
@@ -243,16 +174,11 @@ pub async fn spawn_child(
     let Spawned { pid, pgid, exit } = zygote
         .spawn(request, [OwnedFd::from(theirs), out_w, err_w])
         .await
-        .map_err(|source| SpawnError::Exec {
+        .map_err(|source| SpawnError::Fork {
             name: spec.name.clone(),
             source,
         })?;
-    {
-        let mut list = groups.lock();
-        if list.last() != Some(&pgid) {
-            list.push(pgid);
-        }
-    }
+    groups.record(pgid);
     sink.emit(
         spawned_at,
         EventKind::ProcessSpawned {
@@ -347,113 +273,4 @@ pub async fn spawn_child(
         done,
         input,
     })
-}
-
-/// Emits every line of `pipe` as an output event, stamped when it is read, while the run's
-/// budget lasts; after that, counts the lines it drops and says so.
-async fn pump_lines(
-    pipe: impl AsyncRead + Unpin,
-    proc: ProcId,
-    stream: Stream,
-    sink: EventSink,
-    budget: Arc<OutputBudget>,
-) {
-    let mut reader = BufReader::new(pipe);
-    let mut buf = Vec::with_capacity(256);
-    let mut dropped_here = 0u64;
-    loop {
-        buf.clear();
-        match (&mut reader)
-            .take(MAX_LINE_BYTES)
-            .read_until(b'\n', &mut buf)
-            .await
-        {
-            Ok(0) => break,
-            Ok(_) => {
-                if buf.last() == Some(&b'\n') {
-                    buf.pop();
-                }
-                if buf.last() == Some(&b'\r') {
-                    buf.pop();
-                }
-                if budget.used.fetch_add(1, Ordering::Relaxed) >= budget.limit {
-                    let total = budget.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-                    dropped_here += 1;
-                    if total == 1 || total.is_multiple_of(10_000) {
-                        sink.emit_now(EventKind::OutputDropped { proc, lines: total })
-                            .await;
-                    }
-                    continue;
-                }
-                let text = String::from_utf8_lossy(&buf).into_owned();
-                sink.emit_now(EventKind::Output { proc, stream, text })
-                    .await;
-            }
-            Err(e) => {
-                tracing::warn!(?proc, ?stream, error = %e, "reading child output failed");
-                break;
-            }
-        }
-    }
-    if dropped_here > 0 {
-        sink.emit_now(EventKind::OutputDropped {
-            proc,
-            lines: budget.dropped(),
-        })
-        .await;
-    }
-}
-
-/// Turns the child's control reports into events (its start) or hands them to its pool, until
-/// the child closes the channel.
-async fn read_control(
-    mut control: tokio::net::UnixStream,
-    proc: ProcId,
-    sink: EventSink,
-    pool: Option<mpsc::Sender<WorkerMsg>>,
-) {
-    let mut decoder = Decoder::default();
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut reports = Vec::new();
-    loop {
-        let n = match control.read(&mut buf).await {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) => {
-                tracing::warn!(?proc, error = %e, "control channel failed");
-                break;
-            }
-        };
-        if let Err(e) = decoder.feed(&buf[..n], &mut reports) {
-            tracing::warn!(?proc, error = %e, "corrupt control channel; ignoring the rest");
-            break;
-        }
-        let mut rest = Vec::with_capacity(reports.len());
-        for report in reports.drain(..) {
-            match report {
-                Report::Started {
-                    at_ns,
-                    pid: _,
-                    cpus,
-                } => {
-                    sink.emit(
-                        sink.clock().at(at_ns),
-                        EventKind::ProcessStarted { proc, cpus },
-                    )
-                    .await;
-                    if let Some(pool) = &pool
-                        && pool.send(WorkerMsg::Ready(proc)).await.is_err()
-                    {
-                        tracing::debug!(?proc, "the pool had already ended");
-                    }
-                }
-                other => rest.push(other),
-            }
-        }
-        if let (Some(pool), false) = (&pool, rest.is_empty())
-            && pool.send(WorkerMsg::Reports(proc, rest)).await.is_err()
-        {
-            tracing::debug!(?proc, "the pool had already ended");
-        }
-    }
 }
