@@ -318,3 +318,162 @@ async fn a_single_run_lesson_opens_no_comparison() {
         .await;
     b.close().await;
 }
+
+/// The layout figures the projector test checks, measured in the page.
+async fn layout(b: &Browser) -> Value {
+    b.js(
+        "const t = document.querySelector('section.timeline').getBoundingClientRect();
+          const text = document.querySelector('.console-line .text');
+          const fs = text ? parseFloat(getComputedStyle(text).fontSize) : 0;
+          return {
+            scroll_w: document.documentElement.scrollWidth, inner_w: innerWidth,
+            inner_h: innerHeight, top: t.top, bottom: t.bottom, left: t.left, right: t.right,
+            text_w: text ? text.getBoundingClientRect().width : 0,
+            text_h: text ? text.getBoundingClientRect().height : 0, font: fs,
+          };",
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_projector_theme_shows_a_lesson_run_at_projector_resolutions() {
+    let _one = one_at_a_time();
+    let server = Server::start();
+    for (w, h) in [(1280, 720), (1024, 768)] {
+        let Some(b) = Browser::start(w, h).await else {
+            return;
+        };
+        // The page as a projector shows it: a viewport of exactly w×h (a browser in full
+        // screen, or presenting).
+        b.client
+            .issue_cmd(Cdp {
+                cmd: "Emulation.setDeviceMetricsOverride",
+                params: json!({ "width": w, "height": h, "deviceScaleFactor": 1, "mobile": false }),
+            })
+            .await
+            .expect("set the viewport (CDP through chromedriver)");
+        b.open(&format!("{}?theme=projector", server.url())).await;
+        b.click("[data-testid=lesson-pool_imap]").await;
+        b.elements("[data-testid=lane]", 5).await;
+        // The view follows the run's timeline once it starts.
+        let on_screen = |l: &Value| {
+            let f = |k: &str| l[k].as_f64().unwrap_or(f64::NAN);
+            f("top") >= -1.0 && f("bottom") <= f("inner_h") + 1.0
+        };
+        let mut at_start = layout(&b).await;
+        for _ in 0..40 {
+            if on_screen(&at_start) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            at_start = layout(&b).await;
+        }
+        b.screenshot(&format!("projector-{w}x{h}.png")).await;
+        let f = |k: &str| at_start[k].as_f64().unwrap_or(f64::NAN);
+        assert_eq!((f("inner_w"), f("inner_h")), (w as f64, h as f64));
+        assert!(
+            on_screen(&at_start),
+            "{w}×{h}: the timeline on screen: {at_start}"
+        );
+        assert!(
+            f("scroll_w") <= f("inner_w"),
+            "{w}×{h}: no horizontal scrollbar: {at_start}"
+        );
+        assert!(
+            f("left") >= 0.0 && f("right") <= f("inner_w"),
+            "{w}×{h}: {at_start}"
+        );
+        b.text_becomes("[data-testid=run-status]", "finished").await;
+        // Console lines readable: a text column at least 30 characters wide, one line tall.
+        let done = layout(&b).await;
+        let g = |k: &str| done[k].as_f64().unwrap_or(f64::NAN);
+        assert!(g("scroll_w") <= g("inner_w"), "{w}×{h}: {done}");
+        assert!(
+            g("text_w") >= 30.0 * 0.6 * g("font"),
+            "{w}×{h}: console text column too narrow: {done}"
+        );
+        assert!(
+            g("text_h") <= 1.8 * g("font"),
+            "{w}×{h}: a console line wraps: {done}"
+        );
+        // Only this run's lines (at 1024×768 the page showed the previous run first): in a
+        // pool run each line names its task, so no line comes twice.
+        let console = b
+            .js("return [...document.querySelectorAll('.console-line')]
+                     .map(l => l.querySelector('.text').textContent)")
+            .await;
+        let lines: Vec<&str> = console
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let mut unique = lines.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(
+            unique.len(),
+            lines.len(),
+            "{w}×{h}: each line once: {lines:?}"
+        );
+        b.js("document.querySelector('.console').scrollIntoView(); return true;")
+            .await;
+        b.screenshot(&format!("projector-{w}x{h}-console.png"))
+            .await;
+        b.close().await;
+    }
+}
+
+#[tokio::test]
+async fn full_screen_falls_back_to_a_page_filling_view_when_the_browser_refuses() {
+    let _one = one_at_a_time();
+    let server = Server::start();
+    let Some(b) = Browser::start(1280, 720).await else {
+        return;
+    };
+    b.finished_run(
+        &format!("{}?theme=projector", server.url()),
+        "two_processes",
+    )
+    .await;
+    // This browser refuses full screen (as a kiosk, an iframe or a policy may).
+    b.js("Element.prototype.requestFullscreen = function () {
+            return Promise.reject(new TypeError('Permissions check failed'));
+          }; return true;")
+        .await;
+    let key = |k: &'static str| {
+        format!(
+            "document.body.dispatchEvent(new KeyboardEvent('keydown', {{key: {k:?}, bubbles: true}})); return true;"
+        )
+    };
+    let fills = async || {
+        let v = b
+            .js(
+                "const t = document.querySelector('section.timeline').getBoundingClientRect();
+                 return [t.left, t.top, t.width, t.height, innerWidth, innerHeight];",
+            )
+            .await;
+        let n = |i: usize| v[i].as_f64().unwrap_or(f64::NAN);
+        n(0).abs() < 1.0 && n(1).abs() < 1.0 && (n(2) - n(4)).abs() < 1.0 && n(3) >= n(5) - 1.0
+    };
+    for leave in ["Escape", "f"] {
+        b.js(&key("f")).await;
+        eventually("the timeline fills the page", 5, async || {
+            match fills().await {
+                true => Ok(()),
+                false => Err("not filling the page".to_string()),
+            }
+        })
+        .await;
+        if leave == "Escape" {
+            b.screenshot("projector-full-screen-fallback.png").await;
+        }
+        b.js(&key(leave)).await;
+        eventually(&format!("{leave} leaves"), 5, async || {
+            match fills().await {
+                false => Ok(()),
+                true => Err("still filling the page".to_string()),
+            }
+        })
+        .await;
+    }
+    b.close().await;
+}
