@@ -119,10 +119,18 @@ fn results_line(m: &RunModel) -> String {
     format!("[{}]", shown.join(", "))
 }
 
-/// What the runs showed (runs in lesson order; missing ones not yet done), one line each.
+/// What finished runs showed (in lesson order), one line each, and after two or more, how
+/// the last compares with the first.
 pub fn observed(lesson: Lesson, runs: &[(String, &RunModel)]) -> Vec<String> {
+    let mut lines = run_lines(lesson, runs);
+    lines.extend(comparison(lesson, runs));
+    lines
+}
+
+/// One line per finished run.
+fn run_lines(lesson: Lesson, runs: &[(String, &RunModel)]) -> Vec<String> {
     let wall = |m: &RunModel| format_duration(m.last_t);
-    let mut lines: Vec<String> = match lesson {
+    match lesson {
         Lesson::TwoProcesses | Lesson::WhoPrintsFirst => runs
             .iter()
             .map(|(_, m)| {
@@ -194,17 +202,58 @@ pub fn observed(lesson: Lesson, runs: &[(String, &RunModel)]) -> Vec<String> {
                 })
                 .collect()
         }
-    };
-    if let [(a, first), .., (b, last)] = runs
-        && first.last_t > 0.0
-        && last.last_t > 0.0
-        && lesson != Lesson::HowManyWorkers
-    {
-        lines.push(format!(
-            "{b} took {:.2}× the time of {a}",
-            last.last_t / first.last_t
-        ));
     }
+}
+
+/// How the last of two or more finished runs compares with the first.
+fn comparison(lesson: Lesson, runs: &[(String, &RunModel)]) -> Option<String> {
+    match runs {
+        [(a, first), .., (b, last)]
+            if first.last_t > 0.0 && last.last_t > 0.0 && lesson != Lesson::HowManyWorkers =>
+        {
+            Some(format!(
+                "{b} took {:.2}× the time of {a}",
+                last.last_t / first.last_t
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// Where one of a lesson's runs is.
+#[derive(Clone, Copy, Debug)]
+pub enum Progress<'a> {
+    /// Requested; the server has not started it yet (`connected`: the request went out).
+    Requested {
+        /// Whether the page is connected (otherwise the request waits for the connection).
+        connected: bool,
+    },
+    /// Started and not finished: nothing to observe yet.
+    Running,
+    /// Finished: observed.
+    Finished(&'a RunModel),
+}
+
+/// The "Observed" lines of a lesson: the finished runs' figures and their comparison; a run
+/// still going (or not yet started) says so instead of showing figures that are not final.
+pub fn story(lesson: Lesson, runs: &[(String, Progress)]) -> Vec<String> {
+    let finished: Vec<(String, &RunModel)> = runs
+        .iter()
+        .filter_map(|(label, p)| match p {
+            Progress::Finished(m) => Some((label.clone(), *m)),
+            _ => None,
+        })
+        .collect();
+    let mut lines = run_lines(lesson, &finished);
+    lines.extend(runs.iter().filter_map(|(label, p)| match p {
+        Progress::Requested { connected: true } => Some(format!("{label}: starting…")),
+        Progress::Requested { connected: false } => Some(format!(
+            "{label}: waiting for the connection to the server…"
+        )),
+        Progress::Running => Some(format!("{label}: running…")),
+        Progress::Finished(_) => None,
+    }));
+    lines.extend(comparison(lesson, &finished));
     lines
 }
 
@@ -301,6 +350,45 @@ mod tests {
         let lines = observed(Lesson::HowManyWorkers, &named);
         assert_eq!(lines[1], "Pool(2): 2.00 s · 2.00× Pool(1)");
         assert_eq!(lines.len(), 3);
+    }
+
+    #[test]
+    fn a_run_still_going_shows_no_figures() {
+        let a = run_of(1.0);
+        let lines = story(
+            Lesson::SleepingVsWorking,
+            &[
+                ("sleeping tasks".into(), Progress::Finished(&a)),
+                ("CPU tasks".into(), Progress::Running),
+            ],
+        );
+        assert_eq!(
+            lines.len(),
+            2,
+            "no comparison before both finished: {lines:?}"
+        );
+        assert!(lines[0].starts_with("sleeping tasks: 1.00 s wall"));
+        assert_eq!(lines[1], "CPU tasks: running…");
+        let lines = story(
+            Lesson::PoolImap,
+            &[(
+                "Pool(4).imap".into(),
+                Progress::Requested { connected: false },
+            )],
+        );
+        assert_eq!(
+            lines,
+            ["Pool(4).imap: waiting for the connection to the server…"]
+        );
+        let b = run_of(2.0);
+        let lines = story(
+            Lesson::SleepingVsWorking,
+            &[
+                ("sleeping tasks".into(), Progress::Finished(&a)),
+                ("CPU tasks".into(), Progress::Finished(&b)),
+            ],
+        );
+        assert_eq!(lines[2], "CPU tasks took 2.00× the time of sleeping tasks");
     }
 
     #[test]

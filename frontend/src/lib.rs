@@ -1,9 +1,11 @@
 //! # procviz page
 //!
 //! Leptos, client-side rendered, compiled to wasm32 by the backend's build script.
-//! [`layout`] and [`run`] (the run model) are pure and tested natively; [`components`] are thin views over
-//! them; [`ws`] is the connection.
+//! [`layout`], [`run`] (the run model), [`lessons`] and the app layer's state machines are pure and tested
+//! natively; [`app`] holds the shared state, the commands, the connection; [`components`]
+//! are thin views over them.
 
+pub mod app;
 pub mod components;
 pub mod export;
 pub mod layout;
@@ -11,7 +13,12 @@ pub mod lessons;
 pub mod python;
 pub mod run;
 pub mod scene;
-pub mod ws;
+
+/// The connection's free `send` (the timeline's kill button uses it); the connection itself
+/// is [`app::Connection`].
+pub mod ws {
+    pub use crate::app::connection::send;
+}
 
 use wasm_bindgen::prelude::wasm_bindgen;
 

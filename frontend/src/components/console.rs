@@ -38,6 +38,7 @@ pub fn Console(
                                 l.stream,
                                 l.text.clone(),
                                 m.task_at(l.proc, l.t).map(|b| b.task),
+                                m.run,
                             )
                         })
                         .collect::<Vec<_>>()
@@ -61,7 +62,8 @@ pub fn Console(
             // line (the list is rebuilt often while a big run streams).
             <style>{move || selected.get().map(|t| format!(".console .to-bar[data-task=\"{t}\"] {{ background: var(--accent); color: #fff; }}")).unwrap_or_default()}</style>
             <ol class="lines" data-testid="console">
-                <For each=lines key=|l| l.0 let:l>
+                // Keyed by run and line: another run's line with the same number is another row.
+                <For each=lines key=|l| (l.7, l.0) let:l>
                     <li
                         class="console-line"
                         class:stderr=l.4 == Stream::Stderr

@@ -1,199 +1,38 @@
-//! The lecture demos: one button each, the lesson's story (caption, expected, observed), the
-//! runs of multi-run lessons started one after another, and compare mode (two runs side by
-//! side on the same time scale).
+//! The lecture demos' views: one button each, the lesson's story (caption, expected,
+//! observed: finished runs only, the others say where they are), and compare mode (two
+//! different runs side by side on the same time scale). The state is
+//! [`crate::app::Lessons`].
 
 use super::timeline::Timeline;
+use crate::app::lessons::Pick;
+use crate::app::{AppState, Command, Lessons};
 use crate::layout::format_duration;
 use crate::lessons::{
-    CHART_H, CHART_W, caption, expected, honesty_note, observed, short_title, speedup_chart,
+    CHART_H, CHART_W, Progress, caption, expected, honesty_note, short_title, speedup_chart, story,
 };
 use crate::run::RunModel;
-use crate::ws;
 use leptos::prelude::*;
-use shared::{ClientMessage, Lesson, LessonRun, PoolApi, RunId};
+use shared::{Lesson, PoolApi, RunId};
 use std::sync::Arc;
-
-/// Finished runs kept for compare mode.
-const HISTORY: usize = 24;
-
-/// The state of the lesson in progress and of compare mode.
-#[derive(Clone, Copy)]
-pub struct Lessons {
-    /// The lesson picked last.
-    pub lesson: RwSignal<Option<Lesson>>,
-    /// Its runs so far: label and run.
-    pub series: RwSignal<Vec<(String, RunId)>>,
-    /// Its runs still to start.
-    queue: RwSignal<Vec<LessonRun>>,
-    /// The label of the run just requested (given to the next run that starts).
-    pending: RwSignal<Option<String>>,
-    /// Finished runs, oldest first.
-    pub history: RwSignal<Vec<Arc<RunModel>>>,
-    /// The two runs compared, if any.
-    pub compare: RwSignal<Option<(RunId, RunId)>>,
-    /// Whether "A worker dies" has sent its kill.
-    kill_sent: RwSignal<bool>,
-    /// The pool API of the seed lesson (its switch).
-    pub api: RwSignal<PoolApi>,
-    /// The machine's cores.
-    cores: RwSignal<u32>,
-    /// The run on screen (cancelled when another lesson starts).
-    run: RwSignal<Option<Arc<RunModel>>>,
-    /// The error banner (a run that could not be started).
-    error: RwSignal<Option<shared::CommandError>>,
-}
-
-impl Lessons {
-    /// Fresh state; `cores` is filled in by the server's hello.
-    pub fn new(
-        cores: RwSignal<u32>,
-        run: RwSignal<Option<Arc<RunModel>>>,
-        error: RwSignal<Option<shared::CommandError>>,
-    ) -> Self {
-        Lessons {
-            lesson: RwSignal::new(None),
-            series: RwSignal::new(Vec::new()),
-            queue: RwSignal::new(Vec::new()),
-            pending: RwSignal::new(None),
-            history: RwSignal::new(Vec::new()),
-            compare: RwSignal::new(None),
-            kill_sent: RwSignal::new(false),
-            api: RwSignal::new(PoolApi::Imap),
-            cores,
-            run,
-            error,
-        }
-    }
-
-    /// Starts `lesson`: its first run now, the others as each one finishes. A run still going
-    /// is cancelled first (two runs at once would share the cores and skew both).
-    pub fn start(self, lesson: Lesson) {
-        let live = self
-            .run
-            .with_untracked(|r| r.as_ref().filter(|m| m.is_live()).map(|m| m.run));
-        if let Some(run) = live {
-            ws::send(&ClientMessage::CancelRun { run });
-        }
-        let mut runs = lesson.runs(self.cores.get_untracked().max(1), self.api.get_untracked());
-        runs.reverse();
-        self.lesson.set(Some(lesson));
-        self.series.set(Vec::new());
-        self.kill_sent.set(false);
-        self.queue.set(runs);
-        self.next();
-    }
-
-    fn next(self) {
-        let Some(run) = self.queue.try_update(Vec::pop).flatten() else {
-            return;
-        };
-        self.pending.set(Some(run.label));
-        if !super::toolbar::start_demo(self.error, run.request) {
-            // Not sent (the banner says why): the series stops rather than wait forever.
-            self.stop();
-        }
-    }
-
-    /// Drops the runs still to start.
-    fn stop(self) {
-        self.queue.set(Vec::new());
-        self.pending.set(None);
-    }
-
-    /// A run started: if a lesson asked for it, it joins the lesson's series (and its title
-    /// says which run of the lesson it is).
-    pub fn started(self, model: &mut RunModel) {
-        let (Some(label), Some(lesson)) = (
-            self.pending.try_update(Option::take).flatten(),
-            self.lesson.get_untracked(),
-        ) else {
-            return;
-        };
-        model.title = format!("{} — {label}", lesson.title());
-        self.series.update(|s| s.push((label, model.run)));
-    }
-
-    /// A run finished: kept for compare mode; the lesson's next run starts, or, after the
-    /// last, the first and last are compared.
-    pub fn finished(self, model: &Arc<RunModel>) {
-        self.history.update(|h| {
-            h.retain(|m| m.run != model.run);
-            h.push(model.clone());
-            if h.len() > HISTORY {
-                h.remove(0);
-            }
-        });
-        let ours = self
-            .series
-            .with_untracked(|s| s.iter().any(|(_, r)| *r == model.run));
-        if !ours {
-            return;
-        }
-        if !matches!(model.outcome, Some(shared::RunOutcome::Completed)) {
-            // Cancelled or failed: the rest of the series would not mean much.
-            self.stop();
-            return;
-        }
-        if self.queue.with_untracked(|q| !q.is_empty()) {
-            self.next();
-        } else if let Some(pair) = self.series.with_untracked(|s| match s.as_slice() {
-            [(_, a), .., (_, b)] => Some((*a, *b)),
-            _ => None,
-        }) {
-            self.compare.set(Some(pair));
-        }
-    }
-
-    /// "A worker dies": kills the lesson's worker once the run is past the kill time.
-    pub fn maybe_kill(self, model: &RunModel) {
-        if self.lesson.get_untracked() != Some(Lesson::WorkerDies)
-            || self.kill_sent.get_untracked()
-            || model.finished()
-            || model.last_t < Lesson::KILL_AT_MS as f64 / 1000.0
-            || !self
-                .series
-                .with_untracked(|s| s.iter().any(|(_, r)| *r == model.run))
-        {
-            return;
-        }
-        if let Some(p) = model
-            .processes
-            .iter()
-            .find(|p| p.name == Lesson::KILLED_WORKER && p.exited.is_none())
-        {
-            let sent = ws::send(&ClientMessage::KillProcess {
-                run: model.run,
-                proc: p.proc,
-            });
-            self.kill_sent.set(sent);
-        }
-    }
-
-    fn run(self, id: RunId, current: Option<&Arc<RunModel>>) -> Option<Arc<RunModel>> {
-        current.filter(|m| m.run == id).cloned().or_else(|| {
-            self.history
-                .with(|h| h.iter().find(|m| m.run == id).cloned())
-        })
-    }
-}
 
 /// The lesson buttons.
 #[component]
 pub fn LessonPicker(lessons: Lessons) -> impl IntoView {
+    let app = AppState::expect();
     view! {
         <nav class="lessons" aria-label="Lecture demos">
             {Lesson::ALL
                 .into_iter()
-                .enumerate()
-                .map(|(i, lesson)| view! {
+                .map(|lesson| (lesson, Command::StartLesson(lesson)))
+                .map(|(lesson, command)| view! {
                     <button
                         class="lesson"
-                        class:active=move || lessons.lesson.get() == Some(lesson)
+                        class:active=move || lessons.lesson() == Some(lesson)
                         data-testid=format!("lesson-{}", lesson.id())
-                        title=format!("{}: {} (key {})", lesson.title(), caption(lesson)[0], i + 1)
-                        on:click=move |_| lessons.start(lesson)
+                        title=format!("{}: {} (key {})", lesson.title(), caption(lesson)[0], command.key())
+                        on:click=move |_| app.dispatch(command)
                     >
-                        <span class="key-hint">{i + 1}</span>
+                        <span class="key-hint">{command.key()}</span>
                         {short_title(lesson)}
                     </button>
                 })
@@ -202,39 +41,83 @@ pub fn LessonPicker(lessons: Lessons) -> impl IntoView {
     }
 }
 
+/// Where one of the lesson's runs is (owned, for the view).
+enum Row {
+    Requested,
+    Running,
+    Finished(Arc<RunModel>),
+}
+
 /// The lesson's story: caption, what to expect, what was observed, and its chart.
 #[component]
 pub fn LessonPanel(
     lessons: Lessons,
     /// The run on screen (redrawn at the pace of the long lists while it streams).
     run: Signal<Option<Arc<RunModel>>>,
+    /// Whether the page is connected (a requested run may wait for the connection).
+    connected: Signal<bool>,
 ) -> impl IntoView {
+    let app = AppState::expect();
     let cores = lessons.cores;
-    // The lesson's runs as far as they got (the current one too, while it runs).
+    // The lesson's runs as far as they got: finished (with their model), started, or
+    // requested.
     let runs = move || {
         let current = run.get();
         lessons.series.with(|s| {
-            s.iter()
-                .filter_map(|(label, id)| {
-                    lessons
-                        .run(*id, current.as_ref())
-                        .map(|m| (label.clone(), m))
+            let mut rows: Vec<(String, Row)> = s
+                .runs
+                .iter()
+                .map(|(label, id)| {
+                    let row = match lessons.run(*id, current.as_ref()) {
+                        Some(m) if m.finished() => Row::Finished(m),
+                        _ => Row::Running,
+                    };
+                    (label.clone(), row)
                 })
-                .collect::<Vec<_>>()
+                .collect();
+            rows.extend(
+                s.waiting
+                    .as_ref()
+                    .map(|w| (w.label.clone(), Row::Requested)),
+            );
+            rows
         })
     };
+    let finished = move || {
+        runs()
+            .into_iter()
+            .filter_map(|(label, row)| match row {
+                Row::Finished(m) => Some((label, m)),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
     let observed_lines = move || {
-        let lesson = lessons.lesson.get()?;
-        let runs = runs();
-        let refs: Vec<(String, &RunModel)> =
-            runs.iter().map(|(l, m)| (l.clone(), m.as_ref())).collect();
-        Some(observed(lesson, &refs))
+        let lesson = lessons.lesson()?;
+        let connected = connected.get();
+        if lessons.series.with(|s| s.needs_cores) {
+            return Some(vec![
+                "waiting for the connection to the server…".to_string(),
+            ]);
+        }
+        let rows = runs();
+        let progress: Vec<(String, Progress)> = rows
+            .iter()
+            .map(|(label, row)| {
+                let p = match row {
+                    Row::Finished(m) => Progress::Finished(m),
+                    Row::Running => Progress::Running,
+                    Row::Requested => Progress::Requested { connected },
+                };
+                (label.clone(), p)
+            })
+            .collect();
+        Some(story(lesson, &progress))
     };
     let chart = move || {
-        (lessons.lesson.get()? == Lesson::HowManyWorkers).then_some(())?;
-        let walls: Vec<(String, f64)> = runs()
+        (lessons.lesson()? == Lesson::HowManyWorkers).then_some(())?;
+        let walls: Vec<(String, f64)> = finished()
             .iter()
-            .filter(|(_, m)| m.finished())
             .map(|(l, m)| (l.clone(), m.last_t))
             .collect();
         if walls.is_empty() {
@@ -257,13 +140,13 @@ pub fn LessonPanel(
         })
     };
     let api_switch = move || {
-        (lessons.lesson.get()? == Lesson::PoolImap).then(|| view! {
+        (lessons.lesson()? == Lesson::PoolImap).then(|| view! {
             <label class="api-switch">"Same with "
                 <select data-testid="lesson-api" on:change=move |ev| {
                     let api = serde_json::from_value(serde_json::Value::String(event_target_value(&ev)));
                     if let Ok(api) = api {
                         lessons.api.set(api);
-                        lessons.start(Lesson::PoolImap);
+                        app.dispatch(Command::StartLesson(Lesson::PoolImap));
                     }
                 }>
                     {[PoolApi::Imap, PoolApi::Map, PoolApi::ImapUnordered, PoolApi::ApplyAsync].into_iter().map(|a| view! {
@@ -274,25 +157,25 @@ pub fn LessonPanel(
         })
     };
     view! {
-        <Show when=move || lessons.lesson.with(Option::is_some)>
+        <Show when=move || lessons.lesson().is_some()>
             <section
                 class="panel lesson"
                 data-testid="lesson"
-                data-lesson=move || lessons.lesson.get().map(|l| l.id()).unwrap_or_default()
-                data-done=move || runs().iter().filter(|(_, m)| m.finished()).count()
+                data-lesson=move || lessons.lesson().map(|l| l.id()).unwrap_or_default()
+                data-done=move || finished().len()
                 aria-label="The lesson"
             >
-                <h2>{move || lessons.lesson.get().map(|l| l.title())}</h2>
-                {move || lessons.lesson.get().map(|l| {
+                <h2>{move || lessons.lesson().map(|l| l.title())}</h2>
+                {move || lessons.lesson().map(|l| {
                     let [a, b] = caption(l);
                     view! { <p class="caption">{a}<br />{b}</p> }
                 })}
-                {move || lessons.lesson.get().and_then(|l| honesty_note(l, cores.get())).map(|n| view! {
+                {move || lessons.lesson().and_then(|l| honesty_note(l, cores.get())).map(|n| view! {
                     <p class="honesty" data-testid="honesty" role="note">{n}</p>
                 })}
                 <dl class="story">
                     <dt>"Expected"</dt>
-                    <dd data-testid="expected">{move || lessons.lesson.get().map(|l| expected(l, cores.get()))}</dd>
+                    <dd data-testid="expected">{move || lessons.lesson().map(|l| expected(l, cores.get()))}</dd>
                     <dt>"Observed"</dt>
                     <dd data-testid="observed">
                         <ul>{move || observed_lines().unwrap_or_default().into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
@@ -305,28 +188,28 @@ pub fn LessonPanel(
     }
 }
 
-/// Compare mode: any two finished runs side by side, aligned at t = 0, on the same scale.
+/// Compare mode: any two different finished runs side by side, aligned at t = 0, on the same scale.
 #[component]
 pub fn ComparePanel(lessons: Lessons, selected: RwSignal<Option<u64>>) -> impl IntoView {
     let pick = move |id: Option<RunId>| id.and_then(|id| lessons.run(id, None));
-    let a = Signal::derive(move || pick(lessons.compare.get().map(|c| c.0)));
-    let b = Signal::derive(move || pick(lessons.compare.get().map(|c| c.1)));
+    let pair = move || lessons.compare.get().pair();
+    let a = Signal::derive(move || pick(pair().map(|c| c.0)));
+    let b = Signal::derive(move || pick(pair().map(|c| c.1)));
     let span = Signal::derive(move || {
         let end = |m: Option<Arc<RunModel>>| m.map_or(0.0, |m| m.last_t);
         end(a.get()).max(end(b.get()))
     });
     let none: Signal<Option<RunId>> = Signal::derive(|| None);
-    let options = move |which: usize| {
-        lessons.history.with(|h| {
-            h.iter()
+    let options =
+        move |which: usize| {
+            lessons.history.with(|h| {
+                h.iter()
                 .rev()
                 .map(|m| {
                     let id = m.run;
                     let chosen = move || {
-                        lessons
-                            .compare
-                            .get()
-                            .is_some_and(|c| if which == 0 { c.0 == id } else { c.1 == id })
+                        let p = lessons.compare.get();
+                        if which == 0 { p.a == Some(id) } else { p.b == Some(id) }
                     };
                     view! {
                         <option value=id.0.to_string() selected=chosen>
@@ -335,24 +218,13 @@ pub fn ComparePanel(lessons: Lessons, selected: RwSignal<Option<u64>>) -> impl I
                     }
                 })
                 .collect_view()
-        })
-    };
-    let choose = move |which: usize, value: String| {
-        let Ok(id) = value.parse::<u64>().map(RunId) else {
-            return;
+            })
         };
-        let latest = lessons.history.with_untracked(|h| h.last().map(|m| m.run));
-        let (mut x, mut y) = lessons
-            .compare
-            .get_untracked()
-            .or(latest.map(|l| (l, l)))
-            .unwrap_or((id, id));
-        if which == 0 {
-            x = id;
-        } else {
-            y = id;
-        }
-        lessons.compare.set(Some((x, y)));
+    // One side picked changes only that side: nothing is compared until both sides hold
+    // two different runs.
+    let choose = move |which: usize, value: String| {
+        let id = value.parse::<u64>().ok().map(RunId);
+        lessons.compare.update(|p| p.set(which, id));
     };
     let verdict = move || {
         let (a, b) = (a.get()?, b.get()?);
@@ -366,7 +238,8 @@ pub fn ComparePanel(lessons: Lessons, selected: RwSignal<Option<u64>>) -> impl I
         ))
     };
     view! {
-        <Show when=move || lessons.history.with(|h| !h.is_empty())>
+        // Offered once there are two finished runs to compare.
+        <Show when=move || lessons.history.with(|h| h.len() >= 2)>
             <section class="panel compare" data-testid="compare" aria-label="Compare two runs">
                 <h2>"Compare two runs (same scale, aligned at 0)"</h2>
                 <div class="compare-pick">
@@ -376,9 +249,9 @@ pub fn ComparePanel(lessons: Lessons, selected: RwSignal<Option<u64>>) -> impl I
                     <label>"B "<select data-testid="compare-b" on:change=move |ev| choose(1, event_target_value(&ev))>
                         <option value="">"—"</option>{move || options(1)}
                     </select></label>
-                    <button data-testid="compare-close" on:click=move |_| lessons.compare.set(None)>"close"</button>
+                    <button data-testid="compare-close" on:click=move |_| lessons.compare.set(Pick::default())>"close"</button>
                 </div>
-                <Show when=move || lessons.compare.with(Option::is_some)>
+                <Show when=move || pair().is_some()>
                     <p class="verdict" data-testid="compare-verdict">{verdict}</p>
                     <div class="compare-side" data-testid="compare-a-run">
                         <Timeline run=a selected=selected live=none span=span />

@@ -1,5 +1,6 @@
-//! The page's components. [`App`] owns the state (connection, current run, last error) and
-//! passes each child only the signals it needs.
+//! The page's components: thin views over the app layer ([`crate::app`]). [`App`] creates
+//! the shared state, gives it to every component (`provide_context`) and passes each child
+//! the signals it draws; buttons dispatch [`crate::app::Command`]s.
 
 mod console;
 mod export;
@@ -15,11 +16,9 @@ mod timeline;
 mod timeline_canvas;
 mod toolbar;
 
-use crate::run::{RunModel, Tally, print_order};
-use crate::ws::{self, ConnState};
+use crate::app::{AppState, ConnState, FullScreen};
+use crate::run::RunModel;
 use leptos::prelude::*;
-use shared::{ClientMessage, CommandError, EventKind, ServerMessage};
-use std::rc::Rc;
 use std::sync::Arc;
 
 /// Whether two optional shared runs are the same allocation (a cut is new each time).
@@ -31,67 +30,25 @@ fn opt_ptr_eq(a: &Option<Arc<RunModel>>, b: &Option<Arc<RunModel>>) -> bool {
     }
 }
 
-/// How often the long lists redraw while a run streams, milliseconds.
-const LIST_REDRAW_MS: f64 = 250.0;
-/// How often the timeline and summary redraw while a run streams, milliseconds.
-const TIMELINE_REDRAW_MS: f64 = 100.0;
-
-/// Runs an action at most once per animation frame and, while `limited`, at most every
-/// `every_ms` (a request in between is carried out once, when the time has come).
-#[derive(Clone, Copy)]
-struct Throttle {
-    every_ms: f64,
-    last: StoredValue<f64>,
-    pending: StoredValue<bool>,
-}
-
-impl Throttle {
-    fn new(every_ms: f64) -> Self {
-        Throttle {
-            every_ms,
-            last: StoredValue::new(f64::MIN),
-            pending: StoredValue::new(false),
-        }
-    }
-
-    fn request(self, limited: bool, action: impl Fn() + Copy + 'static) {
-        if self.pending.get_value() {
-            return;
-        }
-        self.pending.set_value(true);
-        let wait = if limited {
-            (self.last.get_value() + self.every_ms - js_sys::Date::now()).max(0.0)
-        } else {
-            0.0
-        };
-        let fire = move || {
-            request_animation_frame(move || {
-                self.pending.set_value(false);
-                self.last.set_value(js_sys::Date::now());
-                action();
-            })
-        };
-        if wait > 0.0 {
-            set_timeout(fire, std::time::Duration::from_millis(wait as u64));
-        } else {
-            fire();
-        }
-    }
-}
-
 /// The whole page.
 #[component]
 pub fn App() -> impl IntoView {
-    let conn = RwSignal::new(ConnState::Connecting);
-    let run: RwSignal<Option<Arc<RunModel>>> = RwSignal::new(None);
-    let error: RwSignal<Option<CommandError>> = RwSignal::new(None);
-    let cores = RwSignal::new(0u32);
-    // The task picked in the result list or on the timeline (highlighted in both).
-    let selected: RwSignal<Option<u64>> = RwSignal::new(None);
-    // "Run 10×": orders seen over repeated runs of "Who prints first?".
-    let tally: RwSignal<Tally> = RwSignal::new(Tally::default());
+    let app = AppState::new();
+    app.provide();
+    let AppState {
+        conn,
+        run,
+        error,
+        cores,
+        selected,
+        tally,
+        lessons,
+        stage,
+        list_tick,
+        ..
+    } = app;
     // The moment shown (replay, stepping); None: everything so far.
-    let view_t: RwSignal<Option<f64>> = RwSignal::new(None);
+    let view_t = app.player.view_t;
     // What the panels draw: the run, or (replay, stepping) the run cut at a moment. Shared,
     // not copied: a batch of events costs what it contains, not what the run holds.
     // The run cut at the replayed moment, computed once per moment (not per reader).
@@ -108,7 +65,6 @@ pub fn App() -> impl IntoView {
     });
     // The long lists (results, console) while a run streams: redrawn at most every
     // LIST_REDRAW_MS, so a run printing thousands of lines a second cannot hold the page.
-    let list_tick = Trigger::new();
     let which_run = Memo::new(move |_| run.with(|r| r.as_ref().map(|m| (m.run, m.source.clone()))));
     let lists: Signal<Option<Arc<RunModel>>> = Signal::derive(move || {
         list_tick.track();
@@ -120,95 +76,17 @@ pub fn App() -> impl IntoView {
             None => run.get_untracked(),
         }
     });
-    let list_redraw = Throttle::new(LIST_REDRAW_MS);
-    let timeline_redraw = Throttle::new(TIMELINE_REDRAW_MS);
     let live: Signal<Option<shared::RunId>> =
         Signal::derive(move || run.with(|r| r.as_ref().filter(|m| m.is_live()).map(|m| m.run)));
-
-    let lessons = lessons::Lessons::new(cores, run, error);
-    let on_message = Rc::new(move |msg: ServerMessage| match msg {
-        ServerMessage::Hello { cores: n, runs, .. } => {
-            cores.set(n);
-            // Follow the run on screen again after a reconnect, or the latest one after a
-            // reload. A recording on screen is not the server's: nothing to follow.
-            let on_screen =
-                run.with_untracked(|r| r.as_ref().map(|m| (m.run, m.source.on_server())));
-            let follow = match on_screen {
-                Some((_, false)) => None,
-                Some((id, true)) => Some(id),
-                None => runs.last().map(|r| r.run),
-            };
-            if let Some(id) = follow {
-                ws::send(&ClientMessage::Subscribe { run: id });
-            }
-        }
-        ServerMessage::Events { events, .. } => {
-            // Applied without notifying; the panels redraw once per animation frame, however
-            // many batches arrived in it (a page that falls behind catches up in one redraw).
-            let finished_now = run
-                .try_update_untracked(|current| {
-                    let before = current.as_ref().map(|m| (m.run, m.finished()));
-                    for event in &events {
-                        // A live run replaces a recording on screen, whatever its number.
-                        let newer = current
-                            .as_ref()
-                            .is_none_or(|m| m.source.replaced_by(m.run, event.run));
-                        if newer && matches!(event.kind, EventKind::RunStarted { .. }) {
-                            *current = Some(Arc::new(RunModel::new(event.run)));
-                            view_t.set(None);
-                        }
-                        if let Some(model) = current.as_mut().filter(|m| m.source.on_server()) {
-                            let model = Arc::make_mut(model);
-                            model.apply(event);
-                            if newer && matches!(event.kind, EventKind::RunStarted { .. }) {
-                                lessons.started(model);
-                            }
-                        }
-                    }
-                    if let Some(m) = current.as_ref() {
-                        lessons.maybe_kill(m);
-                    }
-                    // Finished in this batch: a run that was not finished before it (or is new).
-                    let done = current
-                        .as_ref()
-                        .filter(|m| m.finished() && before != Some((m.run, true)));
-                    done.cloned()
-                })
-                .flatten();
-            // Redraws while a run streams: the timeline at most every TIMELINE_REDRAW_MS, the
-            // long lists every LIST_REDRAW_MS (the browser shares the cores with the run's
-            // processes); as soon as possible when the run is over (a redraw already
-            // scheduled comes first and shows the end).
-            let streaming = run.with_untracked(|r| r.as_ref().is_some_and(|m| m.is_live()));
-            timeline_redraw.request(streaming, move || run.notify());
-            list_redraw.request(streaming, move || list_tick.notify());
-            if let Some(done) = finished_now {
-                lessons.finished(&done);
-                if tally.with_untracked(|t| t.left > 0) {
-                    let order = print_order(&done);
-                    tally.update(|t| {
-                        t.add(order);
-                        t.left -= 1;
-                    });
-                    if tally.with_untracked(|t| t.left > 0) {
-                        toolbar::start_processes();
-                    }
-                }
-            }
-        }
-        ServerMessage::Error(e) => error.set(Some(e)),
-    });
-    ws::connect(conn, on_message);
-    if let Some(theme) = toolbar::theme_from_url() {
-        toolbar::apply_theme(&theme);
-    }
+    let conn = conn.state;
+    let connected = Signal::derive(move || conn.get() == ConnState::Connected);
 
     view! {
         <header class="topbar">
             <h1 class="brand">"procviz"</h1>
             <lessons::LessonPicker lessons=lessons />
-            <toolbar::Toolbar run=run />
-            <presenter::Presenter lessons=lessons />
+            <toolbar::Toolbar />
+            <presenter::Presenter />
             <span class="conn" data-testid="connection" data-state=move || format!("{:?}", conn.get())>
                 {move || conn.get().label()}
             </span>
@@ -220,17 +98,23 @@ pub fn App() -> impl IntoView {
             </div>
         </Show>
         <main>
-            <lessons::LessonPanel lessons=lessons run=lists />
+            <lessons::LessonPanel lessons=lessons run=lists connected=connected />
             <div class="controls">
-                <toolbar::CustomRuns error=error tally=tally />
+                <toolbar::CustomRuns />
                 <params::PoolParamsForm />
             </div>
-            <timeline::Timeline run=shown selected=selected live=live />
+            <div
+                class="main-timeline"
+                class:page-full=move || stage.mode.get() == FullScreen::Page
+                node_ref=stage.target
+            >
+                <timeline::Timeline run=shown selected=selected live=live />
+            </div>
             // After a run: replay and step it, export it for slides, or open a recorded one.
             <div class="controls after-run">
-                <replay::Replay run=run view_t=view_t />
+                <replay::Replay />
                 <export::Export run=run />
-                <recording::OpenRecording run=run error=error view_t=view_t />
+                <recording::OpenRecording run=run error=error player=app.player />
             </div>
             <lessons::ComparePanel lessons=lessons selected=selected />
             <div class="below">

@@ -3,20 +3,7 @@
 
 use leptos::prelude::*;
 
-/// The URL query parameter `key`, if present (possibly empty).
-pub fn url_opt(key: &str) -> Option<String> {
-    window()
-        .location()
-        .search()
-        .ok()
-        .and_then(|s| web_sys::UrlSearchParams::new_with_str(&s).ok())
-        .and_then(|q| q.get(key))
-}
-
-/// The URL query parameter `key` (empty when absent).
-pub fn url_value(key: &str) -> String {
-    url_opt(key).unwrap_or_default()
-}
+pub use crate::app::url::{url_opt, url_value};
 
 /// Sets (or, when empty, removes) `key` in the page's URL without reloading.
 fn set_url_value(key: &str, value: &str) {

@@ -1,6 +1,7 @@
 //! "Open a recording": a run recorded with `procviz run … > run.ndjson`, read in 1 MiB chunks
 //! (the page keeps drawing between them) and shown like a finished live run.
 
+use crate::app::Player;
 use crate::run::{Recording, RunModel};
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -42,8 +43,8 @@ async fn read(
 pub fn OpenRecording(
     run: RwSignal<Option<Arc<RunModel>>>,
     error: RwSignal<Option<shared::CommandError>>,
-    /// The replayed moment (a recording opens showing everything).
-    view_t: RwSignal<Option<f64>>,
+    /// The replay (a recording opens showing everything).
+    player: Player,
 ) -> impl IntoView {
     let progress: RwSignal<Option<f64>> = RwSignal::new(None);
     let on_change = move |ev: leptos::ev::Event| {
@@ -60,8 +61,7 @@ pub fn OpenRecording(
         leptos::task::spawn_local(async move {
             match read(file, progress).await {
                 Ok((model, skipped)) => {
-                    super::replay::stop_timer();
-                    view_t.set(None);
+                    player.show_all();
                     run.set(Some(Arc::new(model)));
                     if let Some(message) = skipped {
                         error.set(Some(shared::CommandError {

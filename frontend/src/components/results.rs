@@ -10,8 +10,9 @@ use std::sync::Arc;
 const SHOWN_HEAD: usize = 100;
 const SHOWN_TAIL: usize = 30;
 
-/// A listed result: position, task index, text, whether it failed, when it was consumed.
-type Row = (usize, u64, String, bool, f64);
+/// A listed result: position, task index, text, whether it failed, when it was consumed, and
+/// its run (with the position, the row's key: another run's result is another row).
+type Row = (usize, u64, String, bool, f64, shared::RunId);
 
 /// One entry of the list; clicking it selects its task (highlighted on the timeline too).
 fn result_row(r: Row, selected: RwSignal<Option<u64>>) -> impl IntoView {
@@ -64,7 +65,7 @@ pub fn Results(
                                 TaskResult::Value { value } => (value.to_string(), false),
                                 TaskResult::Error(e) => (format!("✗ {e}"), true),
                             };
-                            (i, c.index, text, error, c.t)
+                            (i, c.index, text, error, c.t, m.run)
                         })
                         .collect::<Vec<Row>>()
                 })
@@ -97,11 +98,11 @@ pub fn Results(
             <section class="panel results" aria-label="Result list">
                 <h2>"Result list (in the order the caller got it)"</h2>
                 <ol class="result-list" data-testid="results">
-                    <For each=move || rows(false) key=|r| r.0 let:r>{result_row(r, selected)}</For>
+                    <For each=move || rows(false) key=|r| (r.5, r.0) let:r>{result_row(r, selected)}</For>
                     <Show when=move || { let (head, tail, _) = split(); tail > head }>
                         <li class="elided" data-testid="results-elided">{hidden}</li>
                     </Show>
-                    <For each=move || rows(true) key=|r| r.0 let:r>{result_row(r, selected)}</For>
+                    <For each=move || rows(true) key=|r| (r.5, r.0) let:r>{result_row(r, selected)}</For>
                 </ol>
                 {move || raised().map(|text| view! { <p class="raised" data-testid="raised">"✗ "{text}</p> })}
             </section>

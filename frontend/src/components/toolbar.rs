@@ -1,13 +1,9 @@
 //! Demo buttons and run controls.
 
-use crate::run::{RunModel, Tally};
-use crate::ws;
+use crate::app::{AppState, Command, Theme};
+use crate::run::Tally;
 use leptos::prelude::*;
-use shared::{
-    ClientMessage, CommandError, DemoRequest, ErrorKind, PoolParams, ProcessesParams,
-    TwoProcessesParams,
-};
-use std::sync::Arc;
+use shared::{DemoRequest, PoolParams, ProcessesParams, TwoProcessesParams};
 
 /// Parameters from the page's URL (`?num=7&linger_ms=500`), so a configured demo can be
 /// bookmarked.
@@ -57,33 +53,6 @@ fn pool_from_url() -> PoolParams {
     }
 }
 
-/// The page's themes: light, dark, and a high-contrast, large-type one for projectors.
-pub const THEMES: [&str; 3] = ["light", "dark", "projector"];
-
-/// Applies a theme to the whole page (and keeps unknown names out).
-pub fn apply_theme(theme: &str) {
-    if !THEMES.contains(&theme) {
-        return;
-    }
-    if let Some(root) = document().document_element()
-        && root.set_attribute("data-theme", theme).is_err()
-    {
-        leptos::logging::warn!("procviz: could not set the theme");
-    }
-}
-
-/// The theme from the URL (`?theme=projector`), if any.
-pub fn theme_from_url() -> Option<String> {
-    url_param::<String>("theme").filter(|t| THEMES.contains(&t.as_str()))
-}
-
-/// Starts one "Who prints first?" run.
-pub fn start_processes() {
-    ws::send(&ClientMessage::start(DemoRequest::Processes(
-        ProcessesParams::default(),
-    )));
-}
-
 /// The orders seen over repeated "Who prints first?" runs.
 #[component]
 pub fn TallyPanel(tally: RwSignal<Tally>) -> impl IntoView {
@@ -101,33 +70,12 @@ pub fn TallyPanel(tally: RwSignal<Tally>) -> impl IntoView {
     }
 }
 
-/// Sends a start command; a parameter out of range or a lost connection shows in the
-/// error banner (and the result is false).
-pub(super) fn start_demo(error: RwSignal<Option<CommandError>>, demo: DemoRequest) -> bool {
-    error.set(None);
-    // The server knows the core count and checks the cores too.
-    if let Err(message) = demo.validate(u32::MAX) {
-        error.set(Some(CommandError {
-            kind: ErrorKind::InvalidParameter,
-            message,
-        }));
-        false
-    } else if !ws::send(&ClientMessage::start(demo)) {
-        error.set(Some(CommandError {
-            kind: ErrorKind::Internal,
-            message: "not connected to the procviz server; it will reconnect".into(),
-        }));
-        false
-    } else {
-        true
-    }
-}
-
 /// The demo buttons of custom runs (parameters from the URL and the form) and "run 10×".
 #[component]
-pub fn CustomRuns(error: RwSignal<Option<CommandError>>, tally: RwSignal<Tally>) -> impl IntoView {
+pub fn CustomRuns() -> impl IntoView {
+    let app = AppState::expect();
     let start = move |demo: DemoRequest| {
-        start_demo(error, demo);
+        app.start_demo(demo);
     };
     view! {
         <div class="custom-runs" role="group" aria-label="Custom runs">
@@ -160,10 +108,7 @@ pub fn CustomRuns(error: RwSignal<Option<CommandError>>, tally: RwSignal<Tally>)
                 class="demo"
                 data-testid="run-10x"
                 title="Run it ten times and count the orders the processes printed in"
-                on:click=move |_| {
-                    tally.set(Tally { left: 10, counts: Vec::new() });
-                    start_processes();
-                }
+                on:click=move |_| app.run_10x()
             >
                 "run 10×"
             </button>
@@ -173,34 +118,34 @@ pub fn CustomRuns(error: RwSignal<Option<CommandError>>, tally: RwSignal<Tally>)
 
 /// Theme and cancel.
 #[component]
-pub fn Toolbar(run: RwSignal<Option<Arc<RunModel>>>) -> impl IntoView {
-    let running = move || run.with(|r| r.as_ref().is_some_and(|m| m.is_live()));
+pub fn Toolbar() -> impl IntoView {
+    let app = AppState::expect();
+    let theme = app.theme;
     view! {
         <nav class="toolbar">
             <label class="theme">
                 "Theme "
                 <select
                     data-testid="theme"
-                    on:change=move |ev| apply_theme(&event_target_value(&ev))
+                    title=Command::NextTheme.tooltip()
+                    on:change=move |ev| {
+                        if let Some(t) = Theme::from_name(&event_target_value(&ev)) {
+                            theme.set(t);
+                        }
+                    }
                 >
-                    {THEMES
-                        .iter()
-                        .map(|t| {
-                            let selected = theme_from_url().as_deref() == Some(*t);
-                            view! { <option value=*t selected=selected>{*t}</option> }
-                        })
+                    {Theme::ALL
+                        .into_iter()
+                        .map(|t| view! { <option value=t.name() selected=move || theme.get() == t>{t.name()}</option> })
                         .collect_view()}
                 </select>
             </label>
             <button
                 class="cancel"
                 data-testid="cancel"
-                disabled=move || !running()
-                on:click=move |_| {
-                    if let Some(id) = run.with_untracked(|r| r.as_ref().map(|m| m.run)) {
-                        ws::send(&ClientMessage::CancelRun { run: id });
-                    }
-                }
+                title=Command::Cancel.tooltip()
+                disabled=move || !app.running()
+                on:click=move |_| app.dispatch(Command::Cancel)
             >
                 "Cancel"
             </button>
