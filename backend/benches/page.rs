@@ -18,7 +18,7 @@
 //! 30 frames per second or more. Everything started here (server, chromedriver, Chromium,
 //! the recording's temporary file) is ended or removed on the way out, also on failure.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/integration/common/mod.rs"]
 mod common;
 
 use common::Server;
