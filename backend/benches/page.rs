@@ -18,17 +18,13 @@
 //! 30 frames per second or more. Everything started here (server, chromedriver, Chromium,
 //! the recording's temporary file) is ended or removed on the way out, also on failure.
 
-#[path = "../tests/integration/common/mod.rs"]
-mod common;
-
-use common::Server;
-use common::browser::Browser;
 use serde_json::{Value, json};
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
+use testkit::{Browser, Server};
 
 const PROCVIZ: &str = env!("CARGO_BIN_EXE_procviz");
 const LIVE_TASKS: u64 = 100_000;

@@ -2,15 +2,8 @@
 //! story checked on the page, and a screenshot taken for docs/. The CPU-bound lessons measure
 //! the machine's cores, so the tests run one at a time.
 
-// Each test runs on its own runtime and holds the machine's cores for its whole run: the
-// guard is meant to be held across its awaits.
-#![allow(clippy::await_holding_lock)]
-
-mod common;
-
-use common::browser::Browser;
-use common::*;
 use std::time::Duration;
+use testkit::*;
 
 /// Opens the page in the projector theme and clicks lesson `id`; returns the browser.
 async fn lesson(server: &Server, id: &str) -> Option<Browser> {

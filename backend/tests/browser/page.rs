@@ -1,10 +1,7 @@
 //! The page in a real headless Chromium against the real server and real processes.
 
-mod common;
-
-use common::browser::Browser;
-use common::*;
 use std::time::Duration;
+use testkit::*;
 
 #[tokio::test]
 async fn clicking_two_processes_shows_both_real_processes_their_output_and_exit_codes() {
