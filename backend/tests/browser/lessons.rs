@@ -2,7 +2,6 @@
 //! story checked on the page, and a screenshot taken for docs/. The CPU-bound lessons measure
 //! the machine's cores, so the tests run one at a time.
 
-use std::time::Duration;
 use testkit::*;
 
 /// Opens the page in the projector theme and clicks lesson `id`; returns the browser.
@@ -20,7 +19,7 @@ async fn lesson(server: &Server, id: &str) -> Option<Browser> {
 
 /// Waits (up to `secs`) until `runs` runs of the lesson have finished and its story shows
 /// them (the panel says how many it shows); returns the "Observed" lines.
-async fn observed(browser: &Browser, runs: usize, secs: u64) -> Vec<String> {
+pub(crate) async fn observed(browser: &Browser, runs: usize, secs: u64) -> Vec<String> {
     eventually(&format!("{runs} runs shown"), secs, async || {
         let done = browser
             .js("return Number(document.querySelector('[data-testid=lesson]').dataset.done)")
@@ -306,72 +305,5 @@ async fn lesson_sleeping_vs_working_leaves_the_cores_empty_while_sleeping() {
     b.js("document.querySelector('[data-testid=compare]').scrollIntoView()")
         .await;
     b.screenshot("lesson-sleeping_vs_working.png").await;
-    b.close().await;
-}
-
-#[tokio::test]
-async fn presenter_keys_start_demos_switch_themes_and_show_help() {
-    let _one = one_at_a_time();
-    let server = Server::start();
-    let Some(b) = Browser::start(1280, 720).await else {
-        return;
-    };
-    b.open(&server.url()).await;
-    let key = |k: &'static str| {
-        format!(
-            "document.body.dispatchEvent(new KeyboardEvent('keydown', {{key: {k:?}, bubbles: true}})); return true;"
-        )
-    };
-    b.js(&key("?")).await;
-    assert!(
-        b.text("[data-testid=help]")
-            .await
-            .contains("timeline full screen")
-    );
-    b.js(&key("?")).await;
-    // The timeline alone, full screen (a click is the user gesture the browser asks for).
-    b.click("[data-testid=full-screen]").await;
-    let full = b
-        .js("return document.fullscreenElement ? document.fullscreenElement.className : ''")
-        .await;
-    assert!(
-        full.as_str().is_some_and(|c| c.contains("timeline")),
-        "full screen shows the timeline: {full}"
-    );
-    // `f` leaves it again (the header with the button is behind the full-screen timeline).
-    b.js(&key("f")).await;
-    eventually("f leaves full screen", 5, async || {
-        match b.js("return document.fullscreenElement === null").await == true {
-            true => Ok(()),
-            false => Err("still full screen".to_string()),
-        }
-    })
-    .await;
-    b.js(&key("t")).await;
-    b.element("html[data-theme=dark]").await;
-    b.js(&key("t")).await;
-    b.element("html[data-theme=projector]").await;
-    b.js(&key("1")).await;
-    b.element("[data-testid=lesson][data-lesson=two_processes]")
-        .await;
-    observed(&b, 1, 20).await;
-    // The replay of a run this short is over within a few frames: record what the replay
-    // label showed while it ran.
-    b.js(
-        "window.__replay = []; new MutationObserver(() => window.__replay.push(
-            document.querySelector('[data-testid=replay-time]').textContent))
-          .observe(document.querySelector('[data-testid=replay-time]'),
-                   {childList: true, characterData: true, subtree: true}); return true;",
-    )
-    .await;
-    b.js(&key("p")).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let shown = b.js("return window.__replay").await;
-    assert!(
-        shown.as_array().is_some_and(|a| a
-            .iter()
-            .any(|t| t.as_str().is_some_and(|t| t.starts_with("replay ")))),
-        "p replays the run: {shown}"
-    );
     b.close().await;
 }
