@@ -102,15 +102,6 @@ impl Browser {
             .await;
     }
 
-    /// Loads `url`, clicks the demo button `demo` (`pool`, `two_processes`, ...) and waits
-    /// until the run has finished.
-    pub async fn finished_run(&self, url: &str, demo: &str) {
-        self.open(url).await;
-        self.click(&format!("[data-testid=demo-{demo}]")).await;
-        self.text_becomes("[data-testid=run-status]", "finished")
-            .await;
-    }
-
     /// Clicks the element matching `css` (waiting for it).
     pub async fn click(&self, css: &str) {
         self.element(css).await.click().await.expect("click");

@@ -31,7 +31,7 @@ impl Page {
     }
 
     /// The page's address on its server, with `query`.
-    pub fn url(&self, query: &str) -> String {
+    fn url(&self, query: &str) -> String {
         format!("{}{query}", self.server.url())
     }
 

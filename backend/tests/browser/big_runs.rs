@@ -21,40 +21,27 @@ async fn canvas_ink(browser: &Browser) -> u64 {
 
 #[tokio::test]
 async fn a_big_run_is_drawn_on_a_canvas_with_level_of_detail_and_stays_inspectable() {
-    let Some(browser) = Browser::start(1280, 720).await else {
+    let Some(page) = Page::start(1280, 720).await else {
         return;
     };
-    let server = Server::start();
-    browser
-        .finished_run(
-            &format!(
-                "{}?tasks=20000&task_ms=0&work=none&fail=0,9999",
-                server.url()
-            ),
-            "pool",
-        )
+    page.finished_run("?tasks=20000&task_ms=0&work=none&fail=0,9999", "pool")
         .await;
-    browser
-        .element("section.timeline[data-render=canvas]")
-        .await;
+    page.element("section.timeline[data-render=canvas]").await;
     assert_eq!(
-        browser
-            .js("return document.querySelectorAll('[data-testid=task-bar]').length")
+        page.js("return document.querySelectorAll('[data-testid=task-bar]').length")
             .await,
         0,
         "no SVG element per task"
     );
     assert!(
-        canvas_ink(&browser).await > 10_000,
+        canvas_ink(&page).await > 10_000,
         "the canvas shows the bars"
     );
     // Long lists are elided, not rendered 20,000 times.
-    browser
-        .text_contains("[data-testid=results-elided]", "19870 more results")
+    page.text_contains("[data-testid=results-elided]", "19870 more results")
         .await;
     assert_eq!(
-        browser
-            .js("return document.querySelectorAll('[data-testid=result]').length")
+        page.js("return document.querySelectorAll('[data-testid=result]').length")
             .await,
         130
     );
@@ -62,16 +49,15 @@ async fn a_big_run_is_drawn_on_a_canvas_with_level_of_detail_and_stays_inspectab
     // somewhere along the lane there is one.
     let mut hover = String::new();
     for step in 1..40 {
-        browser
-            .pointer_at(
-                "pointermove",
-                "[data-testid=lane][data-proc='1'] .bar.running",
-                f64::from(step) / 40.0,
-                0.5,
-                0,
-            )
-            .await;
-        hover = browser.text("[data-testid=hover]").await;
+        page.pointer_at(
+            "pointermove",
+            "[data-testid=lane][data-proc='1'] .bar.running",
+            f64::from(step) / 40.0,
+            0.5,
+            0,
+        )
+        .await;
+        hover = page.text("[data-testid=hover]").await;
         if hover.starts_with("Task ") {
             break;
         }
@@ -80,12 +66,11 @@ async fn a_big_run_is_drawn_on_a_canvas_with_level_of_detail_and_stays_inspectab
     assert!(hover.contains("PoolWorker-1"), "{hover:?}");
     // The SVG export carries the canvas's shapes as vectors (merged, so the file stays small),
     // the failed tasks among them.
-    let svg = exported_svg(&browser).await;
+    let svg = exported_svg(&page).await;
     let rects = svg.matches("<rect").count();
     assert!(
         (20..20_000).contains(&rects),
         "{rects} rects for 20,000 tasks"
     );
     assert!(svg.contains("fill=\"#c2410c\""), "failed tasks exported");
-    browser.close().await;
 }

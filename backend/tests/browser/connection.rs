@@ -6,40 +6,31 @@ use testkit::*;
 
 #[tokio::test]
 async fn after_a_reload_the_finished_run_comes_back() {
-    let Some(browser) = Browser::start(1280, 720).await else {
+    let Some(page) = Page::start(1280, 720).await else {
         return;
     };
-    let server = Server::start();
-    browser.finished_run(&server.url(), "two_processes").await;
-    browser.client.refresh().await.unwrap();
-    browser
-        .text_becomes("[data-testid=run-status]", "finished")
+    page.finished_run("", "two_processes").await;
+    page.client.refresh().await.unwrap();
+    page.text_becomes("[data-testid=run-status]", "finished")
         .await;
-    browser.elements("[data-testid=lane]", 3).await;
-    browser.elements(".console-line", 3).await;
-    browser.close().await;
+    page.elements("[data-testid=lane]", 3).await;
+    page.elements(".console-line", 3).await;
 }
 
 #[tokio::test]
 async fn a_reload_during_a_run_finds_it_still_running_and_intact() {
-    let Some(browser) = Browser::start(1280, 720).await else {
+    let Some(page) = Page::open(1280, 720, "?tasks=8&task_ms=1000&fail=0").await else {
         return;
     };
-    let server = Server::start();
-    browser
-        .open(&format!("{}?tasks=8&task_ms=1000&fail=0", server.url()))
+    page.click("[data-testid=demo-pool]").await;
+    page.elements("[data-testid=task-bar]", 5).await;
+    page.client.refresh().await.unwrap();
+    page.element("[data-testid=connection][data-state=Connected]")
         .await;
-    browser.click("[data-testid=demo-pool]").await;
-    browser.elements("[data-testid=task-bar]", 5).await;
-    browser.client.refresh().await.unwrap();
-    browser
-        .element("[data-testid=connection][data-state=Connected]")
-        .await;
-    browser
-        .text_becomes("[data-testid=run-status]", "finished")
+    page.text_becomes("[data-testid=run-status]", "finished")
         .await;
     // Nothing was lost: every result, the error first, and no cancellation.
-    let results = browser.elements("[data-testid=result]", 8).await;
+    let results = page.elements("[data-testid=result]", 8).await;
     assert!(
         results[0]
             .text()
@@ -47,20 +38,18 @@ async fn a_reload_during_a_run_finds_it_still_running_and_intact() {
             .unwrap()
             .contains("ZeroDivisionError")
     );
-    browser.elements("[data-testid=lane]", 5).await;
-    browser.close().await;
+    page.elements("[data-testid=lane]", 5).await;
 }
 
 #[tokio::test]
 async fn the_connection_state_shows_a_countdown_and_comes_back() {
-    let Some(browser) = Browser::start(1280, 720).await else {
+    let Some(mut page) = Page::open(1280, 720, "").await else {
         return;
     };
-    let mut first = Server::start();
-    let port = first.addr.rsplit(':').next().unwrap().to_string();
-    browser.open(&first.url()).await;
-    first.signal_and_wait(libc::SIGTERM, Duration::from_secs(5));
-    let badge = browser
+    let port = page.server.addr.rsplit(':').next().unwrap().to_string();
+    page.server
+        .signal_and_wait(libc::SIGTERM, Duration::from_secs(5));
+    let badge = page
         .element("[data-testid=connection][data-state^=Reconnecting]")
         .await;
     let text = badge.text().await.unwrap();
@@ -68,7 +57,7 @@ async fn the_connection_state_shows_a_countdown_and_comes_back() {
     let _second = Server::start_on(&port, &[]);
     // Back by itself (the countdown grows 1, 2, 4, 8 s between failed attempts).
     eventually("not reconnected", 20, async || {
-        let state = browser
+        let state = page
             .element("[data-testid=connection]")
             .await
             .attr("data-state")
@@ -82,5 +71,4 @@ async fn the_connection_state_shows_a_countdown_and_comes_back() {
         }
     })
     .await;
-    browser.close().await;
 }

@@ -22,15 +22,12 @@ pub(crate) async fn exported_svg(browser: &Browser) -> String {
 #[tokio::test]
 async fn svg_and_png_exports_are_valid_files_with_the_run_baked_in() {
     use base64::Engine;
-    let Some(browser) = Browser::start(1280, 720).await else {
+    let Some(page) = Page::start(1280, 720).await else {
         return;
     };
-    let server = Server::start();
-    browser
-        .finished_run(&format!("{}?tasks=4&task_ms=200", server.url()), "pool")
-        .await;
+    page.finished_run("?tasks=4&task_ms=200", "pool").await;
 
-    let svg = exported_svg(&browser).await;
+    let svg = exported_svg(&page).await;
     assert!(
         svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),
         "{}",
@@ -49,8 +46,8 @@ async fn svg_and_png_exports_are_valid_files_with_the_run_baked_in() {
     );
     assert_eq!(svg.matches("<svg").count(), 1, "one standalone document");
 
-    browser.click("[data-testid=export-png]").await;
-    let href = browser
+    page.click("[data-testid=export-png]").await;
+    let href = page
         .element("[data-testid=export-png-link]")
         .await
         .attr("href")
@@ -71,7 +68,6 @@ async fn svg_and_png_exports_are_valid_files_with_the_run_baked_in() {
         &png,
     )
     .unwrap();
-    browser.close().await;
 }
 
 fn percent_decode(s: &str) -> String {

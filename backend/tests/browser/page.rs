@@ -7,18 +7,14 @@ use testkit::*;
 
 #[tokio::test]
 async fn clicking_two_processes_shows_both_real_processes_their_output_and_exit_codes() {
-    let Some(browser) = Browser::start(1280, 720).await else {
+    // Each child lingers 1.5 s so the test can check the PIDs against the kernel while they run.
+    let Some(page) = Page::open(1280, 720, "?linger_ms=1500").await else {
         return;
     };
-    let server = Server::start();
-    // Each child lingers 1.5 s so the test can check the PIDs against the kernel while they run.
-    browser
-        .open(&format!("{}?linger_ms=1500", server.url()))
-        .await;
-    browser.click("[data-testid=demo-two_processes]").await;
+    page.click("[data-testid=demo-two_processes]").await;
 
     // Main process + two children.
-    let lanes = browser.elements("[data-testid=lane]", 3).await;
+    let lanes = page.elements("[data-testid=lane]", 3).await;
     let mut pids = Vec::new();
     for lane in &lanes[1..] {
         let pid: u32 = lane
@@ -32,74 +28,67 @@ async fn clicking_two_processes_shows_both_real_processes_their_output_and_exit_
     }
     assert_ne!(pids[0], pids[1]);
     for &pid in &pids {
-        assert_child_of_server(pid, server.pid());
+        assert_child_of_server(pid, page.server.pid());
     }
     assert_eq!(
         lanes[0].attr("data-pid").await.unwrap(),
-        Some(server.pid().to_string())
+        Some(page.server.pid().to_string())
     );
 
-    browser
-        .text_becomes("[data-testid=run-status]", "finished")
+    page.text_becomes("[data-testid=run-status]", "finished")
         .await;
     let names: Vec<String> = {
         let mut v = Vec::new();
-        for lane in browser.elements("[data-testid=lane]", 3).await {
+        for lane in page.elements("[data-testid=lane]", 3).await {
             v.push(lane.attr("data-name").await.unwrap().unwrap());
         }
         v
     };
     assert_eq!(names, ["MainProcess", "Process-1", "Process-2"]);
-    for lane in &browser.elements("[data-testid=lane]", 3).await[1..] {
+    for lane in &page.elements("[data-testid=lane]", 3).await[1..] {
         assert_eq!(
             lane.attr("data-exit-code").await.unwrap().as_deref(),
             Some("0")
         );
     }
-    let markers = browser.elements("[data-testid=exit-marker]", 2).await;
+    let markers = page.elements("[data-testid=exit-marker]", 2).await;
     for m in markers {
         assert!(m.text().await.unwrap().contains("exit 0"));
     }
 
     let mut lines = Vec::new();
-    for line in browser.elements(".console-line .text", 3).await {
+    for line in page.elements(".console-line .text", 3).await {
         lines.push(line.text().await.unwrap());
     }
     assert!(lines.contains(&"Square: 100".to_string()), "{lines:?}");
     assert!(lines.contains(&"Cube: 1000".to_string()), "{lines:?}");
     assert_eq!(lines.last().map(String::as_str), Some("Done!"));
 
-    let png = browser.screenshot("two-processes.png").await;
+    let png = page.screenshot("two-processes.png").await;
     assert!(png.starts_with(b"\x89PNG"));
-    browser.close().await;
+    page.close().await;
     assert!(wait_gone(&pids, Duration::from_secs(2)).is_empty());
 }
 
 #[tokio::test]
 async fn a_command_error_is_shown_and_the_page_keeps_working() {
-    let Some(browser) = Browser::start(1280, 720).await else {
+    let Some(page) = Page::open(1280, 720, "?linger_ms=999999").await else {
         return;
     };
-    let server = Server::start();
-    browser
-        .open(&format!("{}?linger_ms=999999", server.url()))
-        .await;
-    browser.click("[data-testid=demo-two_processes]").await;
-    let banner = browser.element("[data-testid=command-error]").await;
+    page.click("[data-testid=demo-two_processes]").await;
+    let banner = page.element("[data-testid=command-error]").await;
     assert!(banner.text().await.unwrap().contains("linger_ms"));
-    browser.finished_run(&server.url(), "two_processes").await;
-    browser.close().await;
+    page.finished_run("", "two_processes").await;
 }
 
 #[tokio::test]
 async fn the_pool_demo_shows_the_error_first_then_every_result_with_core_and_worker_lanes() {
-    let Some(browser) = Browser::start(1280, 720).await else {
+    let Some(page) = Page::start(1280, 720).await else {
         return;
     };
-    let server = Server::start();
-    browser.finished_run(&server.url(), "pool").await;
+    page.finished_run("", "pool").await;
 
-    let results = browser.elements("[data-testid=result]", 10).await;
+    let results = page.elements("[data-testid=result]", 10).await;
     let first = &results[0];
     assert_eq!(
         first.attr("data-index").await.unwrap().as_deref(),
@@ -125,8 +114,8 @@ async fn the_pool_demo_shows_the_error_first_then_every_result_with_core_and_wor
 
     // One lane per core, one per process (main + four workers).
     let cores = std::thread::available_parallelism().unwrap().get();
-    browser.elements("[data-testid=core-lane]", cores).await;
-    let lanes = browser.elements("[data-testid=lane]", 5).await;
+    page.elements("[data-testid=core-lane]", cores).await;
+    let lanes = page.elements("[data-testid=lane]", 5).await;
     let mut names = Vec::new();
     for lane in &lanes {
         names.push(lane.attr("data-name").await.unwrap().unwrap());
@@ -138,7 +127,7 @@ async fn the_pool_demo_shows_the_error_first_then_every_result_with_core_and_wor
     );
 
     // Ten task bars; the failed one carries its error.
-    let bars = browser.elements("[data-testid=task-bar]", 10).await;
+    let bars = page.elements("[data-testid=task-bar]", 10).await;
     let mut failed = Vec::new();
     for bar in &bars {
         let error = bar.attr("data-error").await.unwrap().unwrap_or_default();
@@ -154,7 +143,7 @@ async fn the_pool_demo_shows_the_error_first_then_every_result_with_core_and_wor
         )]
     );
     // The same program in Python, beside it.
-    let code = browser
+    let code = page
         .element("[data-testid=python-code]")
         .await
         .text()
@@ -165,36 +154,30 @@ async fn the_pool_demo_shows_the_error_first_then_every_result_with_core_and_wor
         code.contains("raise ZeroDivisionError(\"division by zero\")"),
         "{code}"
     );
-    let png = browser.screenshot("pool.png").await;
+    let png = page.screenshot("pool.png").await;
     assert!(png.starts_with(b"\x89PNG"));
-    browser.close().await;
 }
 
 #[tokio::test]
 async fn killing_a_worker_from_its_lane_shows_the_kill_and_the_lost_task() {
-    let Some(browser) = Browser::start(1280, 720).await else {
+    let Some(page) = Page::open(1280, 720, "?tasks=8&task_ms=1500&fail=").await else {
         return;
     };
-    let server = Server::start();
-    browser
-        .open(&format!("{}?tasks=8&task_ms=1500&fail=", server.url()))
-        .await;
-    browser.click("[data-testid=demo-pool]").await;
+    page.click("[data-testid=demo-pool]").await;
     // Four tasks running, one per worker.
-    browser.elements("[data-testid=task-bar]", 4).await;
-    browser.click("[data-testid=kill][data-proc='2']").await;
-    browser
-        .text_becomes("[data-testid=run-status]", "finished")
+    page.elements("[data-testid=task-bar]", 4).await;
+    page.click("[data-testid=kill][data-proc='2']").await;
+    page.text_becomes("[data-testid=run-status]", "finished")
         .await;
 
-    let killed = browser.element("[data-testid=lane][data-proc='2']").await;
+    let killed = page.element("[data-testid=lane][data-proc='2']").await;
     assert_eq!(
         killed.attr("data-exit-code").await.unwrap().as_deref(),
         Some("-9")
     );
     assert!(killed.text().await.unwrap().contains("SIGKILL"));
     let mut lost = Vec::new();
-    for bar in browser
+    for bar in page
         .client
         .find_all(fantoccini::Locator::Css("[data-testid=task-bar]"))
         .await
@@ -211,44 +194,36 @@ async fn killing_a_worker_from_its_lane_shows_the_kill_and_the_lost_task() {
         "{lost:?}"
     );
     // A replacement worker took over; the caller got all eight results.
-    browser.elements("[data-testid=lane]", 6).await;
-    browser.elements("[data-testid=result]", 8).await;
-    browser.close().await;
+    page.elements("[data-testid=lane]", 6).await;
+    page.elements("[data-testid=result]", 8).await;
 }
 
 #[tokio::test]
 async fn parameters_live_in_the_url_and_restore_a_configuration() {
-    let Some(browser) = Browser::start(1280, 720).await else {
+    let Some(page) = Page::open(1280, 720, "").await else {
         return;
     };
-    let server = Server::start();
-    browser.open(&server.url()).await;
-    browser.click("[data-testid=params] summary").await;
-    browser
-        .element("[data-testid=param-workers]")
+    page.click("[data-testid=params] summary").await;
+    page.element("[data-testid=param-workers]")
         .await
         .send_keys("2")
         .await
         .unwrap();
-    browser
-        .element("[data-testid=param-tasks]")
+    page.element("[data-testid=param-tasks]")
         .await
         .send_keys("6")
         .await
         .unwrap();
-    browser
-        .element("[data-testid=param-task_ms]")
+    page.element("[data-testid=param-task_ms]")
         .await
         .send_keys("200")
         .await
         .unwrap();
-    browser
-        .click("[data-testid=param-api] option[value=imap_unordered]")
+    page.click("[data-testid=param-api] option[value=imap_unordered]")
         .await;
-    browser
-        .click("[data-testid=param-work] option[value=cpu]")
+    page.click("[data-testid=param-work] option[value=cpu]")
         .await;
-    let url = browser.client.current_url().await.unwrap().to_string();
+    let url = page.client.current_url().await.unwrap().to_string();
     for part in [
         "workers=2",
         "tasks=6",
@@ -258,14 +233,13 @@ async fn parameters_live_in_the_url_and_restore_a_configuration() {
     ] {
         assert!(url.contains(part), "{url} lacks {part}");
     }
-    browser.click("[data-testid=demo-pool]").await;
-    browser
-        .text_becomes("[data-testid=run-status]", "finished")
+    page.click("[data-testid=demo-pool]").await;
+    page.text_becomes("[data-testid=run-status]", "finished")
         .await;
-    browser.elements("[data-testid=lane]", 3).await;
-    browser.elements("[data-testid=result]", 6).await;
+    page.elements("[data-testid=lane]", 3).await;
+    page.elements("[data-testid=result]", 6).await;
     // Every field reaches the demo: the run did CPU work, as its Python code says.
-    let code = browser
+    let code = page
         .element("[data-testid=python-code]")
         .await
         .text()
@@ -274,28 +248,25 @@ async fn parameters_live_in_the_url_and_restore_a_configuration() {
     assert!(code.contains("burn_cpu(0.2)"), "{code}");
 
     // The bookmarked URL brings the same configuration back.
-    browser.open(&url).await;
-    browser.click("[data-testid=params] summary").await;
-    let workers = browser.element("[data-testid=param-workers]").await;
+    page.open(&url).await;
+    page.click("[data-testid=params] summary").await;
+    let workers = page.element("[data-testid=param-workers]").await;
     assert_eq!(workers.prop("value").await.unwrap().as_deref(), Some("2"));
-    let api = browser.element("[data-testid=param-api]").await;
+    let api = page.element("[data-testid=param-api]").await;
     assert_eq!(
         api.prop("value").await.unwrap().as_deref(),
         Some("imap_unordered")
     );
-    browser.close().await;
 }
 
 #[tokio::test]
 async fn run_10x_tallies_the_orders_four_processes_printed_in() {
-    let Some(browser) = Browser::start(1280, 720).await else {
+    let Some(page) = Page::open(1280, 720, "").await else {
         return;
     };
-    let server = Server::start();
-    browser.open(&server.url()).await;
-    browser.click("[data-testid=run-10x]").await;
+    page.click("[data-testid=run-10x]").await;
     eventually("tally stuck", 30, async || {
-        let heading = browser
+        let heading = page
             .client
             .find(fantoccini::Locator::Css(".tally h2"))
             .await
@@ -312,7 +283,7 @@ async fn run_10x_tallies_the_orders_four_processes_printed_in() {
     })
     .await;
     let mut total = 0;
-    for row in browser
+    for row in page
         .client
         .find_all(fantoccini::Locator::Css("[data-testid=tally] li"))
         .await
@@ -331,5 +302,4 @@ async fn run_10x_tallies_the_orders_four_processes_printed_in() {
         }
     }
     assert_eq!(total, 10);
-    browser.close().await;
 }

@@ -6,11 +6,9 @@ use testkit::*;
 
 #[tokio::test]
 async fn the_projector_theme_applies_and_is_read_from_the_url() {
-    let Some(browser) = Browser::start(1280, 720).await else {
+    let Some(page) = Page::open(1280, 720, "").await else {
         return;
     };
-    let server = Server::start();
-    browser.open(&server.url()).await;
     let size = |b: &Browser| {
         let client = b.client.clone();
         async move {
@@ -26,37 +24,28 @@ async fn the_projector_theme_applies_and_is_read_from_the_url() {
                 .to_string()
         }
     };
-    assert_eq!(size(&browser).await, "16px");
-    browser
-        .click("[data-testid=theme] option[value=projector]")
+    assert_eq!(size(&page).await, "16px");
+    page.click("[data-testid=theme] option[value=projector]")
         .await;
-    browser.element("html[data-theme=projector]").await;
-    assert_eq!(size(&browser).await, "20px");
+    page.element("html[data-theme=projector]").await;
+    assert_eq!(size(&page).await, "20px");
     // A bookmarked configuration keeps its theme, and the pool demo reads its parameters.
-    browser
-        .open(&format!(
-            "{}?theme=projector&tasks=10&workers=4&fail=0",
-            server.url()
-        ))
+    page.load("?theme=projector&tasks=10&workers=4&fail=0")
         .await;
-    browser.element("html[data-theme=projector]").await;
-    browser.click("[data-testid=demo-pool]").await;
-    browser
-        .text_becomes("[data-testid=run-status]", "finished")
+    page.element("html[data-theme=projector]").await;
+    page.click("[data-testid=demo-pool]").await;
+    page.text_becomes("[data-testid=run-status]", "finished")
         .await;
-    browser.elements("[data-testid=result]", 10).await;
-    browser.screenshot("pool-projector.png").await;
-    browser.close().await;
+    page.elements("[data-testid=result]", 10).await;
+    page.screenshot("pool-projector.png").await;
 }
 
 #[tokio::test]
 async fn presenter_keys_start_demos_switch_themes_and_show_help() {
     let _one = one_at_a_time();
-    let server = Server::start();
-    let Some(b) = Browser::start(1280, 720).await else {
+    let Some(b) = Page::open(1280, 720, "").await else {
         return;
     };
-    b.open(&server.url()).await;
     let key = |k: &'static str| {
         format!(
             "document.body.dispatchEvent(new KeyboardEvent('keydown', {{key: {k:?}, bubbles: true}})); return true;"
@@ -113,5 +102,4 @@ async fn presenter_keys_start_demos_switch_themes_and_show_help() {
             .any(|t| t.as_str().is_some_and(|t| t.starts_with("replay ")))),
         "p replays the run: {shown}"
     );
-    b.close().await;
 }

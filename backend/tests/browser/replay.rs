@@ -4,13 +4,12 @@ use testkit::*;
 
 #[tokio::test]
 async fn the_scrub_cursor_shows_the_run_at_a_chosen_moment() {
-    let Some(browser) = Browser::start(1280, 720).await else {
+    let Some(page) = Page::start(1280, 720).await else {
         return;
     };
-    let server = Server::start();
-    browser.finished_run(&server.url(), "pool").await;
+    page.finished_run("", "pool").await;
     // Press the axis in the middle of the plot (about 1.6 s into the 3 s run: second wave).
-    browser
+    page
         .client
         .execute(
             "const svg = document.querySelector('[data-testid=timeline]');
@@ -25,7 +24,7 @@ async fn the_scrub_cursor_shows_the_run_at_a_chosen_moment() {
         .await
         .unwrap();
     let (state, text) = eventually("no cursor state", 10, async || {
-        let state = browser.element("[data-testid=cursor-state]").await;
+        let state = page.element("[data-testid=cursor-state]").await;
         let text = state.text().await.unwrap();
         if text.starts_with("at ") {
             Ok((state, text))
@@ -44,21 +43,17 @@ async fn the_scrub_cursor_shows_the_run_at_a_chosen_moment() {
         text.contains("5 results"),
         "results 0–4 were consumed by then: {text}"
     );
-    browser.close().await;
 }
 
 #[tokio::test]
 async fn replay_rebuilds_the_run_in_time_and_steps_go_event_by_event() {
-    let Some(browser) = Browser::start(1280, 720).await else {
+    let Some(page) = Page::start(1280, 720).await else {
         return;
     };
-    let server = Server::start();
-    browser
-        .finished_run(&format!("{}?tasks=8&task_ms=500", server.url()), "pool")
-        .await;
-    browser.elements("[data-testid=result]", 8).await;
+    page.finished_run("?tasks=8&task_ms=500", "pool").await;
+    page.elements("[data-testid=result]", 8).await;
 
-    browser.click("[data-testid=replay]").await;
+    page.click("[data-testid=replay]").await;
     let count = |b: &Browser| {
         let c = b.client.clone();
         async move {
@@ -70,8 +65,8 @@ async fn replay_rebuilds_the_run_in_time_and_steps_go_event_by_event() {
     };
     // Partway through the replay, only the results consumed by then are shown.
     eventually("no partial state seen during the replay", 10, async || {
-        let n = count(&browser).await;
-        let label = browser.text("[data-testid=replay-time]").await;
+        let n = count(&page).await;
+        let label = page.text("[data-testid=replay-time]").await;
         if (1..8).contains(&n) && label.starts_with("replay") {
             Ok(())
         } else {
@@ -80,19 +75,17 @@ async fn replay_rebuilds_the_run_in_time_and_steps_go_event_by_event() {
     })
     .await;
     // It ends showing everything again.
-    browser
-        .text_becomes("[data-testid=replay-time]", "showing everything")
+    page.text_becomes("[data-testid=replay-time]", "showing everything")
         .await;
-    assert_eq!(count(&browser).await, 8);
+    assert_eq!(count(&page).await, 8);
 
     // Stepping back from the end goes to the last event, then further back.
-    browser.click("[data-testid=step-back]").await;
-    let label = browser
+    page.click("[data-testid=step-back]").await;
+    let label = page
         .element("[data-testid=replay-time]")
         .await
         .text()
         .await
         .unwrap();
     assert!(label.starts_with("replay"), "{label}");
-    browser.close().await;
 }

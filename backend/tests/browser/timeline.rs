@@ -6,17 +6,12 @@ use testkit::*;
 
 #[tokio::test]
 async fn a_result_and_its_task_bar_highlight_each_other() {
-    let Some(browser) = Browser::start(1280, 720).await else {
+    let Some(page) = Page::start(1280, 720).await else {
         return;
     };
-    let server = Server::start();
-    browser
-        .finished_run(&format!("{}?tasks=6&task_ms=200", server.url()), "pool")
-        .await;
-    browser.click("[data-testid=result][data-index='3']").await;
-    let bar = browser
-        .element("[data-testid=task-bar][data-task='3']")
-        .await;
+    page.finished_run("?tasks=6&task_ms=200", "pool").await;
+    page.click("[data-testid=result][data-index='3']").await;
+    let bar = page.element("[data-testid=task-bar][data-task='3']").await;
     assert!(
         bar.attr("class")
             .await
@@ -24,10 +19,8 @@ async fn a_result_and_its_task_bar_highlight_each_other() {
             .unwrap()
             .contains("selected")
     );
-    browser.click("[data-testid=task-bar][data-task='5']").await;
-    let five = browser
-        .element("[data-testid=result][data-index='5']")
-        .await;
+    page.click("[data-testid=task-bar][data-task='5']").await;
+    let five = page.element("[data-testid=result][data-index='5']").await;
     assert!(
         five.attr("class")
             .await
@@ -35,9 +28,7 @@ async fn a_result_and_its_task_bar_highlight_each_other() {
             .unwrap()
             .contains("selected")
     );
-    let three = browser
-        .element("[data-testid=result][data-index='3']")
-        .await;
+    let three = page.element("[data-testid=result][data-index='3']").await;
     assert!(
         !three
             .attr("class")
@@ -46,18 +37,14 @@ async fn a_result_and_its_task_bar_highlight_each_other() {
             .unwrap()
             .contains("selected")
     );
-    browser.close().await;
 }
 
 #[tokio::test]
 async fn the_wheel_zooms_around_the_pointer_and_keys_pan_and_reset() {
-    let Some(browser) = Browser::start(1280, 720).await else {
+    let Some(page) = Page::start(1280, 720).await else {
         return;
     };
-    let server = Server::start();
-    browser
-        .finished_run(&format!("{}?tasks=8&task_ms=500", server.url()), "pool")
-        .await;
+    page.finished_run("?tasks=8&task_ms=500", "pool").await;
     let ticks = |b: &Browser| {
         let c = b.client.clone();
         async move {
@@ -72,7 +59,7 @@ async fn the_wheel_zooms_around_the_pointer_and_keys_pan_and_reset() {
             labels
         }
     };
-    let before = ticks(&browser).await;
+    let before = ticks(&page).await;
     assert_eq!(before.first().map(String::as_str), Some("0.0 s"));
     // Wheel up three times over the middle of the plot.
     let wheel = "const svg = document.querySelector('[data-testid=timeline]');
@@ -80,9 +67,9 @@ async fn the_wheel_zooms_around_the_pointer_and_keys_pan_and_reset() {
         const x = r.left + (200 + (1200 - 200 - 90) / 2) * s; const y = r.top + 200 * s;
         for (let i = 0; i < 3; i++) svg.dispatchEvent(new WheelEvent('wheel',
             { clientX: x, clientY: y, deltaY: -100, bubbles: true, cancelable: true }));";
-    browser.client.execute(wheel, vec![]).await.unwrap();
+    page.client.execute(wheel, vec![]).await.unwrap();
     let zoomed = eventually("the axis changed", 5, async || {
-        let now = ticks(&browser).await;
+        let now = ticks(&page).await;
         if now != before {
             Ok(now)
         } else {
@@ -96,14 +83,13 @@ async fn the_wheel_zooms_around_the_pointer_and_keys_pan_and_reset() {
         "zoomed into the middle: {zoomed:?}"
     );
     // Keys: 0 resets to the whole run.
-    browser
-        .element("section.timeline")
+    page.element("section.timeline")
         .await
         .send_keys("0")
         .await
         .unwrap();
     eventually("reset did not restore the axis", 5, async || {
-        let now = ticks(&browser).await;
+        let now = ticks(&page).await;
         if now == before {
             Ok(())
         } else {
@@ -111,22 +97,18 @@ async fn the_wheel_zooms_around_the_pointer_and_keys_pan_and_reset() {
         }
     })
     .await;
-    browser.close().await;
 }
 
 #[tokio::test]
 async fn hovering_a_bar_shows_its_details_and_a_console_line_links_to_its_bar() {
-    let Some(browser) = Browser::start(1280, 720).await else {
+    let Some(page) = Page::start(1280, 720).await else {
         return;
     };
-    let server = Server::start();
-    browser
-        .finished_run(&format!("{}?tasks=6&task_ms=300", server.url()), "pool")
-        .await;
+    page.finished_run("?tasks=6&task_ms=300", "pool").await;
     // The failed task's bar: name, PID, times, cores and the error, in the hover panel.
     let bar = "[data-testid=task-bar][data-task='0'] rect";
-    browser.pointer_at("pointermove", bar, 0.5, 0.5, 0).await;
-    let hover = browser.text("[data-testid=hover]").await;
+    page.pointer_at("pointermove", bar, 0.5, 0.5, 0).await;
+    let hover = page.text("[data-testid=hover]").await;
     for expected in [
         "Task 0",
         "PoolWorker-",
@@ -143,66 +125,60 @@ async fn hovering_a_bar_shows_its_details_and_a_console_line_links_to_its_bar() 
     }
     // Task 4 starts right after task 0 fails on the same worker: its label is not hidden
     // under the failed bar drawn on top.
-    let clear = browser
+    let clear = page
         .js("const f = document.querySelector('[data-testid=task-bar][data-task=\"0\"] rect');
              const t = document.querySelector('[data-testid=task-bar][data-task=\"4\"] text');
              return Number(t.getAttribute('x')) >= Number(f.getAttribute('x')) + Number(f.getAttribute('width'));")
         .await;
     assert_eq!(clear, true, "task 4's label clears the failed bar");
     // A process lane away from its bars: the process itself.
-    browser
-        .pointer_at(
-            "pointermove",
-            "[data-testid=lane][data-proc='1'] .lane-name",
-            0.5,
-            0.5,
-            0,
-        )
-        .await;
-    let hover = browser.text("[data-testid=hover]").await;
+    page.pointer_at(
+        "pointermove",
+        "[data-testid=lane][data-proc='1'] .lane-name",
+        0.5,
+        0.5,
+        0,
+    )
+    .await;
+    let hover = page.text("[data-testid=hover]").await;
     assert!(
         hover.contains("Exit code") && hover.contains("Allowed on"),
         "{hover:?}"
     );
     // "Process PoolWorker-k started working on task 3" links to task 3's bar.
-    let link = browser
+    let link = page
         .element("[data-testid=console-task][data-task='3']")
         .await;
     link.click().await.expect("click the console link");
-    browser
-        .element("[data-testid=task-bar][data-task='3'].selected")
+    page.element("[data-testid=task-bar][data-task='3'].selected")
         .await;
-    browser.close().await;
 }
 
 #[tokio::test]
 async fn dragging_the_plot_pans_the_zoomed_timeline() {
-    let Some(browser) = Browser::start(1280, 720).await else {
+    let Some(page) = Page::start(1280, 720).await else {
         return;
     };
-    let server = Server::start();
-    browser
-        .finished_run(&format!("{}?tasks=8&task_ms=250", server.url()), "pool")
-        .await;
+    page.finished_run("?tasks=8&task_ms=250", "pool").await;
     let ticks = || async {
-        browser
+        page
             .js("return [...document.querySelectorAll('[data-testid=timeline] .tick-label')].map(t => t.textContent).join(' ')")
             .await
             .as_str()
             .unwrap_or_default()
             .to_string()
     };
-    browser
+    page
         .js("document.querySelector('section.timeline').dispatchEvent(new KeyboardEvent('keydown', {key: '+', bubbles: true})); document.querySelector('section.timeline').dispatchEvent(new KeyboardEvent('keydown', {key: '+', bubbles: true})); return true;")
         .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let zoomed = ticks().await;
     // Drag from the right of the plot to its left: later times come into view.
     let plot = "[data-testid=timeline]";
-    browser.pointer_at("pointerdown", plot, 0.8, 0.6, 1).await;
-    browser.pointer_at("pointermove", plot, 0.6, 0.6, 1).await;
-    browser.pointer_at("pointermove", plot, 0.4, 0.6, 1).await;
-    browser.pointer_at("pointerup", plot, 0.4, 0.6, 0).await;
+    page.pointer_at("pointerdown", plot, 0.8, 0.6, 1).await;
+    page.pointer_at("pointermove", plot, 0.6, 0.6, 1).await;
+    page.pointer_at("pointermove", plot, 0.4, 0.6, 1).await;
+    page.pointer_at("pointerup", plot, 0.4, 0.6, 0).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let panned = ticks().await;
     assert_ne!(zoomed, panned, "the drag moved the axis");
@@ -216,15 +192,13 @@ async fn dragging_the_plot_pans_the_zoomed_timeline() {
         first(&panned) > first(&zoomed),
         "dragging left shows later times: {zoomed} → {panned}"
     );
-    browser.close().await;
 }
 
 #[tokio::test]
 async fn load_from_outside_the_run_is_drawn_on_the_core_lanes() {
-    let Some(browser) = Browser::start(1280, 720).await else {
+    let Some(page) = Page::start(1280, 720).await else {
         return;
     };
-    let server = Server::start();
     // Another program keeps a core busy while a sleeping pool runs (ended however the test
     // ends).
     struct Burner(std::process::Child);
@@ -233,7 +207,9 @@ async fn load_from_outside_the_run_is_drawn_on_the_core_lanes() {
             if let Err(e) = self.0.kill() {
                 eprintln!("ending the busy loop: {e}");
             }
-            let _ = self.0.wait();
+            if let Err(e) = self.0.wait() {
+                eprintln!("waiting for the busy loop: {e}");
+            }
         }
     }
     let burner = Burner(
@@ -242,14 +218,10 @@ async fn load_from_outside_the_run_is_drawn_on_the_core_lanes() {
             .spawn()
             .expect("start a busy loop"),
     );
-    browser
-        .finished_run(
-            &format!("{}?tasks=4&task_ms=1000&fail=", server.url()),
-            "pool",
-        )
+    page.finished_run("?tasks=4&task_ms=1000&fail=", "pool")
         .await;
     drop(burner);
-    let outside = browser
+    let outside = page
         .js(
             "return [...document.querySelectorAll('[data-testid=core-lane] .outside-load')]
                  .map(r => Number(r.getAttribute('height')))",
@@ -263,7 +235,6 @@ async fn load_from_outside_the_run_is_drawn_on_the_core_lanes() {
         heights.iter().filter(|h| **h > 10.0).count() >= 3,
         "the busy loop shows as outside load: {heights:?}"
     );
-    let legend = browser.text(".legend").await;
+    let legend = page.text(".legend").await;
     assert!(legend.contains("load from outside the run"), "{legend}");
-    browser.close().await;
 }
