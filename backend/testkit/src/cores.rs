@@ -3,23 +3,19 @@
 //! Some tests measure the machine's cores (CPU-bound timings, per-core sampling, speedups):
 //! they take [`one_at_a_time`] and run alone. Every other test shares the machine: each
 //! [`Server`](crate::Server), [`run_cli`](crate::run_cli) and [`Browser`](crate::Browser) holds
-//! a shared [`Cores`] while it lives, so it waits while a measuring test runs, and a measuring
-//! test waits for the processes of the others to end. A read–write lock does both; a measuring
-//! test's own servers and browsers take nothing (the test's thread already holds the lock).
+//! a [`Cores`] while it lives, so it waits while a measuring test runs, and a measuring test
+//! waits until the processes of the others have ended. A read–write lock does both.
+//!
+//! A test runs on its own thread, so the lock is taken per thread: the first hold of a thread
+//! takes it (shared, or alone for [`one_at_a_time`]), later ones only count, and the last one
+//! dropped releases it. A measuring test's own servers and browsers therefore take nothing
+//! more, and a server started next to a browser keeps the lock as long as either lives.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::marker::PhantomData;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 static CORES: RwLock<()> = RwLock::new(());
-
-thread_local! {
-    /// Guards that took the lock on this thread (a test runs on its own thread).
-    static HELD: Cell<usize> = const { Cell::new(0) };
-}
-
-/// A hold on the machine's cores, released on drop (on the thread that took it).
-#[must_use = "the cores are released when this is dropped"]
-pub struct Cores(Option<Hold>);
 
 /// The guard is only held, never read: dropping it releases the lock.
 enum Hold {
@@ -31,35 +27,49 @@ enum Hold {
     },
 }
 
+thread_local! {
+    /// This thread's hold on the lock, and how many [`Cores`] share it.
+    static HOLD: RefCell<Option<Hold>> = const { RefCell::new(None) };
+    static HOLDERS: Cell<usize> = const { Cell::new(0) };
+}
+
+/// A hold on the machine's cores, released when the last one of its thread is dropped. Not
+/// `Send`: it belongs to the thread (the test) that took it.
+#[must_use = "the cores are released when this is dropped"]
+pub struct Cores(PhantomData<*const ()>);
+
 /// Held by tests that measure the machine's cores, for the whole test: no other test's
 /// server, CLI run or browser runs meanwhile. Take it before starting anything.
 pub fn one_at_a_time() -> Cores {
     assert_eq!(
-        HELD.get(),
+        HOLDERS.get(),
         0,
         "one_at_a_time() must come before the test starts a server, a CLI run or a browser"
     );
     let guard = CORES.write().unwrap_or_else(PoisonError::into_inner);
-    HELD.set(1);
-    Cores(Some(Hold::Alone { _guard: guard }))
+    HOLD.set(Some(Hold::Alone { _guard: guard }));
+    HOLDERS.set(1);
+    Cores(PhantomData)
 }
 
 impl Cores {
-    /// A shared hold, or nothing when this thread already holds the cores.
+    /// A shared hold, or one more holder of this thread's hold.
     pub(crate) fn share() -> Cores {
-        if HELD.get() > 0 {
-            return Cores(None);
+        if HOLDERS.get() == 0 {
+            let guard = CORES.read().unwrap_or_else(PoisonError::into_inner);
+            HOLD.set(Some(Hold::Shared { _guard: guard }));
         }
-        let guard = CORES.read().unwrap_or_else(PoisonError::into_inner);
-        HELD.set(1);
-        Cores(Some(Hold::Shared { _guard: guard }))
+        HOLDERS.set(HOLDERS.get() + 1);
+        Cores(PhantomData)
     }
 }
 
 impl Drop for Cores {
     fn drop(&mut self) {
-        if self.0.take().is_some() {
-            HELD.set(0);
+        let left = HOLDERS.get() - 1;
+        HOLDERS.set(left);
+        if left == 0 {
+            HOLD.set(None);
         }
     }
 }
