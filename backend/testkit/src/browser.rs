@@ -3,6 +3,8 @@
 //! Outside CI a missing chromedriver skips the browser tests with a printed reason; with
 //! `CI=true` it is a failure.
 
+use crate::TempDir;
+use crate::cores::Cores;
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -11,15 +13,8 @@ use std::time::{Duration, Instant};
 pub struct Browser {
     pub client: Client,
     driver: Child,
-    _profile: TempDir,
-}
-
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+    profile: TempDir,
+    _cores: Cores,
 }
 
 fn find_on_path(name: &str) -> Option<std::path::PathBuf> {
@@ -34,6 +29,7 @@ impl Browser {
     /// Starts chromedriver and a headless Chromium window of `width`×`height`; `None` (with a
     /// printed reason) when chromedriver is missing outside CI.
     pub async fn start(width: u32, height: u32) -> Option<Browser> {
+        let cores = Cores::share();
         let Some(driver_bin) = find_on_path("chromedriver") else {
             let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
             assert!(
@@ -94,7 +90,8 @@ impl Browser {
         Some(Browser {
             client,
             driver,
-            _profile: TempDir(profile),
+            profile: TempDir::at(profile),
+            _cores: cores,
         })
     }
 
@@ -102,15 +99,6 @@ impl Browser {
     pub async fn open(&self, url: &str) {
         self.client.goto(url).await.expect("load the page");
         self.element("[data-testid=connection][data-state=Connected]")
-            .await;
-    }
-
-    /// Loads `url`, clicks the demo button `demo` (`pool`, `two_processes`, ...) and waits
-    /// until the run has finished.
-    pub async fn finished_run(&self, url: &str, demo: &str) {
-        self.open(url).await;
-        self.click(&format!("[data-testid=demo-{demo}]")).await;
-        self.text_becomes("[data-testid=run-status]", "finished")
             .await;
     }
 
@@ -131,7 +119,7 @@ impl Browser {
 
     /// Waits (up to 20 s) until `css` matches exactly `n` elements; returns them.
     pub async fn elements(&self, css: &str, n: usize) -> Vec<fantoccini::elements::Element> {
-        super::eventually(&format!("{css}: expected {n} elements"), 20, async || {
+        crate::eventually(&format!("{css}: expected {n} elements"), 20, async || {
             let found = self
                 .client
                 .find_all(Locator::Css(css))
@@ -187,7 +175,7 @@ impl Browser {
 
     /// Waits (up to 20 s) until the text of `css` satisfies `ok`; returns the text.
     async fn text_until(&self, css: &str, wanted: &str, ok: impl Fn(&str) -> bool) -> String {
-        super::eventually(&format!("{css}: text {wanted}"), 20, async || {
+        crate::eventually(&format!("{css}: text {wanted}"), 20, async || {
             let now = self.text(css).await;
             if ok(&now) {
                 Ok(now)
@@ -207,7 +195,7 @@ impl Browser {
     /// `PROCVIZ_UPDATE_SCREENSHOTS=1`. Returns the PNG bytes.
     pub async fn screenshot(&self, name: &str) -> Vec<u8> {
         let png = self.client.screenshot().await.expect("screenshot");
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let root = workspace_root();
         let dir = root.join("target").join("screenshots");
         std::fs::create_dir_all(&dir).expect("screenshot dir");
         std::fs::write(dir.join(name), &png).expect("write screenshot");
@@ -217,14 +205,12 @@ impl Browser {
         png
     }
 
-    /// Ends the session and the driver.
-    pub async fn close(mut self) {
+    /// Ends the session (the page's tab closes); the driver ends on drop.
+    pub async fn close(self) {
         let client = self.client.clone();
         if let Err(e) = client.close().await {
             eprintln!("closing the browser: {e}");
         }
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
     }
 }
 
@@ -249,8 +235,19 @@ fn kill_marked(marker: &str) {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-        kill_marked(&self._profile.0.to_string_lossy());
+        if let Ok(None) = self.driver.try_wait() {
+            if let Err(e) = self.driver.kill() {
+                eprintln!("killing chromedriver: {e}");
+            }
+            if let Err(e) = self.driver.wait() {
+                eprintln!("waiting for chromedriver: {e}");
+            }
+        }
+        kill_marked(&self.profile.path().to_string_lossy());
     }
+}
+
+/// The workspace's root directory (screenshots go to its `target/screenshots/` and `docs/`).
+fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }

@@ -2,32 +2,20 @@
 //! story checked on the page, and a screenshot taken for docs/. The CPU-bound lessons measure
 //! the machine's cores, so the tests run one at a time.
 
-// Each test runs on its own runtime and holds the machine's cores for its whole run: the
-// guard is meant to be held across its awaits.
-#![allow(clippy::await_holding_lock)]
+use testkit::*;
 
-mod common;
-
-use common::browser::Browser;
-use common::*;
-use std::time::Duration;
-
-/// Opens the page in the projector theme and clicks lesson `id`; returns the browser.
-async fn lesson(server: &Server, id: &str) -> Option<Browser> {
-    let browser = Browser::start(1920, 1080).await?;
-    browser
-        .open(&format!("{}?theme=projector", server.url()))
+/// Opens the page in the projector theme at 1920×1080 and clicks lesson `id`.
+async fn lesson(id: &str) -> Option<Page> {
+    let page = Page::open(1920, 1080, "?theme=projector").await?;
+    page.click(&format!("[data-testid=lesson-{id}]")).await;
+    page.element(&format!("[data-testid=lesson][data-lesson={id}]"))
         .await;
-    browser.click(&format!("[data-testid=lesson-{id}]")).await;
-    browser
-        .element(&format!("[data-testid=lesson][data-lesson={id}]"))
-        .await;
-    Some(browser)
+    Some(page)
 }
 
 /// Waits (up to `secs`) until `runs` runs of the lesson have finished and its story shows
 /// them (the panel says how many it shows); returns the "Observed" lines.
-async fn observed(browser: &Browser, runs: usize, secs: u64) -> Vec<String> {
+pub(crate) async fn observed(browser: &Browser, runs: usize, secs: u64) -> Vec<String> {
     eventually(&format!("{runs} runs shown"), secs, async || {
         let done = browser
             .js("return Number(document.querySelector('[data-testid=lesson]').dataset.done)")
@@ -74,8 +62,7 @@ async fn machine_cores(browser: &Browser) -> u32 {
 #[tokio::test]
 async fn lesson_two_processes() {
     let _one = one_at_a_time();
-    let server = Server::start();
-    let Some(b) = lesson(&server, "two_processes").await else {
+    let Some(b) = lesson("two_processes").await else {
         return;
     };
     let lines = observed(&b, 1, 20).await;
@@ -89,14 +76,12 @@ async fn lesson_two_processes() {
     );
     assert!(b.text("[data-testid=expected]").await.contains("Done!"));
     b.screenshot("lesson-two_processes.png").await;
-    b.close().await;
 }
 
 #[tokio::test]
 async fn lesson_who_prints_first() {
     let _one = one_at_a_time();
-    let server = Server::start();
-    let Some(b) = lesson(&server, "who_prints_first").await else {
+    let Some(b) = lesson("who_prints_first").await else {
         return;
     };
     let lines = observed(&b, 1, 20).await;
@@ -113,14 +98,12 @@ async fn lesson_who_prints_first() {
         .await;
     assert_eq!(counted, 10, "every run's order is tallied");
     b.screenshot("lesson-who_prints_first.png").await;
-    b.close().await;
 }
 
 #[tokio::test]
 async fn lesson_pool_imap_and_its_map_switch() {
     let _one = one_at_a_time();
-    let server = Server::start();
-    let Some(b) = lesson(&server, "pool_imap").await else {
+    let Some(b) = lesson("pool_imap").await else {
         return;
     };
     let lines = observed(&b, 1, 20).await;
@@ -146,20 +129,17 @@ async fn lesson_pool_imap_and_its_map_switch() {
         lines[0].contains("raised ZeroDivisionError: division by zero, 9 results lost"),
         "{lines:?}"
     );
-    b.close().await;
 }
 
 #[tokio::test]
 async fn lesson_chef_alone_compares_one_core_with_all() {
     let _one = one_at_a_time();
-    let server = Server::start();
-    let Some(b) = lesson(&server, "chef_alone").await else {
+    let Some(b) = lesson("chef_alone").await else {
         return;
     };
     let cores = machine_cores(&b).await;
     if cores < 2 {
         assert!(b.text("[data-testid=honesty]").await.contains("1 core"));
-        b.close().await;
         return;
     }
     let lines = observed(&b, 2, 40).await;
@@ -196,19 +176,16 @@ async fn lesson_chef_alone_compares_one_core_with_all() {
     b.js("document.querySelector('[data-testid=compare]').scrollIntoView()")
         .await;
     b.screenshot("lesson-chef_alone.png").await;
-    b.close().await;
 }
 
 #[tokio::test]
 async fn lesson_threads_vs_processes_shows_one_pid_on_several_cores() {
     let _one = one_at_a_time();
-    let server = Server::start();
-    let Some(b) = lesson(&server, "threads_vs_processes").await else {
+    let Some(b) = lesson("threads_vs_processes").await else {
         return;
     };
     if machine_cores(&b).await < 2 {
         assert!(b.text("[data-testid=honesty]").await.contains("1 core"));
-        b.close().await;
         return;
     }
     observed(&b, 2, 40).await;
@@ -230,14 +207,12 @@ async fn lesson_threads_vs_processes_shows_one_pid_on_several_cores() {
     b.js("document.querySelector('[data-testid=compare]').scrollIntoView()")
         .await;
     b.screenshot("lesson-threads_vs_processes.png").await;
-    b.close().await;
 }
 
 #[tokio::test]
 async fn lesson_worker_dies_reports_the_lost_task_and_finishes() {
     let _one = one_at_a_time();
-    let server = Server::start();
-    let Some(b) = lesson(&server, "worker_dies").await else {
+    let Some(b) = lesson("worker_dies").await else {
         return;
     };
     let lines = observed(&b, 1, 30).await;
@@ -256,14 +231,12 @@ async fn lesson_worker_dies_reports_the_lost_task_and_finishes() {
     b.element("[data-testid=lane][data-name=PoolWorker-5]")
         .await;
     b.screenshot("lesson-worker_dies.png").await;
-    b.close().await;
 }
 
 #[tokio::test]
 async fn lesson_how_many_workers_charts_the_measured_speedup() {
     let _one = one_at_a_time();
-    let server = Server::start();
-    let Some(b) = lesson(&server, "how_many_workers").await else {
+    let Some(b) = lesson("how_many_workers").await else {
         return;
     };
     let cores = machine_cores(&b).await;
@@ -283,7 +256,7 @@ async fn lesson_how_many_workers_charts_the_measured_speedup() {
     }
     assert_eq!(speedups[0], 1.0);
     if cores >= 2 {
-        // (The browser shares the cores; lessons.rs holds the stricter figure.)
+        // (The browser shares the cores; tests/integration/lessons.rs holds the stricter figure.)
         assert!(speedups[1] >= 1.25, "Pool(2): {speedups:?}");
         assert!(
             speedups[3] <= f64::from(cores) * 1.15,
@@ -293,14 +266,12 @@ async fn lesson_how_many_workers_charts_the_measured_speedup() {
     b.js("document.querySelector('[data-testid=speedup-chart]').scrollIntoView()")
         .await;
     b.screenshot("lesson-how_many_workers.png").await;
-    b.close().await;
 }
 
 #[tokio::test]
 async fn lesson_sleeping_vs_working_leaves_the_cores_empty_while_sleeping() {
     let _one = one_at_a_time();
-    let server = Server::start();
-    let Some(b) = lesson(&server, "sleeping_vs_working").await else {
+    let Some(b) = lesson("sleeping_vs_working").await else {
         return;
     };
     observed(&b, 2, 40).await;
@@ -313,72 +284,4 @@ async fn lesson_sleeping_vs_working_leaves_the_cores_empty_while_sleeping() {
     b.js("document.querySelector('[data-testid=compare]').scrollIntoView()")
         .await;
     b.screenshot("lesson-sleeping_vs_working.png").await;
-    b.close().await;
-}
-
-#[tokio::test]
-async fn presenter_keys_start_demos_switch_themes_and_show_help() {
-    let _one = one_at_a_time();
-    let server = Server::start();
-    let Some(b) = Browser::start(1280, 720).await else {
-        return;
-    };
-    b.open(&server.url()).await;
-    let key = |k: &'static str| {
-        format!(
-            "document.body.dispatchEvent(new KeyboardEvent('keydown', {{key: {k:?}, bubbles: true}})); return true;"
-        )
-    };
-    b.js(&key("?")).await;
-    assert!(
-        b.text("[data-testid=help]")
-            .await
-            .contains("timeline full screen")
-    );
-    b.js(&key("?")).await;
-    // The timeline alone, full screen (a click is the user gesture the browser asks for).
-    b.click("[data-testid=full-screen]").await;
-    let full = b
-        .js("return document.fullscreenElement ? document.fullscreenElement.className : ''")
-        .await;
-    assert!(
-        full.as_str().is_some_and(|c| c.contains("timeline")),
-        "full screen shows the timeline: {full}"
-    );
-    // `f` leaves it again (the header with the button is behind the full-screen timeline).
-    b.js(&key("f")).await;
-    eventually("f leaves full screen", 5, async || {
-        match b.js("return document.fullscreenElement === null").await == true {
-            true => Ok(()),
-            false => Err("still full screen".to_string()),
-        }
-    })
-    .await;
-    b.js(&key("t")).await;
-    b.element("html[data-theme=dark]").await;
-    b.js(&key("t")).await;
-    b.element("html[data-theme=projector]").await;
-    b.js(&key("1")).await;
-    b.element("[data-testid=lesson][data-lesson=two_processes]")
-        .await;
-    observed(&b, 1, 20).await;
-    // The replay of a run this short is over within a few frames: record what the replay
-    // label showed while it ran.
-    b.js(
-        "window.__replay = []; new MutationObserver(() => window.__replay.push(
-            document.querySelector('[data-testid=replay-time]').textContent))
-          .observe(document.querySelector('[data-testid=replay-time]'),
-                   {childList: true, characterData: true, subtree: true}); return true;",
-    )
-    .await;
-    b.js(&key("p")).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let shown = b.js("return window.__replay").await;
-    assert!(
-        shown.as_array().is_some_and(|a| a
-            .iter()
-            .any(|t| t.as_str().is_some_and(|t| t.starts_with("replay ")))),
-        "p replays the run: {shown}"
-    );
-    b.close().await;
 }

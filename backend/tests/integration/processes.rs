@@ -1,10 +1,8 @@
 //! Plain processes: names, exit statuses as Python shows them, workloads, affinity, limits.
 
-mod common;
-
-use common::*;
 use shared::{ClientMessage, DemoRequest, Event, EventKind, ProcId, ProcessesParams, Stream};
 use std::collections::HashMap;
+use testkit::*;
 
 fn exit_codes(events: &[Event]) -> HashMap<String, i32> {
     let names: HashMap<ProcId, String> = events

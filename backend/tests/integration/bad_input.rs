@@ -1,13 +1,11 @@
 //! Malformed, unknown, oversized and out-of-range commands get a clear error; the connection
 //! and the server stay up.
 
-mod common;
-
-use common::*;
 use futures_util::SinkExt;
 use shared::{
     ClientMessage, DemoRequest, ErrorKind, EventKind, RunId, ServerMessage, TwoProcessesParams,
 };
+use testkit::*;
 use tokio_tungstenite::tungstenite::Message;
 
 async fn expect_error(ws: &mut Ws, kind: ErrorKind, needle: &str) {

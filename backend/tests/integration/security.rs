@@ -1,8 +1,6 @@
 //! A local server that starts processes must only obey its own page.
 
-mod common;
-
-use common::*;
+use testkit::*;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 #[tokio::test]

@@ -7,16 +7,9 @@
 //! installed before the page's own (Chrome DevTools `Page.addScriptToEvaluateOnNewDocument`,
 //! through chromedriver) refuses to open WebSockets until the test lets it.
 
-// Each test runs on its own runtime and holds the machine's cores for its whole run: the
-// guard is meant to be held across its awaits.
-#![allow(clippy::await_holding_lock)]
-
-mod common;
-
-use common::browser::Browser;
-use common::*;
 use serde_json::{Value, json};
 use std::time::Duration;
+use testkit::*;
 
 /// Installed before the page's scripts: `new WebSocket(..)` throws while
 /// `window.__holdSocket` is true (the page then shows it is not connected and retries).
@@ -139,25 +132,25 @@ fn wall_secs(line: &str) -> f64 {
 #[tokio::test]
 async fn a_lesson_clicked_before_the_page_is_connected_still_observes_its_runs() {
     let _one = one_at_a_time();
-    let server = Server::start();
-    let Some(b) = Browser::start(1280, 720).await else {
+    let Some(page) = Page::start(1280, 720).await else {
         return;
     };
+    let (b, server) = (&page.browser, &page.server);
     // The single-run lesson and a lesson whose runs depend on the machine's cores.
-    open_unconnected(&b, &server.url()).await;
+    open_unconnected(b, &server.url()).await;
     b.click("[data-testid=lesson-who_prints_first]").await;
-    release_socket(&b).await;
-    let lines = observed(&b, 1, 20).await;
+    release_socket(b).await;
+    let lines = observed(b, 1, 20).await;
     for n in 1..=4 {
         assert!(lines[0].contains(&format!("Num: {n}")), "{lines:?}");
     }
 
-    open_unconnected(&b, &server.url()).await;
+    open_unconnected(b, &server.url()).await;
     b.click("[data-testid=lesson-chef_alone]").await;
-    release_socket(&b).await;
-    let cores = machine_cores(&b).await;
+    release_socket(b).await;
+    let cores = machine_cores(b).await;
     let runs = if cores < 2 { 1 } else { 2 };
-    let lines = observed(&b, runs, 40).await;
+    let lines = observed(b, runs, 40).await;
     assert!(lines[0].starts_with("4 jobs, 1 core:"), "{lines:?}");
     if cores >= 2 {
         assert!(
@@ -173,18 +166,18 @@ async fn a_lesson_clicked_before_the_page_is_connected_still_observes_its_runs()
         .js("return document.querySelector('[data-testid=command-error]') === null")
         .await;
     assert_eq!(banner, true, "no error banner");
-    b.close().await;
+    page.close().await;
 }
 
 #[tokio::test]
 async fn a_fresh_tab_observes_only_the_runs_it_started() {
     let _one = one_at_a_time();
-    let server = Server::start();
-    let Some(b) = Browser::start(1280, 720).await else {
+    let Some(page) = Page::start(1280, 720).await else {
         return;
     };
+    let (b, server) = (&page.browser, &page.server);
     // The first tab runs the pool demo (3 s) and stays open.
-    b.finished_run(&server.url(), "pool").await;
+    page.finished_run("", "pool").await;
     let first = b.client.window().await.expect("this tab");
     let second = b.client.new_window(true).await.expect("a second tab");
     b.client
@@ -192,10 +185,10 @@ async fn a_fresh_tab_observes_only_the_runs_it_started() {
         .await
         .expect("switch tabs");
     // The new tab: "Sleeping vs working" clicked at once.
-    open_unconnected(&b, &server.url()).await;
+    open_unconnected(b, &server.url()).await;
     b.click("[data-testid=lesson-sleeping_vs_working]").await;
-    release_socket(&b).await;
-    let lines = observed(&b, 2, 40).await;
+    release_socket(b).await;
+    let lines = observed(b, 2, 40).await;
     assert!(lines[0].starts_with("sleeping tasks: "), "{lines:?}");
     assert!(lines[1].starts_with("CPU tasks: "), "{lines:?}");
     // 8 × 0.5 s sleeping tasks on 4 workers: about 1 s, not the other tab's 3 s.
@@ -207,19 +200,19 @@ async fn a_fresh_tab_observes_only_the_runs_it_started() {
         "run A is this tab's sleeping run: {compared}"
     );
     b.client.switch_to_window(first).await.expect("back");
-    b.close().await;
+    page.close().await;
 }
 
 #[tokio::test]
 async fn observations_say_running_until_the_run_has_finished() {
     let _one = one_at_a_time();
-    let server = Server::start();
-    let Some(b) = Browser::start(1280, 720).await else {
+    let Some(page) = Page::start(1280, 720).await else {
         return;
     };
-    open_unconnected(&b, &server.url()).await;
+    let (b, server) = (&page.browser, &page.server);
+    open_unconnected(b, &server.url()).await;
     b.click("[data-testid=lesson-pool_imap]").await;
-    release_socket(&b).await;
+    release_socket(b).await;
     // Sample the story and the run's status together until the run has finished.
     let mut mid_run = 0;
     eventually("the seed lesson's run finished", 30, async || {
@@ -250,14 +243,14 @@ async fn observations_say_running_until_the_run_has_finished() {
         mid_run > 5,
         "sampled the run while it ran ({mid_run} times)"
     );
-    let lines = observed(&b, 1, 10).await;
+    let lines = observed(b, 1, 10).await;
     assert!(
         lines[0].starts_with(
             "Pool(4).imap: [ZeroDivisionError: division by zero, 1, 2, 3, 4, 5, 6, 7, 8, 9] in"
         ),
         "{lines:?}"
     );
-    b.close().await;
+    page.close().await;
 }
 
 /// Whether the compare panel (`[data-testid=compare]`) is on the page and shown.
@@ -271,22 +264,22 @@ async fn compare_shown(b: &Browser) -> bool {
 #[tokio::test]
 async fn a_single_run_lesson_opens_no_comparison() {
     let _one = one_at_a_time();
-    let server = Server::start();
-    let Some(b) = Browser::start(1280, 720).await else {
+    let Some(page) = Page::start(1280, 720).await else {
         return;
     };
+    let (b, server) = (&page.browser, &page.server);
     b.open(&server.url()).await;
     b.click("[data-testid=lesson-two_processes]").await;
-    observed(&b, 1, 20).await;
+    observed(b, 1, 20).await;
     // Give the page a moment to open anything it would.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(!compare_shown(&b).await, "one run: nothing to compare");
+    assert!(!compare_shown(b).await, "one run: nothing to compare");
     // A second finished run: the picker is offered, but no comparison opens by itself,
     // and one side picked alone does not compare a run with itself.
     b.click("[data-testid=lesson-who_prints_first]").await;
     b.element("[data-testid=lesson][data-lesson=who_prints_first]")
         .await;
-    observed(&b, 1, 20).await;
+    observed(b, 1, 20).await;
     b.element("[data-testid=compare]").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let opened = b
@@ -316,7 +309,7 @@ async fn a_single_run_lesson_opens_no_comparison() {
         .await;
     b.text_contains("[data-testid=compare-verdict]", "A took")
         .await;
-    b.close().await;
+    page.close().await;
 }
 
 /// The layout figures the projector test checks, measured in the page.
@@ -338,11 +331,11 @@ async fn layout(b: &Browser) -> Value {
 #[tokio::test]
 async fn the_projector_theme_shows_a_lesson_run_at_projector_resolutions() {
     let _one = one_at_a_time();
-    let server = Server::start();
     for (w, h) in [(1280, 720), (1024, 768)] {
-        let Some(b) = Browser::start(w, h).await else {
+        let Some(page) = Page::start(w, h).await else {
             return;
         };
+        let (b, server) = (&page.browser, &page.server);
         // The page as a projector shows it: a viewport of exactly w×h (a browser in full
         // screen, or presenting).
         b.client
@@ -360,13 +353,13 @@ async fn the_projector_theme_shows_a_lesson_run_at_projector_resolutions() {
             let f = |k: &str| l[k].as_f64().unwrap_or(f64::NAN);
             f("top") >= -1.0 && f("bottom") <= f("inner_h") + 1.0
         };
-        let mut at_start = layout(&b).await;
+        let mut at_start = layout(b).await;
         for _ in 0..40 {
             if on_screen(&at_start) {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
-            at_start = layout(&b).await;
+            at_start = layout(b).await;
         }
         b.screenshot(&format!("projector-{w}x{h}.png")).await;
         let f = |k: &str| at_start[k].as_f64().unwrap_or(f64::NAN);
@@ -385,7 +378,7 @@ async fn the_projector_theme_shows_a_lesson_run_at_projector_resolutions() {
         );
         b.text_becomes("[data-testid=run-status]", "finished").await;
         // Console lines readable: a text column at least 30 characters wide, one line tall.
-        let done = layout(&b).await;
+        let done = layout(b).await;
         let g = |k: &str| done[k].as_f64().unwrap_or(f64::NAN);
         assert!(g("scroll_w") <= g("inner_w"), "{w}×{h}: {done}");
         assert!(
@@ -418,22 +411,18 @@ async fn the_projector_theme_shows_a_lesson_run_at_projector_resolutions() {
             .await;
         b.screenshot(&format!("projector-{w}x{h}-console.png"))
             .await;
-        b.close().await;
+        page.close().await;
     }
 }
 
 #[tokio::test]
 async fn full_screen_falls_back_to_a_page_filling_view_when_the_browser_refuses() {
     let _one = one_at_a_time();
-    let server = Server::start();
-    let Some(b) = Browser::start(1280, 720).await else {
+    let Some(page) = Page::start(1280, 720).await else {
         return;
     };
-    b.finished_run(
-        &format!("{}?theme=projector", server.url()),
-        "two_processes",
-    )
-    .await;
+    let b = &page.browser;
+    page.finished_run("?theme=projector", "two_processes").await;
     // This browser refuses full screen (as a kiosk, an iframe or a policy may).
     b.js("Element.prototype.requestFullscreen = function () {
             return Promise.reject(new TypeError('Permissions check failed'));
@@ -475,5 +464,5 @@ async fn full_screen_falls_back_to_a_page_filling_view_when_the_browser_refuses(
         })
         .await;
     }
-    b.close().await;
+    page.close().await;
 }

@@ -1,14 +1,12 @@
 //! Workers that die: killed from the page mid-task or while idle, or by the OS. The lost task
 //! is an error naming the worker and the signal, a replacement starts, the rest completes.
 
-mod common;
-
-use common::*;
 use shared::{
     ClientMessage, DemoRequest, Event, EventKind, ExitStatus, KillReason, PoolParams, ProcId,
     RunOutcome, TaskResult,
 };
 use std::time::Duration;
+use testkit::*;
 
 fn pool(tasks: u64, task_ms: u64) -> ClientMessage {
     ClientMessage::start(DemoRequest::Pool(PoolParams {

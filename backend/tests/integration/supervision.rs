@@ -1,13 +1,11 @@
 //! No child outlives its run or its server: cancel, a closed client, SIGTERM and SIGKILL of
 //! the server. Each test counts the real processes left.
 
-mod common;
-
-use common::*;
 use shared::{
     ClientMessage, DemoRequest, EventKind, ExitStatus, KillReason, RunOutcome, TwoProcessesParams,
 };
 use std::time::Duration;
+use testkit::*;
 
 const LINGER: ClientMessage = ClientMessage::start(DemoRequest::TwoProcesses(TwoProcessesParams {
     num: 2,

@@ -1,10 +1,8 @@
 //! The pool's semantics, API by API, on real worker processes (through `procviz run`).
 
-mod common;
-
-use common::*;
 use shared::{Event, EventKind, ProcId, RunOutcome, TaskResult};
 use std::collections::HashMap;
+use testkit::*;
 
 fn consumed(events: &[Event]) -> Vec<(u64, TaskResult, f64)> {
     events

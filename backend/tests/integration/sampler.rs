@@ -1,15 +1,9 @@
 //! Per-core lanes, checked against the kernel with real CPU-bound and sleeping processes.
 //! The tests run one at a time: they measure the machine's cores.
 
-// Each test runs on its own runtime and holds the machine's cores for its whole run: the
-// guard is meant to be held across its awaits.
-#![allow(clippy::await_holding_lock)]
-
-mod common;
-
-use common::*;
 use shared::{Event, EventKind, ProcId};
 use std::collections::HashMap;
+use testkit::*;
 
 fn kernel_cpu(events: &[Event]) -> HashMap<u32, u64> {
     events

@@ -2,15 +2,9 @@
 //! real runtime over a real WebSocket, with what the lesson promises checked from the event
 //! stream. The lessons measure the machine's cores, so they run one at a time.
 
-// Each test runs on its own runtime and holds the machine's cores for its whole run: the
-// guard is meant to be held across its awaits.
-#![allow(clippy::await_holding_lock)]
-
-mod common;
-
-use common::*;
 use shared::{ClientMessage, Event, EventKind, Lesson, PoolApi, ProcId, ServerMessage, TaskResult};
 use std::collections::{BTreeSet, HashMap};
+use testkit::*;
 
 /// The machine's cores, as the server reports them.
 async fn cores(server: &Server) -> u32 {

@@ -1,13 +1,11 @@
 //! The "Two processes" demo over a real WebSocket, with real child processes.
 
-mod common;
-
-use common::*;
 use shared::{
     ClientMessage, DemoRequest, EventKind, ExitStatus, PROTOCOL_VERSION, ProcId, RunOutcome,
     ServerMessage, Stream, TwoProcessesParams,
 };
 use std::time::Duration;
+use testkit::*;
 
 fn start(num: i64, linger_ms: u64) -> ClientMessage {
     ClientMessage::start(DemoRequest::TwoProcesses(TwoProcessesParams {

@@ -1,0 +1,76 @@
+//! Checks on real processes through /proc.
+
+use std::time::{Duration, Instant};
+
+/// Whether `pid` is a live (not zombie) procviz child: a process forked by procviz's fork
+/// server (its command line is the server binary's: `procviz __zygote`).
+pub fn is_live_worker(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let state = stat
+        .rsplit(')')
+        .next()
+        .and_then(|s| s.split_whitespace().next());
+    if state == Some("Z") {
+        return false;
+    }
+    cmdline(pid).ends_with("__zygote")
+}
+
+/// Checks that `pid` is a real child process of the procviz server `server`: forked by its
+/// fork server, which the server started.
+pub fn assert_child_of_server(pid: u32, server: u32) {
+    assert!(
+        is_live_worker(pid),
+        "PID {pid} is not a running procviz child"
+    );
+    let zygote = parent_of(pid).expect("a parent");
+    assert!(
+        cmdline(zygote).ends_with("__zygote"),
+        "parent of {pid}: {}",
+        cmdline(zygote)
+    );
+    assert_eq!(
+        parent_of(zygote),
+        Some(server),
+        "the fork server belongs to the server"
+    );
+}
+
+/// Waits up to `timeout` for every one of `pids` to be gone; returns the ones left.
+pub fn wait_gone(pids: &[u32], timeout: Duration) -> Vec<u32> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left: Vec<u32> = pids
+            .iter()
+            .copied()
+            .filter(|&p| is_live_worker(p))
+            .collect();
+        if left.is_empty() || Instant::now() >= deadline {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The parent PID of `pid` from /proc.
+pub fn parent_of(pid: u32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("PPid:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// The command line of `pid`, arguments separated by spaces.
+pub fn cmdline(pid: u32) -> String {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|c| {
+            String::from_utf8_lossy(&c)
+                .replace('\0', " ")
+                .trim()
+                .to_string()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,105 @@
+//! Presenting: the projector theme, the presenter keys, the timeline full screen.
+
+use crate::lessons::observed;
+use std::time::Duration;
+use testkit::*;
+
+#[tokio::test]
+async fn the_projector_theme_applies_and_is_read_from_the_url() {
+    let Some(page) = Page::open(1280, 720, "").await else {
+        return;
+    };
+    let size = |b: &Browser| {
+        let client = b.client.clone();
+        async move {
+            client
+                .execute(
+                    "return getComputedStyle(document.documentElement).fontSize",
+                    vec![],
+                )
+                .await
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    assert_eq!(size(&page).await, "16px");
+    page.click("[data-testid=theme] option[value=projector]")
+        .await;
+    page.element("html[data-theme=projector]").await;
+    assert_eq!(size(&page).await, "20px");
+    // A bookmarked configuration keeps its theme, and the pool demo reads its parameters.
+    page.load("?theme=projector&tasks=10&workers=4&fail=0")
+        .await;
+    page.element("html[data-theme=projector]").await;
+    page.click("[data-testid=demo-pool]").await;
+    page.text_becomes("[data-testid=run-status]", "finished")
+        .await;
+    page.elements("[data-testid=result]", 10).await;
+    page.screenshot("pool-projector.png").await;
+}
+
+#[tokio::test]
+async fn presenter_keys_start_demos_switch_themes_and_show_help() {
+    let _one = one_at_a_time();
+    let Some(b) = Page::open(1280, 720, "").await else {
+        return;
+    };
+    let key = |k: &'static str| {
+        format!(
+            "document.body.dispatchEvent(new KeyboardEvent('keydown', {{key: {k:?}, bubbles: true}})); return true;"
+        )
+    };
+    b.js(&key("?")).await;
+    assert!(
+        b.text("[data-testid=help]")
+            .await
+            .contains("timeline full screen")
+    );
+    b.js(&key("?")).await;
+    // The timeline alone, full screen (a click is the user gesture the browser asks for).
+    b.click("[data-testid=full-screen]").await;
+    let full = b
+        .js("return document.fullscreenElement ? document.fullscreenElement.className : ''")
+        .await;
+    assert!(
+        full.as_str().is_some_and(|c| c.contains("timeline")),
+        "full screen shows the timeline: {full}"
+    );
+    // `f` leaves it again (the header with the button is behind the full-screen timeline).
+    b.js(&key("f")).await;
+    eventually("f leaves full screen", 5, async || {
+        match b.js("return document.fullscreenElement === null").await == true {
+            true => Ok(()),
+            false => Err("still full screen".to_string()),
+        }
+    })
+    .await;
+    b.js(&key("t")).await;
+    b.element("html[data-theme=dark]").await;
+    b.js(&key("t")).await;
+    b.element("html[data-theme=projector]").await;
+    b.js(&key("1")).await;
+    b.element("[data-testid=lesson][data-lesson=two_processes]")
+        .await;
+    observed(&b, 1, 20).await;
+    // The replay of a run this short is over within a few frames: record what the replay
+    // label showed while it ran.
+    b.js(
+        "window.__replay = []; new MutationObserver(() => window.__replay.push(
+            document.querySelector('[data-testid=replay-time]').textContent))
+          .observe(document.querySelector('[data-testid=replay-time]'),
+                   {childList: true, characterData: true, subtree: true}); return true;",
+    )
+    .await;
+    b.js(&key("p")).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let shown = b.js("return window.__replay").await;
+    assert!(
+        shown.as_array().is_some_and(|a| a
+            .iter()
+            .any(|t| t.as_str().is_some_and(|t| t.starts_with("replay ")))),
+        "p replays the run: {shown}"
+    );
+}

@@ -1,0 +1,13 @@
+//! The integration tests: the real `procviz` binary over a real WebSocket and through its CLI,
+//! checked against real processes. One module per feature; the helpers are the `testkit`
+//! crate.
+
+mod bad_input;
+mod lessons;
+mod pool;
+mod pool_failures;
+mod processes;
+mod sampler;
+mod security;
+mod supervision;
+mod two_processes;
