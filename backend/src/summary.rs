@@ -25,7 +25,7 @@ impl Summary {
     pub fn add(&mut self, event: &Event) {
         self.wall = self.wall.max(event.t.as_secs_f64());
         match &event.kind {
-            EventKind::RunStarted { title, .. } => self.title = title.clone(),
+            EventKind::RunStarted(start) => self.title = start.title.clone(),
             EventKind::ProcessSpawned { proc, name, .. } => self.names.push((proc.0, name.clone())),
             EventKind::ProcessExited { proc, status, .. } => {
                 let name = self

@@ -277,28 +277,33 @@ pub struct Event {
     pub kind: EventKind,
 }
 
+/// What [`EventKind::RunStarted`] says of a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunStart {
+    /// The demo and its parameters, as started.
+    pub demo: DemoRequest,
+    /// A human title for the run ("Two processes").
+    pub title: String,
+    /// The machine's online core count when the run started.
+    pub cores: u32,
+    /// PID of the main process (the procviz server).
+    pub main_pid: u32,
+    /// The label the starting client gave its request
+    /// ([`ClientMessage::StartRun::request`]); absent when it gave none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
+    /// The timed actions the run carries out ([`ClientMessage::StartRun::schedule`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schedule: Vec<Scheduled>,
+}
+
 /// What happened.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
-    /// The run began (always `seq` 0, `t` 0).
-    RunStarted {
-        /// The demo and its parameters, as started (boxed: events stay small in memory).
-        demo: Box<DemoRequest>,
-        /// A human title for the run ("Two processes").
-        title: String,
-        /// The machine's online core count when the run started.
-        cores: u32,
-        /// PID of the main process (the procviz server).
-        main_pid: u32,
-        /// The label the starting client gave its request
-        /// ([`ClientMessage::StartRun::request`]); absent when it gave none.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        request: Option<String>,
-        /// The timed actions the run carries out ([`ClientMessage::StartRun::schedule`]).
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        schedule: Vec<Scheduled>,
-    },
+    /// The run began (always `seq` 0, `t` 0). Its fields are those of [`RunStart`], on the
+    /// event itself (boxed in memory: events stay small).
+    RunStarted(Box<RunStart>),
     /// A process was created (the parent's view: it has a PID but may not run yet).
     ProcessSpawned {
         /// The process within the run.

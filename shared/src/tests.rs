@@ -13,14 +13,19 @@ fn demo() -> DemoRequest {
 
 fn every_event_kind() -> Vec<EventKind> {
     vec![
-        EventKind::RunStarted {
-            demo: Box::new(demo()),
+        EventKind::RunStarted(Box::new(RunStart {
+            demo: demo(),
             title: "Two processes".into(),
             cores: 2,
             main_pid: 42,
-            request: None,
-            schedule: Vec::new(),
-        },
+            request: Some("tab-1".into()),
+            schedule: vec![Scheduled {
+                at_ms: 1500,
+                action: RunAction::KillProcess {
+                    name: "PoolWorker-2".into(),
+                },
+            }],
+        })),
         EventKind::ProcessSpawned {
             proc: ProcId(1),
             pid: 1234,
@@ -252,6 +257,32 @@ fn wire_format_is_stable() {
         serde_json::to_string(&event).unwrap(),
         r#"{"run":1,"seq":2,"t":1500,"kind":{"type":"process_exited","proc":1,"status":{"type":"signal","signal":15}}}"#
     );
+}
+
+#[test]
+fn run_started_is_one_flat_object_on_the_wire() {
+    let kind = EventKind::RunStarted(Box::new(RunStart {
+        demo: demo(),
+        title: "Two processes".into(),
+        cores: 2,
+        main_pid: 42,
+        request: Some("tab-1".into()),
+        schedule: Vec::new(),
+    }));
+    let json = serde_json::to_value(&kind).unwrap();
+    assert_eq!(json["type"], "run_started");
+    assert_eq!(json["title"], "Two processes");
+    assert_eq!(json["request"], "tab-1");
+    assert!(
+        json.get("schedule").is_none(),
+        "an empty schedule is left out"
+    );
+    // A run_started of protocol 1 before `request` and `schedule` existed still reads.
+    let old = r#"{"type":"run_started","demo":{"demo":"two_processes","num":10,"linger_ms":0},"title":"Two processes","cores":2,"main_pid":42}"#;
+    match serde_json::from_str::<EventKind>(old).unwrap() {
+        EventKind::RunStarted(start) => assert_eq!((start.request, start.schedule), (None, vec![])),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

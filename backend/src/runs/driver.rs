@@ -10,7 +10,7 @@ use crate::runs::handle::RunHandle;
 use crate::runs::options::{RunOptions, RuntimeConfig};
 use crate::runs::schedule;
 use crate::sampler::Sampler;
-use shared::{EventKind, KillReason, RunOutcome, RunTime};
+use shared::{EventKind, KillReason, RunOutcome, RunStart, RunTime};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -25,14 +25,14 @@ pub async fn drive(
     let (sink, recorder) = Recorder::start(RunClock::start_now(), handle.log.clone());
     sink.emit(
         RunTime::ZERO,
-        EventKind::RunStarted {
-            demo: Box::new(handle.demo.clone()),
+        EventKind::RunStarted(Box::new(RunStart {
+            demo: handle.demo.clone(),
             title: handle.demo.title().to_string(),
             cores: crate::host::online_cores(),
             main_pid: std::process::id(),
             request: options.request.clone(),
             schedule: options.schedule.clone(),
-        },
+        })),
     )
     .await;
     let limit = config.max_run_time;

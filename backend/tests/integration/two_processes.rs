@@ -47,7 +47,7 @@ async fn two_real_processes_print_exit_zero_and_main_prints_done() {
     for (i, e) in events.iter().enumerate() {
         assert_eq!((e.run, e.seq), (run, i as u64), "event {e:?}");
     }
-    assert!(matches!(events[0].kind, EventKind::RunStarted { .. }));
+    assert!(matches!(events[0].kind, EventKind::RunStarted(_)));
     assert!(
         frames < events.len(),
         "events must be batched: {frames} frames for {} events",
@@ -188,13 +188,9 @@ async fn run_started_echoes_the_requests_label_and_schedule() {
     .await;
     let (events, _) = events_until_finished(&mut ws).await;
     match &events[0].kind {
-        EventKind::RunStarted {
-            request,
-            schedule: echoed,
-            ..
-        } => {
-            assert_eq!(request.as_ref(), Some(&label));
-            assert_eq!(echoed, &schedule);
+        EventKind::RunStarted(start) => {
+            assert_eq!(start.request.as_ref(), Some(&label));
+            assert_eq!(start.schedule, schedule);
         }
         other => panic!("run_started first, got {other:?}"),
     }

@@ -202,7 +202,7 @@ impl AppState {
                 let before = current.as_ref().map(|m| (m.run, m.finished()));
                 for event in events {
                     let started = match &event.kind {
-                        EventKind::RunStarted { request, .. } => Some(request.as_deref()),
+                        EventKind::RunStarted(start) => Some(start.request.as_deref()),
                         _ => None,
                     };
                     // A live run replaces a recording on screen, whatever its number; a

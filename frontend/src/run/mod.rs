@@ -240,19 +240,12 @@ impl RunModel {
         let t = event.t.as_secs_f64();
         self.last_t = self.last_t.max(t);
         match &event.kind {
-            EventKind::RunStarted {
-                demo,
-                title,
-                cores,
-                main_pid,
-                request,
-                schedule: _,
-            } => {
-                self.demo = Some((**demo).clone());
-                self.title = title.clone();
-                self.cores = *cores;
-                self.main_pid = *main_pid;
-                self.request = request.clone();
+            EventKind::RunStarted(start) => {
+                self.demo = Some(start.demo.clone());
+                self.title = start.title.clone();
+                self.cores = start.cores;
+                self.main_pid = start.main_pid;
+                self.request = start.request.clone();
             }
             EventKind::ProcessSpawned {
                 proc,

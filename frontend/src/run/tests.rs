@@ -21,14 +21,14 @@ fn two_process_run() -> Vec<Event> {
         ev(
             0,
             0,
-            EventKind::RunStarted {
-                demo: Box::new(DemoRequest::TwoProcesses(TwoProcessesParams::default())),
+            EventKind::RunStarted(Box::new(shared::RunStart {
+                demo: DemoRequest::TwoProcesses(TwoProcessesParams::default()),
                 title: "Two processes".into(),
                 cores: 2,
                 main_pid: 10,
                 request: None,
                 schedule: Vec::new(),
-            },
+            })),
         ),
         ev(
             1,
