@@ -1,8 +1,9 @@
 //! # procviz page
 //!
 //! Leptos, client-side rendered, compiled to wasm32 by the backend's build script.
-//! [`layout`] and [`model`] are pure and tested natively; [`components`] are thin views over
-//! them; [`ws`] is the connection.
+//! [`layout`], [`model`] and [`timeline`] (the one scene both timeline painters draw) are
+//! pure and tested natively; [`components`] are thin views over them; [`ws`] is the
+//! connection.
 
 pub mod components;
 pub mod export;
@@ -10,7 +11,7 @@ pub mod layout;
 pub mod lessons;
 pub mod model;
 pub mod python;
-pub mod scene;
+pub mod timeline;
 pub mod ws;
 
 use wasm_bindgen::prelude::wasm_bindgen;

@@ -12,7 +12,6 @@ mod replay;
 mod results;
 mod summary;
 mod timeline;
-mod timeline_canvas;
 mod toolbar;
 
 use crate::model::{RunModel, Tally, print_order};
