@@ -1,8 +1,8 @@
 //! What the pointer is over and what the timeline says about it: the one hit-test rule for
-//! demo-size and big runs alike (the scene's lane geometry and bar widths, looked up in the
-//! run's task index, so it costs the same for ten tasks as for a million), the hover panel's
-//! rows, and the tooltip texts the SVG and the export attach to shapes. Pure; tested
-//! natively.
+//! demo-size and big runs alike (the scene's lane geometry and bar widths; a worker's bars
+//! are found by binary search in the run's task index, so a million tasks answer about as
+//! fast as ten), the hover panel's rows, and the tooltip texts the SVG and the export attach
+//! to shapes. Pure; tested natively.
 
 use super::geometry::{FAILED_HIT_LEFT_PX, HIT_TOLERANCE_PX, core, in_plot, lane_stack, task_rect};
 use super::scene::allowed_cores;
