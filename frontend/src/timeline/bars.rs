@@ -28,7 +28,12 @@ fn bar(rect: Rect, tasks: Tasks, failed: bool, view: &View) -> Bar {
         .filter(|text| {
             failed
                 || view.detail == Detail::Every
-                || rect.w > text.chars().count() as f64 * view.label_px + 6.0
+                || fits(
+                    text,
+                    rect.x + process::LABEL_DX,
+                    rect.right(),
+                    view.label_px,
+                )
         })
         .map(|text| Label {
             x: rect.x + process::LABEL_DX,
@@ -61,25 +66,53 @@ pub(super) fn every_bar(m: &RunModel, proc: ProcId, top: f64, view: &View, out: 
         })
         .collect();
     bars.sort_by_key(|b| b.failed);
-    // A failed bar is drawn on top, at least 14 px wide: the label of a bar starting under
-    // it moves to its right so both stay readable.
+    clear_of_failed(&mut bars, view);
+    out.extend(bars.into_iter().map(Shape::Bar));
+}
+
+/// Whether `text` fits in a bar from `x` to `right` (pixels per character: `label_px`).
+fn fits(text: &str, x: f64, right: f64, label_px: f64) -> bool {
+    x + text.chars().count() as f64 * label_px + process::LABEL_DX < right
+}
+
+/// A failed bar is drawn on top, at least 14 px wide: the label of a bar starting under it
+/// moves to its right so both stay readable (with level of detail, a label that no longer
+/// fits its bar is dropped). `bars`: the others in start order, then the failed ones in
+/// start order.
+fn clear_of_failed(bars: &mut [Bar], view: &View) {
     let failed: Vec<Rect> = bars.iter().filter(|b| b.failed).map(|b| b.rect).collect();
+    // The right edge covered by the failed bars so far (they may overlap).
+    let reach: Vec<f64> = failed
+        .iter()
+        .scan(f64::MIN, |edge, f| {
+            *edge = edge.max(f.right());
+            Some(*edge)
+        })
+        .collect();
     for b in bars.iter_mut().filter(|b| !b.failed) {
         let x = b.rect.x;
-        if let (Some(label), Some(f)) = (
-            b.label.as_mut(),
-            failed.iter().find(|f| f.x <= x + 1.0 && x < f.right()),
-        ) {
-            label.x = f.right() + process::LABEL_DX;
+        let started_before = failed.partition_point(|f| f.x <= x + 1.0);
+        let Some(&right) = started_before.checked_sub(1).and_then(|i| reach.get(i)) else {
+            continue;
+        };
+        if right <= x {
+            continue;
         }
+        let moved = right + process::LABEL_DX;
+        let end = b.rect.right();
+        b.label = b.label.take().and_then(|mut label| {
+            label.x = moved;
+            (view.detail == Detail::Every || fits(&label.text, moved, end, view.label_px))
+                .then_some(label)
+        });
     }
-    out.extend(bars.into_iter().map(Shape::Bar));
 }
 
 /// A worker's task bars with level of detail: bars closer than a pixel merge; failed tasks
 /// are left out of that and drawn after, merged only with each other (3 px).
 pub(super) fn merged_bars(m: &RunModel, proc: ProcId, top: f64, view: &View, out: &mut Vec<Shape>) {
     let axis = &view.axis;
+    let mut bars = Vec::new();
     let (dy, h) = process::BAR;
     let list = m.index.of(proc);
     let span = |k: usize| {
@@ -94,12 +127,7 @@ pub(super) fn merged_bars(m: &RunModel, proc: ProcId, top: f64, view: &View, out
             h,
         };
         if r.count > 1 {
-            out.push(Shape::Bar(bar(
-                rect(1.0),
-                Tasks::Many(r.count),
-                false,
-                view,
-            )));
+            bars.push(bar(rect(1.0), Tasks::Many(r.count), false, view));
             continue;
         }
         let index = list[r.first];
@@ -109,7 +137,7 @@ pub(super) fn merged_bars(m: &RunModel, proc: ProcId, top: f64, view: &View, out
                 index,
                 task: task.task,
             };
-            out.push(Shape::Bar(bar(rect(TASK_MIN_PX), tasks, false, view)));
+            bars.push(bar(rect(TASK_MIN_PX), tasks, false, view));
         }
     }
     let failed: Vec<usize> = m
@@ -138,6 +166,8 @@ pub(super) fn merged_bars(m: &RunModel, proc: ProcId, top: f64, view: &View, out
             w: r.w.max(FAILED_MIN_PX),
             h,
         };
-        out.push(Shape::Bar(bar(rect, tasks, true, view)));
+        bars.push(bar(rect, tasks, true, view));
     }
+    clear_of_failed(&mut bars, view);
+    out.extend(bars.into_iter().map(Shape::Bar));
 }

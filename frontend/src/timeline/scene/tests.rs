@@ -206,3 +206,70 @@ fn shapes_name_their_class_and_colour() {
     assert_eq!(s.lanes[1].shapes[0].colour(), Colour::Task);
     assert_eq!(s.lanes[1].colour, Colour::Process(1));
 }
+
+/// Task 0 fails after 10 µs; task 4 starts 1 ms later on the same worker and runs 100 ms.
+fn failed_then_long() -> RunModel {
+    let mut m = RunModel::new(RunId(1));
+    let worker = ProcId(1);
+    let error = TaskResult::Error(Box::new(TaskError {
+        error_type: "ZeroDivisionError".into(),
+        message: "division by zero".into(),
+        location: "here".into(),
+    }));
+    let events = [
+        (
+            0,
+            EventKind::ProcessSpawned {
+                proc: worker,
+                pid: 10,
+                name: "PoolWorker-1".into(),
+                parent: ProcId::MAIN,
+            },
+        ),
+        (0, EventKind::TaskStarted { task: 0, worker }),
+        (
+            10,
+            EventKind::TaskFinished {
+                task: 0,
+                worker,
+                result: error,
+            },
+        ),
+        (1_010, EventKind::TaskStarted { task: 4, worker }),
+        (
+            101_010,
+            EventKind::TaskFinished {
+                task: 4,
+                worker,
+                result: TaskResult::Value { value: 4 },
+            },
+        ),
+    ];
+    for (seq, (us, kind)) in events.into_iter().enumerate() {
+        m.apply(&Event {
+            run: RunId(1),
+            seq: seq as u64,
+            t: RunTime(us * 1_000),
+            kind,
+        });
+    }
+    m
+}
+
+#[test]
+fn with_either_detail_a_label_under_a_failed_bar_clears_it() {
+    let m = failed_then_long();
+    for detail in [Detail::Every, Detail::Merged] {
+        let s = scene(&m, &view(0.2, detail));
+        let b = bars(&s);
+        let failed = b.iter().find(|b| b.failed).expect("the failed bar").rect;
+        let four = b
+            .iter()
+            .find(|b| matches!(b.tasks, Tasks::One { task: 4, .. }))
+            .expect("task 4's own bar");
+        assert!(four.rect.x < failed.right(), "{detail:?}: it starts under");
+        let label = four.label.as_ref().expect("its label");
+        assert_eq!(label.text, "4");
+        assert!(label.x >= failed.right(), "{detail:?}: {label:?}");
+    }
+}
