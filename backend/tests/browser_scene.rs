@@ -95,6 +95,7 @@ async fn a_failed_task_answers_the_pointer_alike_on_svg_and_canvas_and_the_expor
         on_svg.starts_with("Task 0") && on_svg.contains("ZeroDivisionError"),
         "{on_svg:?}"
     );
+    browser.screenshot("scene-svg.png").await;
 
     // The export writes the scene: every task bar, with its number and resolved colours.
     let svg = exported_svg(&browser).await;
@@ -130,6 +131,7 @@ async fn a_failed_task_answers_the_pointer_alike_on_svg_and_canvas_and_the_expor
     );
     let on_canvas = hover_at(&browser, x, y).await;
     assert_eq!(on_canvas, on_svg, "one hit-test rule for both drawings");
+    browser.screenshot("scene-forced-canvas.png").await;
     browser.close().await;
 }
 
