@@ -86,6 +86,50 @@ impl ProcessLane {
     pub fn alive(&self) -> bool {
         self.proc != ProcId::MAIN && self.exit.is_none()
     }
+
+    /// The lane without its shapes (what stays in SVG when the canvas paints them).
+    pub fn frame(&self) -> ProcessLane {
+        ProcessLane {
+            proc: self.proc,
+            name: self.name.clone(),
+            pid: self.pid,
+            top: self.top,
+            exit_code: self.exit_code,
+            colour: self.colour,
+            pending: self.pending,
+            running: self.running,
+            has_tasks: self.has_tasks,
+            exit: self.exit.clone(),
+            shapes: Vec::new(),
+        }
+    }
+}
+
+impl CoreLane {
+    /// The lane without its shapes (what stays in SVG when the canvas paints them).
+    pub fn frame(&self) -> CoreLane {
+        CoreLane {
+            core: self.core,
+            top: self.top,
+            allowed: self.allowed,
+            shapes: Vec::new(),
+        }
+    }
+}
+
+impl Scene {
+    /// What the SVG draws of the scene: all of it for [`Detail::Every`]; with level of
+    /// detail, only the lanes' frames (the canvas paints their shapes).
+    pub fn svg_part(&self) -> (Vec<CoreLane>, Vec<ProcessLane>) {
+        if self.view.detail == Detail::Every {
+            (self.cores.clone(), self.lanes.clone())
+        } else {
+            (
+                self.cores.iter().map(CoreLane::frame).collect(),
+                self.lanes.iter().map(ProcessLane::frame).collect(),
+            )
+        }
+    }
 }
 
 /// A process's exit: a line at `x` and a label (`exit 0`, `-9 (SIGKILL)`).

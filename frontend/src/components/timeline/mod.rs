@@ -27,12 +27,16 @@ use crate::timeline::shape::{Detail, View};
 use leptos::prelude::*;
 use std::sync::Arc;
 
-/// Whether the page is in the projector theme (bigger labels).
-fn projector() -> bool {
+/// The page's theme (`None`: the default, light).
+fn theme() -> Option<String> {
     document()
         .document_element()
         .and_then(|e| e.get_attribute("data-theme"))
-        .is_some_and(|t| t == "projector")
+}
+
+/// Whether the page is in the projector theme (bigger labels).
+fn projector() -> bool {
+    theme().is_some_and(|t| t == "projector")
 }
 
 /// Pixels per character of a task label in the current theme.
@@ -166,6 +170,9 @@ pub fn Timeline(
     let on_canvas = Memo::new(move |_| {
         drawn.with(|s| s.as_ref().is_some_and(|s| s.view.detail == Detail::Merged))
     });
+    // What the SVG paints (with level of detail, the lanes without their shapes: a pan of a
+    // big run then leaves the core lanes' elements alone).
+    let svg_part = Memo::new(move |_| drawn.with(|s| s.as_ref().map(Scene::svg_part)));
     let on_wheel = move |ev: web_sys::WheelEvent| {
         ev.prevent_default();
         let a = axis.get_untracked();
@@ -196,9 +203,9 @@ pub fn Timeline(
     };
     let live_run = move || live.get();
     let lane_ids = move || {
-        drawn.with(|s| {
-            s.as_ref().map_or_else(Vec::new, |s| {
-                s.lanes
+        svg_part.with(|s| {
+            s.as_ref().map_or_else(Vec::new, |(_, lanes)| {
+                lanes
                     .iter()
                     .map(|l| (l.proc.0, l.name.clone(), l.pid))
                     .collect::<Vec<_>>()
@@ -206,36 +213,32 @@ pub fn Timeline(
         })
     };
     let core_ids = move || {
-        drawn.with(|s| {
-            s.as_ref()
-                .map_or_else(Vec::new, |s| s.cores.iter().map(|c| c.core).collect())
+        svg_part.with(|s| {
+            s.as_ref().map_or_else(Vec::new, |(cores, _)| {
+                cores.iter().map(|c| c.core).collect()
+            })
         })
     };
     let lane = move |proc: u32| {
-        drawn.with(|s| {
+        svg_part.with(|s| {
             s.as_ref()
-                .and_then(|s| s.lanes.iter().find(|l| l.proc.0 == proc).cloned())
+                .and_then(|(_, lanes)| lanes.iter().find(|l| l.proc.0 == proc).cloned())
         })
     };
     let core_lane = move |core: u32| {
-        drawn.with(|s| {
+        svg_part.with(|s| {
             s.as_ref()
-                .and_then(|s| s.cores.iter().find(|c| c.core == core).cloned())
+                .and_then(|(cores, _)| cores.iter().find(|c| c.core == core).cloned())
         })
     };
     let lane_view = move |proc: u32| {
         let l = lane(proc)?;
-        let shapes = !on_canvas.get();
         let live = live_run();
-        run.with_untracked(|r| {
-            r.as_ref()
-                .map(|m| svg::lane_body(l, m, shapes, live, selected))
-        })
+        run.with_untracked(|r| r.as_ref().map(|m| svg::lane_body(l, m, live, selected)))
     };
     let core_view = move |core: u32| {
         let c = core_lane(core)?;
-        let shapes = !on_canvas.get();
-        run.with_untracked(|r| r.as_ref().map(|m| svg::core_body(c, m, shapes)))
+        run.with_untracked(|r| r.as_ref().map(|m| svg::core_body(c, m)))
     };
     let ticks = move || {
         drawn.with(|s| {
@@ -320,6 +323,21 @@ pub fn Timeline(
         })
     };
     let canvas: NodeRef<leptos::html::Canvas> = NodeRef::new();
+    // The palette, read from the page's style again only when the theme has changed.
+    let palette: StoredValue<Option<(Option<String>, Palette)>> = StoredValue::new(None);
+    let current_palette = move || {
+        let theme = theme();
+        let cached = palette.with_value(|c| {
+            c.as_ref()
+                .filter(|(t, _)| *t == theme)
+                .map(|(_, p)| p.clone())
+        });
+        cached.unwrap_or_else(|| {
+            let p = page_palette();
+            palette.set_value(Some((theme, p.clone())));
+            p
+        })
+    };
     Effect::new(move |_| {
         let sel = selected.get();
         let (Some(el), Some(svg)) = (canvas.get(), svg_ref.get()) else {
@@ -331,7 +349,7 @@ pub fn Timeline(
                     (Some(m), Some(task)) => selection(m, &s.view.axis, task),
                     _ => Vec::new(),
                 });
-                canvas::draw(&el, &svg, s, &page_palette(), &outlines);
+                canvas::draw(&el, &svg, s, &current_palette(), &outlines);
             }
             _ => canvas::clear(&el),
         });

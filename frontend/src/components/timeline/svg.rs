@@ -1,7 +1,8 @@
 //! The SVG view of the scene: each lane's shapes as real SVG elements with their classes and
 //! test ids (the stylesheet colours them from the palette's custom properties), tooltips,
-//! clicks on task bars, and the kill button of a live child. With level of detail the
-//! lanes' shapes are left to the canvas; names, spans and exit marks stay here.
+//! clicks on task bars, and the kill button of a live child. With level of detail it is
+//! given the lanes without their shapes ([`crate::timeline::scene::Scene::svg_part`]): the
+//! canvas paints those; names, spans and exit marks stay here.
 
 use crate::layout::LaneStack;
 use crate::model::RunModel;
@@ -44,12 +45,12 @@ pub(super) fn defs() -> impl IntoView {
     }
 }
 
-/// The inside of a core lane; its blocks only when `shapes` (else the canvas draws them).
-pub(super) fn core_body(lane: CoreLane, m: &RunModel, shapes: bool) -> impl IntoView + use<> {
+/// The inside of a core lane.
+pub(super) fn core_body(lane: CoreLane, m: &RunModel) -> impl IntoView + use<> {
     let y = lane.top;
     let c = lane.core;
     let allowed = lane.allowed;
-    let blocks = shapes.then(|| {
+    let blocks = {
         lane.shapes
             .iter()
             .map(|s| {
@@ -71,7 +72,7 @@ pub(super) fn core_body(lane: CoreLane, m: &RunModel, shapes: bool) -> impl Into
                 }
             })
             .collect_view()
-    });
+    };
     view! {
         <text class="lane-name" x=8.0 y=y + core::NAME_Y>{format!("core {c}")}</text>
         <rect class="core-bg" class:not-allowed=!allowed x=LABEL_W y=y width=PLOT_W height=LaneStack::CORE_HEIGHT />
@@ -82,12 +83,10 @@ pub(super) fn core_body(lane: CoreLane, m: &RunModel, shapes: bool) -> impl Into
     }
 }
 
-/// The inside of a process lane (rebuilt when the lane changes; the lane's element stays);
-/// its strip and bars only when `shapes` (else the canvas draws them).
+/// The inside of a process lane (rebuilt when the lane changes; the lane's element stays).
 pub(super) fn lane_body(
     lane: ProcessLane,
     m: &RunModel,
-    shapes: bool,
     run: Option<shared::RunId>,
     selected: RwSignal<Option<u64>>,
 ) -> impl IntoView + use<> {
@@ -115,13 +114,12 @@ pub(super) fn lane_body(
     let strip: Vec<Shape> = lane
         .shapes
         .iter()
-        .filter(|s| shapes && matches!(s, Shape::Strip { .. }))
+        .filter(|s| matches!(s, Shape::Strip { .. }))
         .cloned()
         .collect();
     let bars = lane
         .shapes
         .iter()
-        .filter(|_| shapes)
         .filter_map(|s| match s {
             Shape::Bar(bar) => Some((s.class(), bar.clone())),
             _ => None,

@@ -273,3 +273,16 @@ fn with_either_detail_a_label_under_a_failed_bar_clears_it() {
         assert!(label.x >= failed.right(), "{detail:?}: {label:?}");
     }
 }
+
+#[test]
+fn with_level_of_detail_the_svg_keeps_only_the_lanes_frames() {
+    let m = big_run(10);
+    let every = scene(&m, &view(0.0105, Detail::Every));
+    let (_, lanes) = every.svg_part();
+    assert_eq!(lanes, every.lanes, "demo sizes: all of it");
+    let merged = scene(&m, &view(0.0105, Detail::Merged));
+    let (cores, lanes) = merged.svg_part();
+    assert!(lanes.iter().all(|l| l.shapes.is_empty()) && cores.is_empty());
+    assert_eq!(lanes[1].running, merged.lanes[1].running);
+    assert!(!merged.lanes[1].shapes.is_empty(), "the canvas's part");
+}
