@@ -246,7 +246,10 @@ pub fn Timeline(
                 .map_or_else(|| axis.get().ticks(TICK_PX), |s| s.ticks.clone())
         })
     };
-    let height = move || drawn.with(|s| s.as_ref().map_or_else(|| height(0, 1), |s| s.height));
+    // A memo: the drawing's size changes with its lanes, not with a pan or a zoom.
+    let drawing_height =
+        Memo::new(move |_| drawn.with(|s| s.as_ref().map_or_else(|| height(0, 1), |s| s.height)));
+    let height = move || drawing_height.get();
     let title = move || run.with(|r| r.as_ref().map(|m| format!("{} — run {}", m.title, m.run.0)));
     // The scrub cursor: press or drag along the time axis to see the run at that moment.
     let cursor: RwSignal<Option<f64>> = RwSignal::new(None);
