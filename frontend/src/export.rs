@@ -1,17 +1,11 @@
 //! Export of the timeline for slides: a standalone SVG (title, parameters, date and a legend
-//! baked in) and a PNG drawn from it. The text assembly is pure and tested natively; the
-//! browser part only reads the drawn timeline and hands the file over.
+//! around the scene written by [`crate::timeline::svg`], every colour resolved from the
+//! page's palette) and a PNG drawn from it. The text assembly is pure and tested natively;
+//! the browser part only reads the palette and hands the file over.
 
-use crate::layout::process_colour;
-
-/// Styles the exported SVG carries with it (it must look the same outside the page).
-pub const EXPORT_CSS: &str = "text{font-family:'DejaVu Sans',Arial,sans-serif;fill:#1b1f24}\
-.tick{stroke:#d9dde3}.tick-label{font-size:13px;fill:#5b6470}.lane-name{font-size:15px;font-weight:600}\
-.lane-pid{font-size:12px;fill:#5b6470}.bar.pending{opacity:.35}.bar.running.has-tasks{opacity:.18}\
-.core-bg{fill:#eef1f5}.task rect{fill:#0072b2;stroke:#fff}.task text{font-size:12px;fill:#fff;font-weight:600}\
-.task.failed rect{fill:#c2410c;stroke:#7c2d12;stroke-dasharray:3 2}.exit line{stroke:#1a7f37;stroke-width:2}\
-.exit text{font-size:14px;fill:#1a7f37;font-weight:600}.exit.failed line{stroke:#c2410c}.exit.failed text{fill:#c2410c}\
-.kill{display:none}";
+use crate::layout::process_slot;
+use crate::timeline::palette::{Colour, Palette};
+use crate::timeline::svg::xml_escape;
 
 /// A demo's parameters for people: `workers=4, tasks=10, api=imap, …` (from its wire form,
 /// so every parameter is there; nulls are left out).
@@ -29,25 +23,26 @@ pub fn params_text(demo: &shared::DemoRequest) -> String {
         .join(", ")
 }
 
-/// Escapes text for XML.
-pub fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// The header of an export.
+#[derive(Clone, Copy, Debug)]
+pub struct Heading<'a> {
+    /// The run's title.
+    pub title: &'a str,
+    /// Its parameters ([`params_text`]).
+    pub params: &'a str,
+    /// The date of the export.
+    pub date: &'a str,
 }
 
-/// A standalone SVG: a header (title, parameters, date), the timeline's drawing (`inner`, the
-/// markup inside the page's `<svg>`, of size `width`×`height`), and a legend of `processes`
-/// (id, name).
+/// A standalone SVG: a header, the timeline's drawing (`inner`, of size `width`×`height`), and
+/// a legend of `processes` (id, name), coloured from `p`.
 pub fn standalone_svg(
-    title: &str,
-    params: &str,
-    date: &str,
+    heading: &Heading,
     width: f64,
     height: f64,
     inner: &str,
     processes: &[(u32, String)],
+    p: &Palette,
 ) -> String {
     let header = 64.0;
     let legend_rows = processes.len().div_ceil(4) as f64;
@@ -58,7 +53,7 @@ pub fn standalone_svg(
         let y = header + height + 16.0 + (i / 4) as f64 * 22.0;
         legend.push_str(&format!(
             "<rect x=\"{x}\" y=\"{y}\" width=\"14\" height=\"14\" fill=\"{}\"/><text x=\"{}\" y=\"{}\" font-size=\"14\">{}</text>",
-            process_colour(*proc),
+            p.get(Colour::Process(process_slot(*proc))),
             x + 20.0,
             y + 12.0,
             xml_escape(name)
@@ -66,13 +61,17 @@ pub fn standalone_svg(
     }
     format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{total}\" viewBox=\"0 0 {width} {total}\">\
-<style>{EXPORT_CSS}</style><rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\
+<rect width=\"100%\" height=\"100%\" fill=\"{}\"/>\
+<g font-family=\"DejaVu Sans, Arial, sans-serif\" fill=\"{}\">\
 <text x=\"20\" y=\"28\" font-size=\"20\" font-weight=\"700\">{}</text>\
-<text x=\"20\" y=\"50\" font-size=\"13\" fill=\"#5b6470\">{} · {}</text>\
-<g transform=\"translate(0 {header})\">{inner}</g>{legend}</svg>",
-        xml_escape(title),
-        xml_escape(params),
-        xml_escape(date),
+<text x=\"20\" y=\"50\" font-size=\"13\" fill=\"{}\">{} · {}</text>\
+<g transform=\"translate(0 {header})\">{inner}</g>{legend}</g></svg>",
+        p.get(Colour::Panel),
+        p.get(Colour::Ink),
+        xml_escape(heading.title),
+        p.get(Colour::Muted),
+        xml_escape(heading.params),
+        xml_escape(heading.date),
     )
 }
 
@@ -96,19 +95,26 @@ mod tests {
     #[test]
     fn the_export_carries_title_parameters_date_and_legend() {
         let svg = standalone_svg(
-            "Pool — run 1",
-            "Pool(4).imap, 10 tasks",
-            "2026-11-25",
+            &Heading {
+                title: "Pool — run 1",
+                params: "Pool(4).imap, 10 tasks",
+                date: "2026-11-25",
+            },
             1200.0,
             300.0,
             "<g class=\"lane\"></g>",
             &[(1, "PoolWorker-1".into()), (2, "PoolWorker-<2>".into())],
+            &Palette::read(|name| format!("[{name}]")),
         );
         assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
         assert!(svg.contains("Pool — run 1"));
         assert!(svg.contains("Pool(4).imap, 10 tasks · 2026-11-25"));
         assert!(svg.contains("PoolWorker-&lt;2&gt;"), "names are escaped");
-        assert!(svg.contains(process_colour(1)));
+        assert!(
+            svg.contains("fill=\"[--proc-1]\""),
+            "legend colours resolved"
+        );
+        assert!(svg.contains("fill=\"[--panel]\""), "the theme's background");
         assert!(svg.contains("<g class=\"lane\"></g>"));
         assert!(svg.ends_with("</svg>"));
     }

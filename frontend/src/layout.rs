@@ -1,5 +1,6 @@
-//! Pure layout maths: time → pixels, axis ticks, lane positions, colours. No DOM, no
-//! signals: everything here is tested natively (`cargo test -p frontend`).
+//! Pure layout maths: time → pixels, axis ticks, lane positions, level of detail and
+//! hit-testing along a lane, which palette slot a process takes. No DOM, no signals:
+//! everything here is tested natively (`cargo test -p frontend`).
 
 /// Maps run time (seconds) onto the horizontal pixels of a plot area.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -305,18 +306,33 @@ impl LaneStack {
     }
 }
 
-/// The Okabe–Ito palette: distinguishable with the common forms of colour blindness.
-pub const PALETTE: [&str; 8] = [
-    "#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#000000",
-];
+/// How many colours the child processes take turns with.
+const PROCESS_COLOURS: usize = 7;
 
-/// The colour of the process with this id (the main process, id 0, is grey).
-pub fn process_colour(proc: u32) -> &'static str {
+/// The palette slot of the process with this id: 0 for the main process (grey), then 1 to 7
+/// in turn (the Okabe–Ito palette without black: distinguishable with the common forms of
+/// colour blindness). The colours are the stylesheet's `--proc-0` … `--proc-7`.
+pub fn process_slot(proc: u32) -> usize {
     if proc == 0 {
-        "#7f7f7f"
+        0
     } else {
-        PALETTE[(proc as usize - 1) % (PALETTE.len() - 1)]
+        (proc as usize - 1) % PROCESS_COLOURS + 1
     }
+}
+
+/// The colour of the process with this id as a CSS value (`var(--proc-1)`), for styles.
+pub fn process_colour(proc: u32) -> &'static str {
+    const VARS: [&str; PROCESS_COLOURS + 1] = [
+        "var(--proc-0)",
+        "var(--proc-1)",
+        "var(--proc-2)",
+        "var(--proc-3)",
+        "var(--proc-4)",
+        "var(--proc-5)",
+        "var(--proc-6)",
+        "var(--proc-7)",
+    ];
+    VARS[process_slot(proc)]
 }
 
 #[cfg(test)]
@@ -535,9 +551,12 @@ mod tests {
     }
 
     #[test]
-    fn processes_get_distinct_colours_and_main_is_grey() {
-        assert_eq!(process_colour(0), "#7f7f7f");
+    fn processes_get_distinct_colours_and_main_its_own() {
+        assert_eq!(process_slot(0), 0);
+        assert_eq!(process_colour(0), "var(--proc-0)");
         assert_ne!(process_colour(1), process_colour(2));
+        assert_eq!(process_slot(7), 7);
         assert_eq!(process_colour(1), process_colour(8), "the palette cycles");
+        assert!((1..2000).all(|p| (1..=7).contains(&process_slot(p))));
     }
 }

@@ -1,7 +1,8 @@
 //! # procviz page
 //!
 //! Leptos, client-side rendered, compiled to wasm32 by the backend's build script.
-//! [`layout`], [`run`] (the run model), [`lessons`] and the app layer's state machines are pure and tested
+//! [`layout`], [`run`] (the run model), [`timeline`] (the one scene both timeline painters
+//! and the export draw), [`lessons`] and the app layer's state machines are pure and tested
 //! natively; [`app`] holds the shared state, the commands, the connection; [`components`]
 //! are thin views over them.
 
@@ -12,7 +13,7 @@ pub mod layout;
 pub mod lessons;
 pub mod python;
 pub mod run;
-pub mod scene;
+pub mod timeline;
 
 /// The connection's free `send` (the timeline's kill button uses it); the connection itself
 /// is [`app::Connection`].

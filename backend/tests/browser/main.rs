@@ -10,4 +10,5 @@ mod page;
 mod presenter;
 mod recording;
 mod replay;
+mod scene;
 mod timeline;

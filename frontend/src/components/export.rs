@@ -1,56 +1,45 @@
-//! Export buttons: the timeline as a standalone SVG or a PNG, for slides.
+//! Export buttons: the timeline as a standalone SVG or a PNG, for slides. The drawing is the
+//! scene of the run at the view the timeline shows, written with the page's palette (not the
+//! page's elements read back).
 
-use crate::export::{params_text, standalone_svg, svg_data_url};
+use super::timeline::{page_palette, shown_view};
+use crate::export::{Heading, params_text, standalone_svg, svg_data_url};
 use crate::run::RunModel;
+use crate::timeline::geometry::WIDTH;
+use crate::timeline::scene::scene;
+use crate::timeline::svg::drawing;
 use leptos::prelude::*;
 use std::sync::Arc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
-/// The drawn timeline as a standalone SVG document, with its size.
+/// The shown timeline as a standalone SVG document, with its size.
 fn timeline_svg(run: RwSignal<Option<Arc<RunModel>>>) -> Option<(String, f64, f64)> {
-    let el = document().query_selector("[data-testid=timeline]").ok()??;
-    let view_box = el.get_attribute("viewBox")?;
-    let dims: Vec<f64> = view_box
-        .split_whitespace()
-        .filter_map(|v| v.parse().ok())
-        .collect();
-    let (width, height) = (*dims.get(2)?, *dims.get(3)?);
     let date = js_sys::Date::new_0()
         .to_iso_string()
         .as_string()
         .unwrap_or_default();
+    let palette = page_palette();
     run.with_untracked(|r| {
         r.as_ref().map(|m| {
             let params = m.demo.as_ref().map(params_text).unwrap_or_default();
             let mut processes = vec![(0, "MainProcess".to_string())];
             processes.extend(m.processes.iter().map(|p| (p.proc.0, p.name.clone())));
-            // A big run's bars are on the canvas, not in the SVG: export the same shapes as
-            // vectors, at the zoom shown.
-            let mut inner = el.inner_html();
-            if super::timeline::dense(m) {
-                let attr = |name| el.get_attribute(name).and_then(|v| v.parse::<f64>().ok());
-                let axis = super::timeline::plot_axis(
-                    attr("data-t0").unwrap_or(0.0),
-                    attr("data-span").unwrap_or(m.last_t.max(1e-3)),
-                );
-                let g = super::timeline_canvas::geometry(m.cores_sampled());
-                inner.push_str(&crate::scene::to_svg(
-                    &crate::scene::scene(m, &axis, &g, None),
-                    "plot",
-                ));
-            }
+            let shown = scene(m, &shown_view(m));
             let svg = standalone_svg(
-                &format!("procviz — {} (run {})", m.title, m.run.0),
-                &params,
-                &date,
-                width,
-                height,
-                &inner,
+                &Heading {
+                    title: &format!("procviz — {} (run {})", m.title, m.run.0),
+                    params: &params,
+                    date: &date,
+                },
+                WIDTH,
+                shown.height,
+                &drawing(&shown, m, &palette),
                 &processes,
+                &palette,
             );
-            let total = svg_height(&svg).unwrap_or(height);
-            (svg, width, total)
+            let total = svg_height(&svg).unwrap_or(shown.height);
+            (svg, WIDTH, total)
         })
     })
 }

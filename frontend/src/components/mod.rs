@@ -13,7 +13,6 @@ mod replay;
 mod results;
 mod summary;
 mod timeline;
-mod timeline_canvas;
 mod toolbar;
 
 use crate::app::{AppState, ConnState, FullScreen};

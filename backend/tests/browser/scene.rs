@@ -1,0 +1,182 @@
+//! One drawing path: a demo-size run drawn as SVG and the same run on the canvas answer the
+//! pointer alike, and the SVG export writes the scene's shapes (not the page's elements).
+
+use std::time::Duration;
+use testkit::*;
+
+/// Dispatches a pointer move on the main timeline at drawing coordinates (`x`, `y`) (the
+/// SVG's viewBox units, the same for the SVG and the canvas) and returns the hover panel's
+/// text (empty when there is none).
+async fn hover_at(browser: &Browser, x: f64, y: f64) -> String {
+    let script = format!(
+        "const svg = document.querySelector('[data-testid=timeline]');
+         const r = svg.getBoundingClientRect();
+         const k = r.width / svg.viewBox.baseVal.width;
+         svg.dispatchEvent(new PointerEvent('pointermove', {{
+             clientX: r.left + {x} * k, clientY: r.top + {y} * k,
+             buttons: 0, button: 0, bubbles: true, isPrimary: true, pointerId: 1 }}));
+         return 'ok';"
+    );
+    assert_eq!(browser.js(&script).await, "ok");
+    eventually("the hover panel", 20, async || {
+        let text = browser
+            .js("const h = document.querySelector('[data-testid=hover]'); return h ? h.innerText : '';")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if text.is_empty() {
+            Err("no hover panel".to_string())
+        } else {
+            Ok(text)
+        }
+    })
+    .await
+}
+
+/// Clicks "Export SVG" and returns the document it offers for download.
+async fn exported_svg(browser: &Browser) -> String {
+    browser
+        .js("const a = document.querySelector('[data-testid=export-svg-link]'); if (a) a.remove(); return true;")
+        .await;
+    browser.click("[data-testid=export-svg]").await;
+    let href = browser
+        .element("[data-testid=export-svg-link]")
+        .await
+        .attr("href")
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let data = href
+        .strip_prefix("data:image/svg+xml;charset=utf-8,")
+        .expect("an SVG data URL");
+    let mut out = Vec::with_capacity(data.len());
+    let bytes = data.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).expect("hex");
+            out.push(u8::from_str_radix(hex, 16).expect("hex"));
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).expect("UTF-8")
+}
+
+#[tokio::test]
+async fn a_failed_task_answers_the_pointer_alike_on_svg_and_canvas_and_the_export_writes_its_bars()
+{
+    let Some(page) = Page::start(1280, 720).await else {
+        return;
+    };
+    let browser = &page.browser;
+    let query = "?tasks=6&task_ms=300";
+    let url = format!("{}{query}", page.server.url());
+    page.finished_run(query, "pool").await;
+    browser.element("section.timeline[data-render=svg]").await;
+    // Task 0 fails at once: its bar is drawn at the least width of a failed bar, and task 4
+    // starts under it on the same worker. A point near the failed bar's right end.
+    let bar = browser
+        .js(
+            "const r = document.querySelector('[data-testid=task-bar][data-task=\"0\"] rect');
+             return ['x', 'y', 'width', 'height'].map(a => Number(r.getAttribute(a)));",
+        )
+        .await;
+    let at = |i: usize| bar[i].as_f64().expect("a number");
+    let (x, y) = (at(0) + at(2) - 2.0, at(1) + at(3) / 2.0);
+    let on_svg = hover_at(browser, x, y).await;
+    assert!(
+        on_svg.starts_with("Task 0") && on_svg.contains("ZeroDivisionError"),
+        "{on_svg:?}"
+    );
+    browser.screenshot("scene-svg.png").await;
+
+    // The export writes the scene: every task bar, with its number and resolved colours.
+    let svg = exported_svg(browser).await;
+    assert_eq!(
+        svg.matches("data-testid=\"task-bar\"").count(),
+        6,
+        "one bar per task"
+    );
+    for task in 0..6 {
+        assert!(
+            svg.contains(&format!("data-task=\"{task}\"")),
+            "task {task} exported"
+        );
+    }
+    assert!(svg.contains("class=\"task failed\""), "the failed bar");
+    assert!(!svg.contains("var(--"), "colours are resolved");
+    assert!(!svg.contains("data-testid=\"kill\""), "no page controls");
+
+    // The same run drawn on the canvas (forced): the same point, the same panel.
+    browser.open(&format!("{url}&render=canvas")).await;
+    browser
+        .text_becomes("[data-testid=run-status]", "finished")
+        .await;
+    browser
+        .element("section.timeline[data-render=canvas]")
+        .await;
+    assert_eq!(
+        browser
+            .js("return document.querySelectorAll('[data-testid=task-bar]').length")
+            .await,
+        0,
+        "the bars are on the canvas"
+    );
+    let on_canvas = hover_at(browser, x, y).await;
+    assert_eq!(on_canvas, on_svg, "one hit-test rule for both drawings");
+    browser.screenshot("scene-forced-canvas.png").await;
+    page.close().await;
+}
+
+/// Pixels of the timeline's canvas that something was painted on.
+async fn painted(browser: &Browser) -> u64 {
+    browser
+        .js(
+            "const c = document.querySelector('section.timeline canvas');
+             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+             let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+             return n;",
+        )
+        .await
+        .as_u64()
+        .expect("a count")
+}
+
+#[tokio::test]
+async fn a_big_run_on_the_canvas_in_the_light_and_projector_themes() {
+    let Some(page) = Page::start(1280, 720).await else {
+        return;
+    };
+    let browser = &page.browser;
+    let query = "?tasks=20000&task_ms=0&work=none&fail=0,9999";
+    let url = format!("{}{query}", page.server.url());
+    page.finished_run(query, "pool").await;
+    browser
+        .element("section.timeline[data-render=canvas]")
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        painted(browser).await > 1_000,
+        "the canvas holds the run's bars"
+    );
+    browser.screenshot("scene-canvas.png").await;
+    browser.open(&format!("{url}&theme=projector")).await;
+    browser
+        .text_becomes("[data-testid=run-status]", "finished")
+        .await;
+    browser
+        .element("section.timeline[data-render=canvas]")
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        painted(browser).await > 1_000,
+        "the canvas holds the run's bars in the projector theme too"
+    );
+    browser.screenshot("scene-canvas-projector.png").await;
+    page.close().await;
+}

@@ -1,0 +1,390 @@
+//! The timeline's one scene: what is drawn for a run at one view (time range, level of
+//! detail), as plain data in drawing coordinates — core lanes with their sampled blocks and
+//! load from outside the run, process lanes with their spans, exit marks, state strips and
+//! task bars (with task number, failed or not, label and tooltip key). Pure and tested
+//! natively. The SVG view, the canvas and the SVG export all paint this scene; none of them
+//! places anything itself.
+//!
+//! Demo-size runs are drawn with every bar ([`Detail::Every`]); above [`SVG_TASKS`] tasks or
+//! [`SVG_BLOCKS`] sampled blocks, bars too close to tell apart merge into one "many tasks"
+//! bar ([`Detail::Merged`], through [`crate::layout::lod_rects`]) and what hides under what
+//! is already drawn is left out, so the shapes grow with the pixels, not with the run. Failed
+//! tasks are never merged away: they are drawn last, on top, at least
+//! [`super::geometry::FAILED_MIN_PX`] wide with their ✗, whatever the detail.
+
+use super::bars::{every_bar, merged_bars};
+use super::geometry::{
+    BLOCK_MIN_PX, MAIN_MIN_PX, PENDING_MIN_PX, RUNNING_MIN_PX, Rect, STRIP_MIN_PX, TICK_PX, core,
+    height, lane_stack, process, task_rect,
+};
+use super::palette::Colour;
+use super::shape::{Detail, Shape, View};
+use crate::layout::{Tick, TimeAxis, process_slot};
+use crate::run::RunModel;
+use shared::ProcId;
+
+/// The whole drawing of a run at one view.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scene {
+    /// The run's state it was drawn from (events applied, last time): scenes of a changed
+    /// run differ even where their shapes do not (tooltips change with the run).
+    pub version: (u64, f64),
+    /// The view it was drawn for.
+    pub view: View,
+    /// Height of the drawing.
+    pub height: f64,
+    /// The axis's ticks.
+    pub ticks: Vec<Tick>,
+    /// One lane per core, top to bottom.
+    pub cores: Vec<CoreLane>,
+    /// One lane per process (the main process first), below the core lanes.
+    pub lanes: Vec<ProcessLane>,
+}
+
+/// A core's lane.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CoreLane {
+    /// The core.
+    pub core: u32,
+    /// Top of the lane.
+    pub top: f64,
+    /// Whether the run's processes may run on it (their affinity); if not, it is hatched.
+    pub allowed: bool,
+    /// Load from outside the run, then the run's blocks.
+    pub shapes: Vec<Shape>,
+}
+
+/// A process's lane.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProcessLane {
+    /// The process.
+    pub proc: ProcId,
+    /// Its name.
+    pub name: String,
+    /// Its PID.
+    pub pid: u32,
+    /// Top of the lane.
+    pub top: f64,
+    /// Its exit code as Python reports it, once it has exited.
+    pub exit_code: Option<i32>,
+    /// Its colour.
+    pub colour: Colour,
+    /// Spawned, not yet started.
+    pub pending: Option<Rect>,
+    /// Running (drawn faint when the process runs tasks: it is then idle between them).
+    pub running: Option<Rect>,
+    /// Whether it runs tasks.
+    pub has_tasks: bool,
+    /// Its exit, once it has exited.
+    pub exit: Option<ExitMark>,
+    /// Its state strip, then its task bars (failed ones last, on top).
+    pub shapes: Vec<Shape>,
+}
+
+impl ProcessLane {
+    /// Whether the process is still alive (it can be killed from its lane).
+    pub fn alive(&self) -> bool {
+        self.proc != ProcId::MAIN && self.exit.is_none()
+    }
+
+    /// The lane without its shapes (what stays in SVG when the canvas paints them).
+    pub fn frame(&self) -> ProcessLane {
+        ProcessLane {
+            proc: self.proc,
+            name: self.name.clone(),
+            pid: self.pid,
+            top: self.top,
+            exit_code: self.exit_code,
+            colour: self.colour,
+            pending: self.pending,
+            running: self.running,
+            has_tasks: self.has_tasks,
+            exit: self.exit.clone(),
+            shapes: Vec::new(),
+        }
+    }
+}
+
+impl CoreLane {
+    /// The lane without its shapes (what stays in SVG when the canvas paints them).
+    pub fn frame(&self) -> CoreLane {
+        CoreLane {
+            core: self.core,
+            top: self.top,
+            allowed: self.allowed,
+            shapes: Vec::new(),
+        }
+    }
+}
+
+impl Scene {
+    /// What the SVG draws of the scene: all of it for [`Detail::Every`]; with level of
+    /// detail, only the lanes' frames (the canvas paints their shapes).
+    pub fn svg_part(&self) -> (Vec<CoreLane>, Vec<ProcessLane>) {
+        if self.view.detail == Detail::Every {
+            (self.cores.clone(), self.lanes.clone())
+        } else {
+            (
+                self.cores.iter().map(CoreLane::frame).collect(),
+                self.lanes.iter().map(ProcessLane::frame).collect(),
+            )
+        }
+    }
+}
+
+/// A process's exit: a line at `x` and a label (`exit 0`, `-9 (SIGKILL)`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExitMark {
+    /// Where the line is.
+    pub x: f64,
+    /// The label, without its ✓ or ✗.
+    pub label: String,
+    /// Exit code 0.
+    pub ok: bool,
+}
+
+impl ExitMark {
+    /// The label as drawn: ✓ or ✗, then the label.
+    pub fn text(&self) -> String {
+        format!("{} {}", if self.ok { "✓" } else { "✗" }, self.label)
+    }
+}
+
+/// The cores any child of the run may use (all, before a child has started).
+pub fn allowed_cores(m: &RunModel) -> Vec<u32> {
+    let mut cores: Vec<u32> = m
+        .processes
+        .iter()
+        .flat_map(|p| p.cpus.iter().copied())
+        .collect();
+    cores.sort_unstable();
+    cores.dedup();
+    if cores.is_empty() {
+        (0..m.cores).collect()
+    } else {
+        cores
+    }
+}
+
+/// Where an interval `[start, end]` is drawn, at least `min_px` wide. With
+/// [`Detail::Merged`], `None` if it is out of view or hides within half a pixel under what
+/// `last` (the right edge drawn so far on this lane) covers.
+fn place(view: &View, start: f64, end: f64, min_px: f64, last: &mut f64) -> Option<(f64, f64)> {
+    let axis = &view.axis;
+    let x = axis.x(start);
+    let w = axis.width_of(start, end, min_px);
+    if view.detail == Detail::Merged {
+        if end < axis.t0 || start > axis.t0 + axis.span || x + w <= *last + 0.5 {
+            return None;
+        }
+        *last = x + w;
+    }
+    Some((x, w))
+}
+
+/// The scene of `m` at `view`.
+pub fn scene(m: &RunModel, view: &View) -> Scene {
+    let cores = m.cores_sampled();
+    let processes = m.processes.len() + 1;
+    Scene {
+        version: (m.next_seq, m.last_t),
+        view: *view,
+        height: height(cores, processes),
+        ticks: view.axis.ticks(TICK_PX),
+        cores: core_lanes(m, view),
+        lanes: process_lanes(m, view),
+    }
+}
+
+fn core_lanes(m: &RunModel, view: &View) -> Vec<CoreLane> {
+    let stack = lane_stack(m.cores_sampled());
+    let allowed = allowed_cores(m);
+    let mut lanes: Vec<CoreLane> = (0..m.cores_sampled())
+        .map(|c| CoreLane {
+            core: c,
+            top: stack.cores.top(c as usize),
+            allowed: allowed.contains(&c),
+            shapes: Vec::new(),
+        })
+        .collect();
+    // Load from outside the run, up from each lane's bottom, under the run's blocks.
+    let mut last = vec![f64::MIN; lanes.len()];
+    for b in &m.outside {
+        let (Some(lane), Some(edge)) = (
+            lanes.get_mut(b.core as usize),
+            last.get_mut(b.core as usize),
+        ) else {
+            continue;
+        };
+        if let Some((x, w)) = place(view, b.start, b.end, BLOCK_MIN_PX, edge) {
+            lane.shapes.push(Shape::Outside {
+                rect: Rect {
+                    x,
+                    y: lane.top + core::PAD + (1.0 - b.share) * core::INNER,
+                    w,
+                    h: b.share * core::INNER,
+                },
+                share: b.share,
+            });
+        }
+    }
+    // Blocks of one core and interval stack, each as tall as its share of the interval.
+    let mut last = vec![(f64::MIN, f64::MIN); lanes.len()];
+    for (i, b) in m.core_blocks.iter().enumerate() {
+        let (Some(lane), Some((edge, start))) = (
+            lanes.get_mut(b.core as usize),
+            last.get_mut(b.core as usize),
+        ) else {
+            continue;
+        };
+        // A new interval may not hide under the last one drawn; blocks stacked in the same
+        // interval always draw.
+        let mut seen = if b.start == *start { f64::MIN } else { *edge };
+        if let Some((x, w)) = place(view, b.start, b.end, BLOCK_MIN_PX, &mut seen) {
+            *edge = seen;
+            *start = b.start;
+            lane.shapes.push(Shape::Block {
+                rect: Rect {
+                    x,
+                    y: lane.top + core::PAD + b.offset * core::INNER,
+                    w,
+                    h: (b.share * core::INNER).max(core::MIN_BLOCK_H),
+                },
+                proc: b.proc,
+                block: i,
+            });
+        }
+    }
+    lanes
+}
+
+fn process_lanes(m: &RunModel, view: &View) -> Vec<ProcessLane> {
+    let axis = &view.axis;
+    let lanes_at = lane_stack(m.cores_sampled()).processes;
+    let end = m.last_t;
+    let mut out = vec![ProcessLane {
+        proc: ProcId::MAIN,
+        name: "MainProcess".into(),
+        pid: m.main_pid,
+        top: lanes_at.top(0),
+        exit_code: None,
+        colour: Colour::Process(process_slot(0)),
+        pending: None,
+        running: Some(span_rect(
+            axis,
+            lanes_at.top(0),
+            0.0,
+            end,
+            process::RUNNING,
+            MAIN_MIN_PX,
+        )),
+        has_tasks: false,
+        exit: None,
+        shapes: Vec::new(),
+    }];
+    for (i, p) in m.processes.iter().enumerate() {
+        let top = lanes_at.top(i + 1);
+        let started = p.started.unwrap_or(end.max(p.spawned));
+        let stop = p.exited.unwrap_or(end);
+        let pending = span_rect(
+            axis,
+            top,
+            p.spawned,
+            started.min(stop),
+            process::PENDING,
+            PENDING_MIN_PX,
+        );
+        let running = p
+            .started
+            .map(|s| span_rect(axis, top, s, stop.max(s), process::RUNNING, RUNNING_MIN_PX));
+        let exit = p.status.map(|s| ExitMark {
+            x: axis.x(stop),
+            label: match s {
+                shared::ExitStatus::Code { code } => format!("exit {code}"),
+                shared::ExitStatus::Signal { signal } => {
+                    format!("{} ({})", -signal, shared::signal_name(signal))
+                }
+            },
+            ok: s.success(),
+        });
+        let mut shapes = strip(m, p.proc, top, view);
+        match view.detail {
+            Detail::Every => every_bar(m, p.proc, top, view, &mut shapes),
+            Detail::Merged => merged_bars(m, p.proc, top, view, &mut shapes),
+        }
+        out.push(ProcessLane {
+            proc: p.proc,
+            name: p.name.clone(),
+            pid: p.pid,
+            top,
+            exit_code: p.exit_code(),
+            colour: Colour::Process(process_slot(p.proc.0)),
+            pending: Some(pending),
+            running,
+            has_tasks: !m.index.of(p.proc).is_empty(),
+            exit,
+            shapes,
+        });
+    }
+    out
+}
+
+/// A span of a process lane (pending, running) at `(top, height)` offsets.
+fn span_rect(axis: &TimeAxis, top: f64, start: f64, end: f64, at: (f64, f64), min: f64) -> Rect {
+    Rect {
+        x: axis.x(start),
+        y: top + at.0,
+        w: axis.width_of(start, end, min),
+        h: at.1,
+    }
+}
+
+/// The state strip of a process: per sampled interval, the part on a core, then the part
+/// waiting for one; the rest it slept.
+fn strip(m: &RunModel, proc: ProcId, top: f64, view: &View) -> Vec<Shape> {
+    let (dy, h) = process::STRIP;
+    let mut out = Vec::new();
+    let mut last = f64::MIN;
+    for b in m.state_blocks.iter().filter(|b| b.proc == proc) {
+        if let Some((x, w)) = place(view, b.start, b.end, STRIP_MIN_PX, &mut last) {
+            let y = top + dy;
+            let on = w * b.running;
+            out.push(Shape::Strip {
+                rect: Rect { x, y, w: on, h },
+                waiting: false,
+            });
+            out.push(Shape::Strip {
+                rect: Rect {
+                    x: x + on,
+                    y,
+                    w: w * b.waiting,
+                    h,
+                },
+                waiting: true,
+            });
+        }
+    }
+    out
+}
+
+/// The outlines of task `task`'s bars (the selected task), whatever the detail.
+pub fn selection(m: &RunModel, axis: &TimeAxis, task: u64) -> Vec<Rect> {
+    let lanes = lane_stack(m.cores_sampled()).processes;
+    m.tasks
+        .iter()
+        .filter(|b| b.task == task)
+        .filter_map(|b| {
+            let lane = m.processes.iter().position(|p| p.proc == b.worker)?;
+            Some(task_rect(
+                axis,
+                lanes.top(lane + 1),
+                b.started,
+                b.end(m.last_t),
+                b.error().is_some(),
+            ))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
