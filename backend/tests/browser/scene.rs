@@ -133,6 +133,20 @@ async fn a_failed_task_answers_the_pointer_alike_on_svg_and_canvas_and_the_expor
     page.close().await;
 }
 
+/// A checksum of the timeline canvas's pixels.
+async fn canvas_sum(browser: &Browser) -> u64 {
+    browser
+        .js(
+            "const c = document.querySelector('section.timeline canvas');
+             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+             let h = 0; for (let i = 0; i < d.length; i += 1) h = (h * 31 + d[i]) % 1000000007;
+             return h;",
+        )
+        .await
+        .as_u64()
+        .expect("a checksum")
+}
+
 /// Pixels of the timeline's canvas that something was painted on.
 async fn painted(browser: &Browser) -> u64 {
     browser
@@ -165,6 +179,21 @@ async fn a_big_run_on_the_canvas_in_the_light_and_projector_themes() {
         "the canvas holds the run's bars"
     );
     browser.screenshot("scene-canvas.png").await;
+    // A theme switch repaints the canvas at once (the dark theme's colours), not at the
+    // next zoom or new event.
+    let before = canvas_sum(browser).await;
+    browser
+        .js("document.body.dispatchEvent(new KeyboardEvent('keydown', {key: 't', bubbles: true})); return true;")
+        .await;
+    eventually("the canvas repainted in the dark theme", 5, async || {
+        let now = canvas_sum(browser).await;
+        if now != before {
+            Ok(())
+        } else {
+            Err(format!("pixels unchanged ({now})"))
+        }
+    })
+    .await;
     browser.open(&format!("{url}&theme=projector")).await;
     browser
         .text_becomes("[data-testid=run-status]", "finished")

@@ -1,6 +1,7 @@
 //! The page's themes as state: light, dark, and a high-contrast, large-type one for
 //! projectors. The theme lives in a signal; [`apply`] mirrors it onto `<html data-theme>`,
-//! which the style sheet reads (nothing reads the attribute back).
+//! which the style sheet reads (nothing reads the attribute back). The app applies it on every
+//! change, and the timeline just before it reads the theme's colours for its canvas.
 
 use leptos::prelude::document;
 

@@ -14,6 +14,7 @@
 mod canvas;
 mod svg;
 
+use crate::app::{AppState, Theme};
 use crate::layout::TimeAxis;
 use crate::run::RunModel;
 use crate::timeline::geometry::{
@@ -27,16 +28,18 @@ use crate::timeline::shape::{Detail, View};
 use leptos::prelude::*;
 use std::sync::Arc;
 
-/// The page's theme (`None`: the default, light).
-fn theme() -> Option<String> {
-    document()
-        .document_element()
-        .and_then(|e| e.get_attribute("data-theme"))
+/// The page's theme, from the app's state (tracked where it is read inside a memo or an
+/// effect: a theme switch redraws the timeline, canvas included).
+fn theme() -> Theme {
+    use_context::<AppState>().map_or_else(
+        || Theme::from_url().unwrap_or_default(),
+        |app| app.theme.get(),
+    )
 }
 
 /// Whether the page is in the projector theme (bigger labels).
 fn projector() -> bool {
-    theme().is_some_and(|t| t == "projector")
+    theme() == Theme::Projector
 }
 
 /// Pixels per character of a task label in the current theme.
@@ -327,9 +330,12 @@ pub fn Timeline(
     };
     let canvas: NodeRef<leptos::html::Canvas> = NodeRef::new();
     // The palette, read from the page's style again only when the theme has changed.
-    let palette: StoredValue<Option<(Option<String>, Palette)>> = StoredValue::new(None);
+    let palette: StoredValue<Option<(Theme, Palette)>> = StoredValue::new(None);
     let current_palette = move || {
         let theme = theme();
+        // The style sheet is told the theme before its colours are read (the app's own
+        // effect that does this may run after this one).
+        crate::app::theme::apply(theme);
         let cached = palette.with_value(|c| {
             c.as_ref()
                 .filter(|(t, _)| *t == theme)
