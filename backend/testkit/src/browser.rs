@@ -195,13 +195,7 @@ impl Browser {
     /// `PROCVIZ_UPDATE_SCREENSHOTS=1`. Returns the PNG bytes.
     pub async fn screenshot(&self, name: &str) -> Vec<u8> {
         let png = self.client.screenshot().await.expect("screenshot");
-        let root = workspace_root();
-        let dir = root.join("target").join("screenshots");
-        std::fs::create_dir_all(&dir).expect("screenshot dir");
-        std::fs::write(dir.join(name), &png).expect("write screenshot");
-        if std::env::var("PROCVIZ_UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1") {
-            std::fs::write(root.join("docs").join(name), &png).expect("write docs screenshot");
-        }
+        save_picture(name, &png);
         png
     }
 
@@ -250,4 +244,16 @@ impl Drop for Browser {
 /// The workspace's root directory (screenshots go to its `target/screenshots/` and `docs/`).
 fn workspace_root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Saves a picture the page made (a screenshot, an exported PNG) under
+/// `target/screenshots/`, and into `docs/` as well when `PROCVIZ_UPDATE_SCREENSHOTS=1`.
+pub fn save_picture(name: &str, png: &[u8]) {
+    let root = workspace_root();
+    let dir = root.join("target").join("screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    std::fs::write(dir.join(name), png).expect("write screenshot");
+    if std::env::var("PROCVIZ_UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1") {
+        std::fs::write(root.join("docs").join(name), png).expect("write docs screenshot");
+    }
 }

@@ -20,7 +20,7 @@ mod procs;
 mod server;
 mod ws;
 
-pub use browser::Browser;
+pub use browser::{Browser, save_picture};
 pub use cores::{Cores, one_at_a_time};
 pub use events::{Seg, run_secs, secs, segments, spawned_pids};
 pub use page::Page;

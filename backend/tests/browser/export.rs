@@ -63,11 +63,7 @@ async fn svg_and_png_exports_are_valid_files_with_the_run_baked_in() {
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
     let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
     assert_eq!(width, 2400, "drawn at twice the timeline's width");
-    std::fs::write(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots/export.png"),
-        &png,
-    )
-    .unwrap();
+    save_picture("export.png", &png);
 }
 
 fn percent_decode(s: &str) -> String {
