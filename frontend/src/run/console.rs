@@ -1,7 +1,7 @@
 //! The run's console: every line its processes printed, in arrival order, and the order in
 //! which the children printed (what "Who prints first?" and its run-10× tally count).
 
-use super::{Moment, RunModel};
+use super::moment::Moment;
 use shared::{ProcId, Stream};
 
 /// A line of console output.
@@ -23,16 +23,6 @@ impl Moment for ConsoleLine {
     fn at(&self, t: f64) -> Option<Self> {
         (self.t <= t).then(|| self.clone())
     }
-}
-
-/// The order in which a run's child processes printed, as one line (`Num: 2 · Num: 1 · …`).
-pub fn print_order(m: &RunModel) -> String {
-    m.console
-        .iter()
-        .filter(|l| l.proc != ProcId::MAIN && l.stream == Stream::Stdout)
-        .map(|l| l.text.as_str())
-        .collect::<Vec<_>>()
-        .join(" · ")
 }
 
 /// Orders seen over repeated runs ("run 10×"), most frequent first.

@@ -1,44 +1,40 @@
 //! The page's picture of a run, rebuilt from its events. Pure: no DOM, no signals; tested
 //! natively.
 //!
-//! Split by concern: [`processes`], [`console`], [`tasks`] (bars and results), [`cores`]
-//! (what the sampler saw), each with its row types and the events it takes; [`hover`] and
-//! [`stats`] read the whole run; [`recording`] reads a recorded run into an ordinary model.
-//! Where a run comes from is its [`Source`], not a flag checked in several places.
+//! In layers, each file importing only those below it: `moment` (the replay cut's trait);
+//! the rows of each concern with what they were at a moment — `processes`, `console`,
+//! `tasks` (bars, their index, results), `cores` (what the sampler saw); this file, the
+//! [`RunModel`] that holds them, its [`Source`] and the cut; then what works on a whole run:
+//! `reduce` (events in, per concern), `stats` and `hover` (what the page asks of it),
+//! `recording` (a recorded run read into an ordinary model).
 //!
 //! Replay: [`RunModel::until`] cuts the run at a moment. Every row type says what it was at
 //! that moment ([`Moment`]: gone, or clipped), and `until` names every field of the model,
 //! so a field added later cannot be forgotten by the cut (the compiler asks for it).
+ler asks for it).
 
 mod console;
 mod cores;
 mod hover;
+mod moment;
 mod processes;
 mod recording;
+mod reduce;
 mod stats;
 mod tasks;
 #[cfg(test)]
 mod tests;
 
-pub use console::{ConsoleLine, Tally, print_order};
+pub use console::{ConsoleLine, Tally};
 pub use cores::{CoreBlock, OutsideLoad, StateBlock};
+pub use moment::Moment;
 pub use processes::ProcessRow;
 pub use recording::Recording;
-pub use stats::StateAt;
+pub use stats::{StateAt, print_order};
 pub use tasks::{Consumed, Raised, TaskBar, TaskIndex};
 
-use shared::{DemoRequest, Event, EventKind, ProcId, RunId, RunOutcome};
-
-/// What a row of the run was at a moment of a replay: gone (it had not happened yet) or
-/// clipped (what happened later left out).
-pub trait Moment: Sized {
-    /// This row as it was at `t` seconds; `None` if it did not exist yet.
-    fn at(&self, t: f64) -> Option<Self>;
-}
-
-fn cut_all<T: Moment>(rows: &[T], t: f64) -> Vec<T> {
-    rows.iter().filter_map(|r| r.at(t)).collect()
-}
+use moment::cut_all;
+use shared::{DemoRequest, ProcId, RunId, RunOutcome};
 
 /// Where a run comes from: what the page follows, replaces and may cancel depends on it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -227,102 +223,5 @@ impl RunModel {
             .iter()
             .find(|p| p.proc == proc)
             .map_or("?", |p| p.name.as_str())
-    }
-
-    /// Applies one event (of this run; others are ignored). Replayed events (seq already
-    /// seen) are ignored, so a re-subscription can resend the snapshot safely.
-    pub fn apply(&mut self, event: &Event) {
-        if event.run != self.run || event.seq < self.next_seq {
-            return;
-        }
-        self.gaps += event.seq - self.next_seq;
-        self.next_seq = event.seq + 1;
-        let t = event.t.as_secs_f64();
-        self.last_t = self.last_t.max(t);
-        match &event.kind {
-            EventKind::RunStarted(start) => {
-                self.demo = Some(start.demo.clone());
-                self.title = start.title.clone();
-                self.cores = start.cores;
-                self.main_pid = start.main_pid;
-                self.request = start.request.clone();
-            }
-            EventKind::ProcessSpawned {
-                proc,
-                pid,
-                name,
-                parent: _,
-            } => {
-                self.processes.push(ProcessRow {
-                    proc: *proc,
-                    name: name.clone(),
-                    pid: *pid,
-                    spawned: t,
-                    started: None,
-                    exited: None,
-                    status: None,
-                    killed_by: None,
-                    cpu_time_ns: None,
-                    cpus: Vec::new(),
-                });
-            }
-            EventKind::ProcessStarted { proc, cpus } => {
-                if let Some(row) = self.row_mut(*proc) {
-                    row.started = Some(t);
-                    row.cpus = cpus.clone();
-                }
-            }
-            EventKind::Output { proc, stream, text } => self.console.push(ConsoleLine {
-                seq: event.seq,
-                t,
-                proc: *proc,
-                stream: *stream,
-                text: text.clone(),
-            }),
-            EventKind::ProcessExited {
-                proc,
-                status,
-                killed_by,
-                cpu_time_ns,
-            } => {
-                if let Some(row) = self.row_mut(*proc) {
-                    row.exited = Some(t);
-                    row.status = Some(*status);
-                    row.killed_by = *killed_by;
-                    row.cpu_time_ns = *cpu_time_ns;
-                }
-            }
-            EventKind::RunFinished { outcome } => self.outcome = Some(outcome.clone()),
-            EventKind::TaskStarted { task, worker } => self.start_task(*task, *worker, t),
-            EventKind::TaskFinished {
-                task,
-                worker,
-                result,
-            } => self.finish_task(*task, *worker, result, t),
-            EventKind::ResultConsumed { index, result } => self.results.push(Consumed {
-                index: *index,
-                result: result.clone(),
-                t,
-            }),
-            EventKind::CallerRaised {
-                error,
-                lost_results,
-            } => self.raised = Some(((**error).clone(), *lost_results, t)),
-            EventKind::ThreadSegment {
-                proc,
-                core,
-                start,
-                on_cpu_ns,
-                waiting_ns,
-                slices,
-                ..
-            } => self.on_thread_segment(proc, core, start, (on_cpu_ns, waiting_ns, slices), t),
-            EventKind::CoreLoad { start, cores } => self.on_core_load(start, cores, t),
-            _ => {}
-        }
-    }
-
-    fn row_mut(&mut self, proc: ProcId) -> Option<&mut ProcessRow> {
-        self.processes.iter_mut().find(|p| p.proc == proc)
     }
 }

@@ -1,6 +1,6 @@
 //! The processes of a run: one row per child, from spawn to exit.
 
-use super::Moment;
+use super::moment::Moment;
 use shared::{ExitStatus, KillReason, ProcId};
 
 /// One process of the run as the page draws it.

@@ -1,8 +1,10 @@
-//! What a run adds up to (work, speedup) and what was going on at one moment (stepping and
-//! the scrub cursor).
+//! What the page asks of a whole run: what it adds up to (work, speedup, each core's busy
+//! time, the order its children printed), what was going on at one moment (stepping and the
+//! scrub cursor), which task a process ran when, where it ran and how long it waited.
 
 use super::RunModel;
-use shared::ProcId;
+use super::tasks::TaskBar;
+use shared::{ProcId, Stream};
 
 /// The state of a run at one moment (the scrub cursor).
 #[derive(Clone, Debug, PartialEq)]
@@ -113,4 +115,65 @@ impl RunModel {
             consumed,
         }
     }
+
+    /// The task a process was running at time `t`, if any (the bar a console line links to).
+    pub fn task_at(&self, proc: ProcId, t: f64) -> Option<&TaskBar> {
+        let list = self.index.of(proc);
+        let after = list.partition_point(|&i| self.tasks[i].started <= t);
+        let i = *list.get(after.checked_sub(1)?)?;
+        let bar = &self.tasks[i];
+        bar.finished.is_none_or(|f| f >= t).then_some(bar)
+    }
+
+    /// The cores a process was seen on between `start` and `end` (sampled), ascending.
+    pub fn cores_during(&self, proc: ProcId, start: f64, end: f64) -> Vec<u32> {
+        let mut cores: Vec<u32> = self
+            .core_blocks
+            .iter()
+            .filter(|b| b.proc == proc && b.end > start && b.start < end)
+            .map(|b| b.core)
+            .collect();
+        cores.sort_unstable();
+        cores.dedup();
+        cores
+    }
+
+    /// Nanoseconds `proc` waited for a core (sampled).
+    pub fn waited_ns(&self, proc: ProcId) -> u64 {
+        self.waiting_ns
+            .iter()
+            .find(|(w, _)| *w == proc)
+            .map_or(0, |(_, ns)| *ns)
+    }
+
+    /// Sampled CPU time of the run's processes on each core, seconds.
+    pub fn core_busy(&self) -> Vec<f64> {
+        let mut busy = vec![0.0; self.cores as usize];
+        for b in &self.core_blocks {
+            if let Some(slot) = busy.get_mut(b.core as usize) {
+                *slot += b.share * (b.end - b.start);
+            }
+        }
+        busy
+    }
+
+    /// The number of core lanes to draw: the machine's cores once the run has been sampled
+    /// (or, for a run without samples yet, none).
+    pub fn cores_sampled(&self) -> u32 {
+        if self.core_blocks.is_empty() {
+            0
+        } else {
+            self.cores
+        }
+    }
+}
+
+/// The order in which a run's child processes printed, as one line (`Num: 2 · Num: 1 · …`).
+pub fn print_order(m: &RunModel) -> String {
+    m.console
+        .iter()
+        .filter(|l| l.proc != ProcId::MAIN && l.stream == Stream::Stdout)
+        .map(|l| l.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" · ")
 }

@@ -1,7 +1,7 @@
 //! The tasks of a run's pool: a bar per task on its worker's lane, the lookups that keep
 //! big runs fast, and the results in the order the caller consumed them.
 
-use super::{Moment, RunModel};
+use super::moment::Moment;
 use shared::{ProcId, TaskError, TaskResult};
 
 /// One pool task as the page draws it: a bar on its worker's lane.
@@ -74,7 +74,7 @@ impl Moment for Raised {
     }
 }
 
-/// Lookups over [`RunModel::tasks`] that keep big runs fast: each worker's bars in start
+/// Lookups over [`crate::run::RunModel::tasks`] that keep big runs fast: each worker's bars in start
 /// order, the failed ones, the ones still open, the sum of finished task times.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskIndex {
@@ -125,42 +125,5 @@ impl TaskIndex {
             .iter()
             .find(|(w, _)| *w == worker)
             .map_or(&[], |(_, list)| list.as_slice())
-    }
-}
-
-impl RunModel {
-    /// The task a process was running at time `t`, if any (the bar a console line links to).
-    pub fn task_at(&self, proc: ProcId, t: f64) -> Option<&TaskBar> {
-        let list = self.index.of(proc);
-        let after = list.partition_point(|&i| self.tasks[i].started <= t);
-        let i = *list.get(after.checked_sub(1)?)?;
-        let bar = &self.tasks[i];
-        bar.finished.is_none_or(|f| f >= t).then_some(bar)
-    }
-
-    pub(super) fn start_task(&mut self, task: u64, worker: ProcId, t: f64) {
-        let bar = TaskBar {
-            task,
-            worker,
-            started: t,
-            finished: None,
-            result: None,
-        };
-        self.index.started(self.tasks.len(), &bar);
-        self.tasks.push(bar);
-    }
-
-    /// A task ended: its bar closes with its result (a task lost before it started gets a
-    /// zero-length bar).
-    pub(super) fn finish_task(&mut self, task: u64, worker: ProcId, result: &TaskResult, t: f64) {
-        if !self.index.open.contains_key(&task) {
-            self.start_task(task, worker, t);
-        }
-        if let Some(&i) = self.index.open.get(&task) {
-            let bar = &mut self.tasks[i];
-            bar.finished = Some(t);
-            bar.result = Some(result.clone());
-            self.index.finished(i, &self.tasks[i]);
-        }
     }
 }
