@@ -4,38 +4,9 @@
 use serde_json::{Value, json};
 use testkit::Browser;
 
-/// A chromedriver extension command: one Chrome DevTools Protocol call.
-#[derive(Debug)]
-pub struct Cdp {
-    pub cmd: &'static str,
-    pub params: Value,
-}
-
-impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
-        let body = json!({ "cmd": self.cmd, "params": self.params });
-        (http::Method::POST, Some(body.to_string()))
-    }
-}
-
 /// One Chrome DevTools Protocol call through chromedriver; its result.
 pub async fn cdp(browser: &Browser, cmd: &'static str, params: Value) -> Value {
-    browser
-        .client
-        .issue_cmd(Cdp { cmd, params })
-        .await
-        .unwrap_or_else(|e| panic!("CDP {cmd}: {e}"))
+    browser.cdp(cmd, params).await
 }
 
 /// Chromium's own counters (CDP `Performance.getMetrics`): seconds of main-thread tasks,

@@ -3,7 +3,7 @@
 //! WebSocket's traffic, and zoom or pan steps sent one per animation frame.
 
 use crate::FPS_TARGET;
-use crate::cdp::{Busy, Cdp, Metrics, cdp, metrics};
+use crate::cdp::{Busy, Metrics, cdp, metrics};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use testkit::Browser;
@@ -287,12 +287,10 @@ pub async fn timeline_steps(browser: &Browser, plan: &[(&str, usize)]) -> Steps 
 /// Installs the probes before the page's own scripts and turns Chromium's counters on.
 pub async fn install(browser: &Browser) {
     browser
-        .client
-        .issue_cmd(Cdp {
-            cmd: "Page.addScriptToEvaluateOnNewDocument",
-            params: json!({ "source": BEFORE_PAGE }),
-        })
-        .await
-        .expect("install the page probes (CDP through chromedriver)");
+        .cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({ "source": BEFORE_PAGE }),
+        )
+        .await;
     cdp(browser, "Performance.enable", json!({})).await;
 }

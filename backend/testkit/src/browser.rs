@@ -25,6 +25,32 @@ fn find_on_path(name: &str) -> Option<std::path::PathBuf> {
     })
 }
 
+/// A chromedriver extension command: one Chrome DevTools Protocol call (chromedriver's
+/// `goog/cdp/execute`).
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({ "cmd": self.cmd, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
 impl Browser {
     /// Starts chromedriver and a headless Chromium window of `width`×`height`; `None` (with a
     /// printed reason) when chromedriver is missing outside CI.
@@ -189,6 +215,15 @@ impl Browser {
     /// The text of the first element matching `css` (waiting for it).
     pub async fn text(&self, css: &str) -> String {
         self.element(css).await.text().await.unwrap_or_default()
+    }
+
+    /// One Chrome DevTools Protocol call through chromedriver (`Emulation.…`, `Page.…`,
+    /// `Performance.…`); its result.
+    pub async fn cdp(&self, cmd: &'static str, params: serde_json::Value) -> serde_json::Value {
+        self.client
+            .issue_cmd(Cdp { cmd, params })
+            .await
+            .unwrap_or_else(|e| panic!("CDP {cmd} (through chromedriver): {e}"))
     }
 
     /// Saves a screenshot under `target/screenshots/`, and into `docs/` as well when

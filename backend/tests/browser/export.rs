@@ -2,8 +2,12 @@
 
 use testkit::*;
 
-/// Clicks "Export SVG" and returns the document it offers for download.
+/// Clicks "Export SVG" and returns the document it offers for download (a link left by an
+/// earlier export is removed first, so this one is read).
 pub(crate) async fn exported_svg(browser: &Browser) -> String {
+    browser
+        .js("const a = document.querySelector('[data-testid=export-svg-link]'); if (a) a.remove(); return true;")
+        .await;
     browser.click("[data-testid=export-svg]").await;
     let href = browser
         .element("[data-testid=export-svg-link]")

@@ -24,41 +24,14 @@ const HOLD_SOCKET: &str = r#"(() => {
   };
 })();"#;
 
-/// A chromedriver extension command: one Chrome DevTools Protocol call.
-#[derive(Debug)]
-struct Cdp {
-    cmd: &'static str,
-    params: Value,
-}
-
-impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
-        let body = json!({ "cmd": self.cmd, "params": self.params });
-        (http::Method::POST, Some(body.to_string()))
-    }
-}
-
 /// Opens `url` in the browser's current tab with its connection held back; returns once the
 /// lesson buttons are there and the page says it is not connected.
 async fn open_unconnected(b: &Browser, url: &str) {
-    b.client
-        .issue_cmd(Cdp {
-            cmd: "Page.addScriptToEvaluateOnNewDocument",
-            params: json!({ "source": HOLD_SOCKET }),
-        })
-        .await
-        .expect("install the socket hold (CDP through chromedriver)");
+    b.cdp(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({ "source": HOLD_SOCKET }),
+    )
+    .await;
     b.client.goto(url).await.expect("load the page");
     b.element("[data-testid^=lesson-]").await;
     let state = b
@@ -338,13 +311,11 @@ async fn the_projector_theme_shows_a_lesson_run_at_projector_resolutions() {
         let (b, server) = (&page.browser, &page.server);
         // The page as a projector shows it: a viewport of exactly w×h (a browser in full
         // screen, or presenting).
-        b.client
-            .issue_cmd(Cdp {
-                cmd: "Emulation.setDeviceMetricsOverride",
-                params: json!({ "width": w, "height": h, "deviceScaleFactor": 1, "mobile": false }),
-            })
-            .await
-            .expect("set the viewport (CDP through chromedriver)");
+        b.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": w, "height": h, "deviceScaleFactor": 1, "mobile": false }),
+        )
+        .await;
         b.open(&format!("{}?theme=projector", server.url())).await;
         b.click("[data-testid=lesson-pool_imap]").await;
         b.elements("[data-testid=lane]", 5).await;

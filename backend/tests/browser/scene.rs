@@ -1,6 +1,7 @@
 //! One drawing path: a demo-size run drawn as SVG and the same run on the canvas answer the
 //! pointer alike, and the SVG export writes the scene's shapes (not the page's elements).
 
+use crate::export::exported_svg;
 use std::time::Duration;
 use testkit::*;
 
@@ -32,39 +33,6 @@ async fn hover_at(browser: &Browser, x: f64, y: f64) -> String {
         }
     })
     .await
-}
-
-/// Clicks "Export SVG" and returns the document it offers for download.
-async fn exported_svg(browser: &Browser) -> String {
-    browser
-        .js("const a = document.querySelector('[data-testid=export-svg-link]'); if (a) a.remove(); return true;")
-        .await;
-    browser.click("[data-testid=export-svg]").await;
-    let href = browser
-        .element("[data-testid=export-svg-link]")
-        .await
-        .attr("href")
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    let data = href
-        .strip_prefix("data:image/svg+xml;charset=utf-8,")
-        .expect("an SVG data URL");
-    let mut out = Vec::with_capacity(data.len());
-    let bytes = data.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).expect("hex");
-            out.push(u8::from_str_radix(hex, 16).expect("hex"));
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).expect("UTF-8")
 }
 
 #[tokio::test]
@@ -133,32 +101,22 @@ async fn a_failed_task_answers_the_pointer_alike_on_svg_and_canvas_and_the_expor
     page.close().await;
 }
 
-/// A checksum of the timeline canvas's pixels.
-async fn canvas_sum(browser: &Browser) -> u64 {
-    browser
+/// The timeline canvas's pixels: how many were painted on, and a checksum of all of them.
+async fn canvas_pixels(browser: &Browser) -> (u64, u64) {
+    let v = browser
         .js(
             "const c = document.querySelector('section.timeline canvas');
              const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-             let h = 0; for (let i = 0; i < d.length; i += 1) h = (h * 31 + d[i]) % 1000000007;
-             return h;",
+             let n = 0, h = 0;
+             for (let i = 0; i < d.length; i += 1) {
+               h = (h * 31 + d[i]) % 1000000007;
+               if (i % 4 === 3 && d[i] > 0) n++;
+             }
+             return [n, h];",
         )
-        .await
-        .as_u64()
-        .expect("a checksum")
-}
-
-/// Pixels of the timeline's canvas that something was painted on.
-async fn painted(browser: &Browser) -> u64 {
-    browser
-        .js(
-            "const c = document.querySelector('section.timeline canvas');
-             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-             let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
-             return n;",
-        )
-        .await
-        .as_u64()
-        .expect("a count")
+        .await;
+    let at = |i: usize| v[i].as_u64().expect("a count");
+    (at(0), at(1))
 }
 
 #[tokio::test]
@@ -175,18 +133,18 @@ async fn a_big_run_on_the_canvas_in_the_light_and_projector_themes() {
         .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
-        painted(browser).await > 1_000,
+        canvas_pixels(browser).await.0 > 1_000,
         "the canvas holds the run's bars"
     );
     browser.screenshot("scene-canvas.png").await;
     // A theme switch repaints the canvas at once (the dark theme's colours), not at the
     // next zoom or new event.
-    let before = canvas_sum(browser).await;
+    let before = canvas_pixels(browser).await.1;
     browser
         .js("document.body.dispatchEvent(new KeyboardEvent('keydown', {key: 't', bubbles: true})); return true;")
         .await;
     eventually("the canvas repainted in the dark theme", 5, async || {
-        let now = canvas_sum(browser).await;
+        let now = canvas_pixels(browser).await.1;
         if now != before {
             Ok(())
         } else {
@@ -203,7 +161,7 @@ async fn a_big_run_on_the_canvas_in_the_light_and_projector_themes() {
         .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
-        painted(browser).await > 1_000,
+        canvas_pixels(browser).await.0 > 1_000,
         "the canvas holds the run's bars in the projector theme too"
     );
     browser.screenshot("scene-canvas-projector.png").await;

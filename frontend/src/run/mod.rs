@@ -11,7 +11,6 @@
 //! Replay: [`RunModel::until`] cuts the run at a moment. Every row type says what it was at
 //! that moment ([`Moment`]: gone, or clipped), and `until` names every field of the model,
 //! so a field added later cannot be forgotten by the cut (the compiler asks for it).
-ler asks for it).
 
 mod console;
 mod cores;
