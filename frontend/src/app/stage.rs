@@ -103,19 +103,14 @@ impl Stage {
         }
     }
 
-    /// Scrolls the page so the timeline starts at the top of the window, unless it is
-    /// already wholly on screen.
+    /// Scrolls the page so the timeline starts at the top of the window (where it grows as
+    /// the run's processes arrive: a timeline wholly on screen at the run's first event may
+    /// not be a moment later).
     pub fn bring_into_view(self) {
         let Some(el) = self.target.get_untracked() else {
             return;
         };
-        let rect = el.get_bounding_client_rect();
-        let height = window()
-            .inner_height()
-            .ok()
-            .and_then(|h| h.as_f64())
-            .unwrap_or(f64::INFINITY);
-        if rect.top() < 0.0 || rect.bottom() > height {
+        if el.get_bounding_client_rect().top().abs() > 1.0 {
             el.scroll_into_view_with_bool(true);
         }
     }
