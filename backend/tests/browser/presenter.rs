@@ -103,3 +103,59 @@ async fn presenter_keys_start_demos_switch_themes_and_show_help() {
         "p replays the run: {shown}"
     );
 }
+
+#[tokio::test]
+async fn keys_are_commands_not_clicks_on_test_ids() {
+    let _one = one_at_a_time();
+    let Some(b) = Page::start(1280, 720).await else {
+        return;
+    };
+    b.finished_run("?task_ms=300&tasks=4", "pool").await;
+    // Every control loses its test id, and the replay buttons leave the page: a key must
+    // not depend on finding a button.
+    b.js(
+        "document.querySelectorAll('button, select, input').forEach(e => e.removeAttribute('data-testid'));
+         document.querySelectorAll('.replay button').forEach(e => e.style.display = 'none');
+         window.__replay = [];
+         new MutationObserver(() => window.__replay.push(
+             document.querySelector('[data-testid=replay-time]').textContent))
+           .observe(document.querySelector('[data-testid=replay-time]'),
+                    {childList: true, characterData: true, subtree: true});
+         return document.querySelectorAll('button[data-testid]').length;",
+    )
+    .await;
+    let key = |k: &'static str| {
+        format!(
+            "document.body.dispatchEvent(new KeyboardEvent('keydown', {{key: {k:?}, bubbles: true}})); return true;"
+        )
+    };
+    b.js(&key("p")).await;
+    eventually("p replays without its button", 10, async || {
+        let shown = b.js("return window.__replay").await;
+        match shown.as_array().is_some_and(|a| {
+            a.iter()
+                .any(|t| t.as_str().is_some_and(|t| t.starts_with("replay ")))
+        }) {
+            true => Ok(()),
+            false => Err(format!("replay label: {shown}")),
+        }
+    })
+    .await;
+    b.js(&key("t")).await;
+    b.element("html[data-theme=dark]").await;
+    // `4` starts "The chef alone" (four 1 s jobs on one core) and `c` cancels it while it
+    // runs.
+    b.js(&key("4")).await;
+    b.element("[data-testid=lesson][data-lesson=chef_alone]")
+        .await;
+    eventually("the lesson's run is going", 20, async || {
+        match b.text("[data-testid=run-status]").await.as_str() {
+            "running" => Ok(()),
+            other => Err(other.to_string()),
+        }
+    })
+    .await;
+    b.js(&key("c")).await;
+    b.text_contains("[data-testid=run-status]", "cancelled")
+        .await;
+}
