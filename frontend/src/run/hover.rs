@@ -1,6 +1,6 @@
 //! The hover panel's rows for a task bar or a process lane.
 
-use super::RunModel;
+use super::model::RunModel;
 use shared::{KillReason, ProcId, TaskResult};
 
 /// Cores for people: `0, 1`.

@@ -1,7 +1,7 @@
 //! A recorded run: the NDJSON that `procviz run` writes, read in chunks of any size into an
 //! ordinary run model whose source is the file.
 
-use super::RunModel;
+use super::model::RunModel;
 use shared::Event;
 
 /// Reads a recorded run (the NDJSON that `procviz run` writes: one event per line) fed in

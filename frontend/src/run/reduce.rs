@@ -2,9 +2,9 @@
 //! with its events (a task's bar opens and closes, a sampled interval becomes a strip, a block
 //! on a core and a wait).
 
-use super::RunModel;
 use super::console::ConsoleLine;
 use super::cores::{CoreBlock, OutsideLoad, StateBlock};
+use super::model::RunModel;
 use super::processes::ProcessRow;
 use super::tasks::{Consumed, TaskBar};
 use shared::{CoreShare, Event, EventKind, ProcId, RunTime, TaskResult};

@@ -2,7 +2,7 @@
 //! time, the order its children printed), what was going on at one moment (stepping and the
 //! scrub cursor), which task a process ran when, where it ran and how long it waited.
 
-use super::RunModel;
+use super::model::RunModel;
 use super::tasks::TaskBar;
 use shared::{ProcId, Stream};
 

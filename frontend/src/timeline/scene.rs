@@ -5,8 +5,8 @@
 //! natively. The SVG view, the canvas and the SVG export all paint this scene; none of them
 //! places anything itself.
 //!
-//! Demo-size runs are drawn with every bar ([`Detail::Every`]); above [`SVG_TASKS`] tasks or
-//! [`SVG_BLOCKS`] sampled blocks, bars too close to tell apart merge into one "many tasks"
+//! Demo-size runs are drawn with every bar ([`Detail::Every`]); above [`SVG_TASKS`](super::shape::SVG_TASKS) tasks or
+//! [`SVG_BLOCKS`](super::shape::SVG_BLOCKS) sampled blocks, bars too close to tell apart merge into one "many tasks"
 //! bar ([`Detail::Merged`], through [`crate::layout::lod_rects`]) and what hides under what
 //! is already drawn is left out, so the shapes grow with the pixels, not with the run. Failed
 //! tasks are never merged away: they are drawn last, on top, at least
