@@ -13,26 +13,31 @@ async fn lesson(id: &str) -> Option<Page> {
     Some(page)
 }
 
+/// The lesson panel's "Observed" lines and how many of its runs have finished (0 and none
+/// while no lesson is shown).
+pub(crate) async fn story(b: &Browser) -> (usize, Vec<String>) {
+    let v = b
+        .js("const l = document.querySelector('[data-testid=lesson]');
+             return [l ? Number(l.dataset.done) : 0,
+                     [...document.querySelectorAll('[data-testid=observed] li')].map(x => x.textContent)];")
+        .await;
+    let done = v[0].as_u64().unwrap_or(0) as usize;
+    let lines = v[1]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|l| l.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    (done, lines)
+}
+
 /// Waits (up to `secs`) until `runs` runs of the lesson have finished and its story shows
 /// them (the panel says how many it shows); returns the "Observed" lines.
 pub(crate) async fn observed(browser: &Browser, runs: usize, secs: u64) -> Vec<String> {
     eventually(&format!("{runs} runs shown"), secs, async || {
-        let done = browser
-            .js("return Number(document.querySelector('[data-testid=lesson]').dataset.done)")
-            .await
-            .as_u64()
-            .unwrap_or(0) as usize;
-        let lines = browser
-            .js("return [...document.querySelectorAll('[data-testid=observed] li')].map(l => l.textContent)")
-            .await;
-        let lines: Vec<String> = lines
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|l| l.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let (done, lines) = story(browser).await;
         if done >= runs {
             Ok(lines)
         } else {

@@ -7,6 +7,7 @@
 //! installed before the page's own (Chrome DevTools `Page.addScriptToEvaluateOnNewDocument`,
 //! through chromedriver) refuses to open WebSockets until the test lets it.
 
+use crate::lessons::observed;
 use serde_json::{Value, json};
 use std::time::Duration;
 use testkit::*;
@@ -50,38 +51,6 @@ async fn release_socket(b: &Browser) {
     b.js("window.__holdSocket = false; return true;").await;
     b.element("[data-testid=connection][data-state=Connected]")
         .await;
-}
-
-/// The lesson panel's "Observed" lines and how many of its runs have finished.
-async fn story(b: &Browser) -> (usize, Vec<String>) {
-    let v = b
-        .js("const l = document.querySelector('[data-testid=lesson]');
-             return [l ? Number(l.dataset.done) : 0,
-                     [...document.querySelectorAll('[data-testid=observed] li')].map(x => x.textContent)];")
-        .await;
-    let done = v[0].as_u64().unwrap_or(0) as usize;
-    let lines = v[1]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|l| l.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
-    (done, lines)
-}
-
-/// Waits (up to `secs`) until `runs` runs of the lesson have finished; its "Observed" lines.
-async fn observed(b: &Browser, runs: usize, secs: u64) -> Vec<String> {
-    eventually(&format!("{runs} runs observed"), secs, async || {
-        let (done, lines) = story(b).await;
-        if done >= runs {
-            Ok(lines)
-        } else {
-            Err(format!("{done} done: {lines:?}"))
-        }
-    })
-    .await
 }
 
 async fn machine_cores(b: &Browser) -> u32 {
