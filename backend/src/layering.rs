@@ -1,4 +1,5 @@
-//! The modules of this crate form layers: no module imports a module that imports it back.
+//! The modules of this crate, and of the page's crate (`frontend/`), form layers: no module
+//! imports a module that imports it back.
 //!
 //! Read from the sources: every `crate::…`, `super::…` and `self::…` path (outside comments)
 //! and every `use <submodule>::…` names the module it reaches (the longest prefix that is a
@@ -153,11 +154,15 @@ fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>>
         .find_map(|n| visit(n, graph, &mut done, &mut Vec::new()))
 }
 
-#[test]
-fn no_module_imports_a_module_that_imports_it_back() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+/// The file-level and top-level dependency graphs of the crate whose sources are in `src`.
+type Graphs = (
+    BTreeMap<String, BTreeSet<String>>,
+    BTreeMap<String, BTreeSet<String>>,
+);
+
+fn graphs(src: &Path) -> Graphs {
     let mut all = BTreeMap::new();
-    modules(&src, &[], &mut all);
+    modules(src, &[], &mut all);
     assert!(
         all.len() > 20,
         "the crate's modules were found: {:?}",
@@ -183,8 +188,33 @@ fn no_module_imports_a_module_that_imports_it_back() {
         }
         files.insert(name(module), deps.iter().map(name).collect());
     }
+    (files, top)
+}
+
+#[test]
+fn no_module_imports_a_module_that_imports_it_back() {
+    let (files, top) = graphs(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
     assert!(
         files["runs::driver"].contains("demos") && files["pool::driver"].contains("context"),
+        "the dependencies were read: {files:?}"
+    );
+    assert_eq!(find_cycle(&files), None, "modules importing each other");
+    assert_eq!(
+        find_cycle(&top),
+        None,
+        "top-level modules importing each other"
+    );
+}
+
+/// The page's crate keeps the same rule (its sources are read from here: it has no test of
+/// this kind of its own, and its native tests should not carry a copy of this one).
+#[test]
+fn no_module_of_the_page_imports_a_module_that_imports_it_back() {
+    let (files, top) = graphs(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../frontend/src"));
+    assert!(
+        files["run::reduce"].contains("run::model")
+            && files["components::timeline"].contains("timeline::scene")
+            && files["app"].contains("run"),
         "the dependencies were read: {files:?}"
     );
     assert_eq!(find_cycle(&files), None, "modules importing each other");
