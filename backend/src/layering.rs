@@ -191,6 +191,19 @@ fn graphs(src: &Path) -> Graphs {
     (files, top)
 }
 
+/// Neither graph has a cycle.
+fn assert_layers(
+    files: &BTreeMap<String, BTreeSet<String>>,
+    top: &BTreeMap<String, BTreeSet<String>>,
+) {
+    assert_eq!(find_cycle(files), None, "modules importing each other");
+    assert_eq!(
+        find_cycle(top),
+        None,
+        "top-level modules importing each other"
+    );
+}
+
 #[test]
 fn no_module_imports_a_module_that_imports_it_back() {
     let (files, top) = graphs(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
@@ -198,12 +211,7 @@ fn no_module_imports_a_module_that_imports_it_back() {
         files["runs::driver"].contains("demos") && files["pool::driver"].contains("context"),
         "the dependencies were read: {files:?}"
     );
-    assert_eq!(find_cycle(&files), None, "modules importing each other");
-    assert_eq!(
-        find_cycle(&top),
-        None,
-        "top-level modules importing each other"
-    );
+    assert_layers(&files, &top);
 }
 
 /// The page's crate keeps the same rule (its sources are read from here: it has no test of
@@ -217,12 +225,7 @@ fn no_module_of_the_page_imports_a_module_that_imports_it_back() {
             && files["app"].contains("run"),
         "the dependencies were read: {files:?}"
     );
-    assert_eq!(find_cycle(&files), None, "modules importing each other");
-    assert_eq!(
-        find_cycle(&top),
-        None,
-        "top-level modules importing each other"
-    );
+    assert_layers(&files, &top);
 }
 
 #[test]

@@ -15,12 +15,6 @@ pub mod python;
 pub mod run;
 pub mod timeline;
 
-/// The connection's free `send` (the timeline's kill button uses it); the connection itself
-/// is [`app::Connection`].
-pub mod ws {
-    pub use crate::app::connection::send;
-}
-
 use wasm_bindgen::prelude::wasm_bindgen;
 
 /// Entry point, called by the JS glue when the module loads.

@@ -119,6 +119,21 @@ async fn canvas_pixels(browser: &Browser) -> (u64, u64) {
     (at(0), at(1))
 }
 
+/// Waits for the run to be drawn on the canvas, checks the canvas holds its bars, and takes
+/// the screenshot `name`.
+async fn canvas_drawn(browser: &Browser, name: &str) {
+    browser
+        .element("section.timeline[data-render=canvas]")
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (painted, _) = canvas_pixels(browser).await;
+    assert!(
+        painted > 1_000,
+        "{name}: the canvas holds the run's bars ({painted} pixels)"
+    );
+    browser.screenshot(name).await;
+}
+
 #[tokio::test]
 async fn a_big_run_on_the_canvas_in_the_light_and_projector_themes() {
     let Some(page) = Page::start(1280, 720).await else {
@@ -128,15 +143,7 @@ async fn a_big_run_on_the_canvas_in_the_light_and_projector_themes() {
     let query = "?tasks=20000&task_ms=0&work=none&fail=0,9999";
     let url = format!("{}{query}", page.server.url());
     page.finished_run(query, "pool").await;
-    browser
-        .element("section.timeline[data-render=canvas]")
-        .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(
-        canvas_pixels(browser).await.0 > 1_000,
-        "the canvas holds the run's bars"
-    );
-    browser.screenshot("scene-canvas.png").await;
+    canvas_drawn(browser, "scene-canvas.png").await;
     // A theme switch repaints the canvas at once (the dark theme's colours), not at the
     // next zoom or new event.
     let before = canvas_pixels(browser).await.1;
@@ -156,14 +163,6 @@ async fn a_big_run_on_the_canvas_in_the_light_and_projector_themes() {
     browser
         .text_becomes("[data-testid=run-status]", "finished")
         .await;
-    browser
-        .element("section.timeline[data-render=canvas]")
-        .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(
-        canvas_pixels(browser).await.0 > 1_000,
-        "the canvas holds the run's bars in the projector theme too"
-    );
-    browser.screenshot("scene-canvas-projector.png").await;
+    canvas_drawn(browser, "scene-canvas-projector.png").await;
     page.close().await;
 }

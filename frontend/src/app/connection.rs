@@ -328,12 +328,6 @@ fn url() -> String {
     format!("{scheme}://{host}/ws")
 }
 
-/// Sends `msg` through the page's connection (from a component or an event handler, where
-/// the page's context is at hand); false when there is no connection or the queue is full.
-pub fn send(msg: &ClientMessage) -> bool {
-    use_context::<Connection>().is_some_and(|c| c.send(msg).is_ok())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

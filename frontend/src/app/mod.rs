@@ -131,9 +131,19 @@ impl AppState {
         let live = self
             .run
             .with_untracked(|r| r.as_ref().filter(|m| m.is_live()).map(|m| m.run));
-        if let Some(run) = live
-            && let Err(message) = self.conn.send(&ClientMessage::CancelRun { run })
-        {
+        if let Some(run) = live {
+            self.send_or_say(&ClientMessage::CancelRun { run });
+        }
+    }
+
+    /// Kills one process of a live run (SIGKILL, from its lane's button).
+    pub fn kill(self, run: shared::RunId, proc: shared::ProcId) {
+        self.send_or_say(&ClientMessage::KillProcess { run, proc });
+    }
+
+    /// Sends `msg`, or says in the error banner why it could not be sent.
+    fn send_or_say(self, msg: &ClientMessage) {
+        if let Err(message) = self.conn.send(msg) {
             self.error.set(Some(CommandError {
                 kind: shared::ErrorKind::Internal,
                 message,

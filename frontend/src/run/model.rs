@@ -45,8 +45,6 @@ pub struct RunModel {
     pub run: RunId,
     /// Where it comes from.
     pub source: Source,
-    /// The label its starting client gave the request (`run_started.request`).
-    pub request: Option<String>,
     /// Its title.
     pub title: String,
     /// Its demo request.
@@ -93,7 +91,6 @@ impl RunModel {
         RunModel {
             run,
             source: Source::Server,
-            request: None,
             title: String::new(),
             demo: None,
             main_pid: 0,
@@ -137,7 +134,6 @@ impl RunModel {
         let RunModel {
             run,
             source,
-            request,
             title,
             demo,
             main_pid,
@@ -162,7 +158,6 @@ impl RunModel {
         RunModel {
             run: *run,
             source: source.clone(),
-            request: request.clone(),
             title: title.clone(),
             demo: demo.clone(),
             main_pid: *main_pid,

@@ -26,7 +26,6 @@ impl RunModel {
                 self.title = start.title.clone();
                 self.cores = start.cores;
                 self.main_pid = start.main_pid;
-                self.request = start.request.clone();
             }
             EventKind::ProcessSpawned {
                 proc,

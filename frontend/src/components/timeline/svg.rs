@@ -4,6 +4,7 @@
 //! given the lanes without their shapes ([`crate::timeline::scene::Scene::svg_part`]): the
 //! canvas paints those; names, spans and exit marks stay here.
 
+use crate::app::AppState;
 use crate::layout::LaneStack;
 use crate::run::RunModel;
 use crate::timeline::geometry::{LABEL_W, PLOT_W, RIGHT_PAD, WIDTH, core, process};
@@ -91,6 +92,7 @@ pub(super) fn lane_body(
     selected: RwSignal<Option<u64>>,
 ) -> impl IntoView + use<> {
     let y = lane.top;
+    let app = AppState::expect();
     // A live child can be killed from its lane (SIGKILL), to see what the pool does.
     let kill = lane.alive().then_some(run).flatten().map(|run| {
         let proc = lane.proc;
@@ -100,9 +102,7 @@ pub(super) fn lane_body(
                 role="button"
                 data-testid="kill"
                 data-proc=proc.0
-                on:click=move |_| {
-                    crate::ws::send(&shared::ClientMessage::KillProcess { run, proc });
-                }
+                on:click=move |_| app.kill(run, proc)
             >
                 <title>{format!("Kill {} (SIGKILL)", lane.name)}</title>
                 <rect x=WIDTH - RIGHT_PAD + 8.0 y=y + process::BAR.0 width=64.0 height=process::BAR.1 rx=4.0 />
