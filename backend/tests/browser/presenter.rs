@@ -117,8 +117,11 @@ async fn keys_are_commands_not_clicks_on_test_ids() {
         "document.querySelectorAll('button, select, input').forEach(e => e.removeAttribute('data-testid'));
          document.querySelectorAll('.replay button').forEach(e => e.style.display = 'none');
          window.__replay = [];
-         new MutationObserver(() => window.__replay.push(
-             document.querySelector('[data-testid=replay-time]').textContent))
+         window.__status = [];
+         new MutationObserver(() => {
+             window.__replay.push(document.querySelector('[data-testid=replay-time]').textContent);
+             window.__status.push(document.querySelector('[data-testid=run-status]').textContent);
+           })
            .observe(document.querySelector('[data-testid=replay-time]'),
                     {childList: true, characterData: true, subtree: true});
          return document.querySelectorAll('button[data-testid]').length;",
@@ -141,6 +144,17 @@ async fn keys_are_commands_not_clicks_on_test_ids() {
         }
     })
     .await;
+    // A replay of a finished run says so; it never reads "running" (which would offer a
+    // cancel that cannot apply).
+    let states = b.js("return window.__status").await;
+    let states: Vec<&str> = states
+        .as_array()
+        .map(|a| a.iter().filter_map(|t| t.as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        states.contains(&"finished · replay") && !states.contains(&"running"),
+        "the run's state during its replay: {states:?}"
+    );
     b.js(&key("t")).await;
     b.element("html[data-theme=dark]").await;
     // `4` starts "The chef alone" (four 1 s jobs on one core) and `c` cancels it while it

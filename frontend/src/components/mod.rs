@@ -123,7 +123,7 @@ pub fn App() -> impl IntoView {
                     <console::Console run=lists selected=selected />
                 </div>
                 <div class="right">
-                    <summary::Summary run=shown cores=cores />
+                    <summary::Summary run=shown whole=run.into() cores=cores />
                     <python::PythonPanel run=shown />
                 </div>
             </div>

@@ -6,11 +6,23 @@ use leptos::prelude::*;
 use shared::RunOutcome;
 use std::sync::Arc;
 
-/// The summary panel.
+/// The summary panel of `run` as shown (cut at the replay's moment); its state is the
+/// state of the `whole` run: a replay of a finished run says "finished · replay", never
+/// "running" (a finished run cannot be cancelled).
 #[component]
-pub fn Summary(run: Signal<Option<Arc<RunModel>>>, cores: RwSignal<u32>) -> impl IntoView {
+pub fn Summary(
+    run: Signal<Option<Arc<RunModel>>>,
+    whole: Signal<Option<Arc<RunModel>>>,
+    cores: RwSignal<u32>,
+) -> impl IntoView {
     let status = move || {
-        run.with(|r| match r.as_ref() {
+        let replay = run.with(|shown| {
+            whole.with(|w| match (shown, w) {
+                (Some(s), Some(w)) => s.last_t < w.last_t && w.outcome.is_some(),
+                _ => false,
+            })
+        });
+        let state = whole.with(|r| match r.as_ref() {
             None => "no run yet".to_string(),
             Some(m) => match &m.outcome {
                 None => "running".to_string(),
@@ -20,7 +32,11 @@ pub fn Summary(run: Signal<Option<Arc<RunModel>>>, cores: RwSignal<u32>) -> impl
                 }
                 Some(RunOutcome::Failed { message }) => format!("failed: {message}"),
             },
-        })
+        });
+        match replay {
+            true => format!("{state} · replay"),
+            false => state,
+        }
     };
     let wall = move || {
         run.with(|r| {
