@@ -137,12 +137,13 @@ async fn server_memory_mib() -> (f64, f64, usize) {
     BufReader::new(server.stdout.take().expect("stdout"))
         .read_line(&mut line)
         .expect("URL line");
-    let addr = line
+    // `http://ADDR/?token=TOKEN`: the WebSocket takes the token in its URL.
+    let (addr, token) = line
         .trim()
         .trim_start_matches("procviz listening on http://")
-        .trim_end_matches('/')
-        .to_string();
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+        .split_once("/?token=")
+        .expect("the URL line names the address and the token");
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws?token={token}"))
         .await
         .expect("connect");
     let demo = DemoRequest::Pool(PoolParams {

@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use backend::runs::{Runs, RuntimeConfig};
+use backend::server::auth::{Token, Tokens};
 use backend::server::{AppState, router};
 use clap::{Parser, Subcommand};
 use shared::DemoRequest;
@@ -28,9 +29,17 @@ struct ServeArgs {
     /// Port to listen on (0 picks a free one).
     #[arg(long, default_value_t = 8717)]
     port: u16,
-    /// Open the page in the default browser.
+    /// Open the page in the default browser (its URL carries the token).
     #[arg(long)]
     open: bool,
+    /// The presenter's token (at least 16 letters, digits, - _ . ~); default: a random one,
+    /// new at every start. Whoever has it may start processes as your user.
+    #[arg(long, env = "PROCVIZ_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Lecture-hall mode: listen on this machine's LAN address too (or on ADDR) and print a
+    /// view-only URL, with a QR code, for students' screens.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "lan")]
+    share: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -322,30 +331,139 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
     let exe = std::env::current_exe().context("finding procviz's own binary for its children")?;
+    let presenter = match &args.token {
+        Some(text) => {
+            Token::given(text).map_err(|e| anyhow::anyhow!("--token / PROCVIZ_TOKEN: {e}"))?
+        }
+        None => Token::random().context("making a token (the OS's random generator)")?,
+    };
     let addr = SocketAddr::new(args.host, args.port);
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
-        format!("could not listen on {addr} (is another procviz running? try --port)")
-    })?;
+    let listener = bind(addr).await?;
     let addr = listener.local_addr().context("reading the bound address")?;
+    let mut listeners = vec![listener];
+    let mut viewer = None;
+    if let Some(share) = &args.share {
+        let ip = share_address(share)?;
+        let shared = SocketAddr::new(ip, addr.port());
+        if shared != addr {
+            listeners.push(bind(shared).await?);
+        }
+        viewer = Some((
+            shared,
+            Token::random().context("making the view-only token")?,
+        ));
+    }
+    let bound: Vec<SocketAddr> = listeners
+        .iter()
+        .map(|l| l.local_addr())
+        .collect::<Result<_, _>>()
+        .context("reading the bound addresses")?;
     let runs = Arc::new(Runs::new(RuntimeConfig::new(exe)).context("starting the runtime")?);
     let shutdown = CancellationToken::new();
-    let app = router(AppState::new(runs.clone(), addr, shutdown.clone()));
-    let url = format!("http://{addr}/");
+    let tokens = Tokens::new(
+        presenter.clone(),
+        viewer.as_ref().map(|(_, t)| t.clone()),
+        addr.port(),
+    );
+    let app = router(AppState::new(
+        runs.clone(),
+        &bound,
+        tokens,
+        shutdown.clone(),
+    ));
+    let local = if addr.ip().is_unspecified() {
+        SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
+    } else {
+        addr
+    };
+    let url = format!(
+        "http://{}/?token={}",
+        backend::server::hosts::host_of(local.ip(), local.port()),
+        presenter.as_str()
+    );
     if !backend::assets::frontend_built() {
         eprintln!("procviz: built with PROCVIZ_SKIP_FRONTEND: the page is a placeholder");
     }
     println!("procviz listening on {url}");
+    for exposed in bound.iter().filter(|a| !a.ip().is_loopback()) {
+        eprintln!("{}", exposure_warning(exposed));
+    }
+    if let Some((at, token)) = &viewer {
+        let viewer_url = format!(
+            "http://{}/?token={}",
+            backend::server::hosts::host_of(at.ip(), at.port()),
+            token.as_str()
+        );
+        println!("students (view-only): {viewer_url}");
+        match qr_text(&viewer_url) {
+            Ok(qr) => println!("{qr}"),
+            Err(e) => eprintln!("procviz: no QR code for the viewer URL: {e}"),
+        }
+    }
     if args.open {
         open_browser(&url);
     }
     tokio::spawn(wait_for_signal(shutdown.clone()));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+    let servers = listeners.into_iter().map(|listener| {
+        let app = app.clone();
+        let stop = shutdown.clone();
+        async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await
+        }
+    });
+    futures_util::future::try_join_all(servers)
         .await
         .context("serving")?;
     runs.shutdown().await;
     eprintln!("procviz: stopped; every child process has ended");
     Ok(())
+}
+
+async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!("could not listen on {addr} (is another procviz running? try --port)")
+    })
+}
+
+/// The address `--share` names: `lan` (the default) finds this machine's LAN address.
+fn share_address(share: &str) -> anyhow::Result<std::net::IpAddr> {
+    if share == "lan" {
+        return backend::server::hosts::lan_address().context(
+            "--share: this machine has no network address besides loopback; name one: --share 192.168.1.20",
+        );
+    }
+    share.parse().with_context(|| {
+        format!("--share {share:?}: not an IP address (e.g. --share 192.168.1.20)")
+    })
+}
+
+/// What listening on `addr` exposes, said before anyone connects.
+fn exposure_warning(addr: &SocketAddr) -> String {
+    let user = std::env::var("USER").unwrap_or_else(|_| "your user".into());
+    let reach = if addr.ip().is_unspecified() {
+        format!(
+            "every network interface of this machine (port {})",
+            addr.port()
+        )
+    } else {
+        format!("{addr}")
+    };
+    format!(
+        "procviz: WARNING: listening on {reach}: whoever reaches it with the presenter's token \
+         can start processes as {user}; keep that URL to yourself (students get the view-only one)"
+    )
+}
+
+/// `url` as a QR code drawn with Unicode half blocks (two rows per line), for a terminal.
+fn qr_text(url: &str) -> anyhow::Result<String> {
+    let code = qrcode::QrCode::new(url.as_bytes()).context("encoding the URL")?;
+    Ok(code
+        .render::<qrcode::render::unicode::Dense1x2>()
+        .dark_color(qrcode::render::unicode::Dense1x2::Light)
+        .light_color(qrcode::render::unicode::Dense1x2::Dark)
+        .build())
 }
 
 async fn wait_for_signal(shutdown: CancellationToken) {

@@ -38,7 +38,12 @@ pub use lessons::{Lesson, LessonRun};
 
 /// Version of this protocol, sent in [`ServerMessage::Hello`]. A client that does not know the
 /// version should say so rather than guess.
-pub const PROTOCOL_VERSION: u32 = 1;
+///
+/// - 1: the first version.
+/// - 2: `/ws` needs a token (see [`Role`]); the hello says the connection's role; the error
+///   kind [`ErrorKind::Forbidden`]; the [`ServerMessage::Audience`] message. A version-1
+///   hello (no `role`) still reads, as a presenter's.
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The largest client→server message the server accepts, in bytes. A larger one is answered
 /// with an [`ErrorKind::TooLarge`] error and otherwise ignored.
@@ -214,6 +219,9 @@ pub enum ServerMessage {
         /// Runs the server still holds, oldest first (empty when there are none), so a
         /// reloaded page can subscribe to them again.
         runs: Vec<RunSummary>,
+        /// What this connection may do: the token it showed decides.
+        #[serde(default)]
+        role: Role,
     },
     /// A batch of events, in sequence order per run. Sent once per tick when there is
     /// anything new, never one frame per event.
@@ -226,6 +234,31 @@ pub enum ServerMessage {
     },
     /// A command could not be carried out. The connection stays open.
     Error(CommandError),
+    /// How many view-only connections follow this server's runs (students' screens in
+    /// lecture-hall mode). Sent after the hello and whenever the number changes.
+    Audience {
+        /// View-only connections open now.
+        viewers: u32,
+    },
+}
+
+/// What a connection may do, decided by the token it showed when it connected.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The presenter's token: may start, cancel and kill, and follow every run.
+    #[default]
+    Presenter,
+    /// A view-only token (lecture-hall mode): follows every run live, and is refused
+    /// ([`ErrorKind::Forbidden`]) when it asks to start, cancel or kill.
+    Viewer,
+}
+
+impl Role {
+    /// Whether this role may start, cancel and kill runs.
+    pub fn may_command(self) -> bool {
+        self == Role::Presenter
+    }
 }
 
 /// A short description of a run the server holds.
@@ -264,6 +297,9 @@ pub enum ErrorKind {
     NotFound,
     /// A server limit (for example concurrent runs) was reached; nothing was started.
     LimitReached,
+    /// The connection's token does not allow this command (a view-only token asked to
+    /// start, cancel or kill); nothing was done.
+    Forbidden,
     /// The server failed to carry out a valid command (for example a process could not be
     /// spawned). The message says what failed.
     Internal,

@@ -208,6 +208,7 @@ fn every_server_message_round_trips() {
         ErrorKind::InvalidParameter,
         ErrorKind::NotFound,
         ErrorKind::LimitReached,
+        ErrorKind::Forbidden,
         ErrorKind::Internal,
     ];
     let mut messages = vec![
@@ -220,8 +221,10 @@ fn every_server_message_round_trips() {
                 demo: demo(),
                 finished: true,
             }],
+            role: Role::Viewer,
         },
         ServerMessage::Events { events, dropped: 7 },
+        ServerMessage::Audience { viewers: 3 },
     ];
     messages.extend(kinds.into_iter().map(|kind| {
         ServerMessage::Error(CommandError {
@@ -389,4 +392,23 @@ fn events_stay_small_in_memory() {
         "{}",
         std::mem::size_of::<Event>()
     );
+}
+
+#[test]
+fn a_version_1_hello_reads_as_a_presenters_and_roles_have_their_wire_names() {
+    let old =
+        r#"{"type":"hello","protocol_version":1,"server_version":"0.1.0","cores":2,"runs":[]}"#;
+    match serde_json::from_str::<ServerMessage>(old) {
+        Ok(ServerMessage::Hello { role, .. }) => assert_eq!(role, Role::Presenter),
+        other => panic!("a hello expected: {other:?}"),
+    }
+    assert_eq!(
+        serde_json::to_string(&Role::Viewer).map_err(|e| e.to_string()),
+        Ok("\"viewer\"".to_string())
+    );
+    assert_eq!(
+        serde_json::to_string(&ErrorKind::Forbidden).map_err(|e| e.to_string()),
+        Ok("\"forbidden\"".to_string())
+    );
+    assert!(Role::Presenter.may_command() && !Role::Viewer.may_command());
 }

@@ -78,7 +78,7 @@ pub struct Opened {
 pub async fn live_run(browser: &Browser) -> Live {
     let server = Server::start();
     let query = format!("?workers=8&tasks={LIVE_TASKS}&task_ms=1&work=sleep&api=imap");
-    browser.open(&format!("{}{query}", server.url())).await;
+    browser.open(&server.page_url(&query)).await;
     let chromium = browser
         .client
         .capabilities()
@@ -142,7 +142,7 @@ pub async fn open_recording(browser: &Browser) -> Opened {
     let (path, size, lines, record_secs) = record(dir.path(), RECORDED_TASKS);
     // A fresh server: the page must not follow the live run of phase 1 again.
     let server = Server::start();
-    browser.open(&server.url()).await;
+    browser.open(&server.page_url("")).await;
     let input = browser.element("[data-testid=open-recording]").await;
     let start = record_frames(
         browser,

@@ -9,8 +9,13 @@ use shared::{DemoRequest, KillReason, RunId, RunSummary};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+
+/// Starts announced to a follower that has not looked yet (more than this many starts within
+/// one tick of a connection is not a lecture).
+const STARTS_BUFFERED: usize = 64;
 
 /// Every run of the server.
 #[derive(Debug)]
@@ -21,6 +26,8 @@ pub struct Runs {
     runs: Mutex<BTreeMap<RunId, Arc<RunHandle>>>,
     shutdown: CancellationToken,
     tasks: TaskTracker,
+    /// Every run as it starts (view-only connections follow each one).
+    started: broadcast::Sender<Arc<RunHandle>>,
 }
 
 impl Runs {
@@ -34,6 +41,7 @@ impl Runs {
             runs: Mutex::new(BTreeMap::new()),
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
+            started: broadcast::channel(STARTS_BUFFERED).0,
         })
     }
 
@@ -80,7 +88,23 @@ impl Runs {
             self.zygote.clone(),
             commands,
         ));
+        // Nobody listening is fine: no view-only connection is open.
+        let _ = self.started.send(handle.clone());
         Ok(handle)
+    }
+
+    /// Every run from now on, as it starts.
+    pub fn starts(&self) -> broadcast::Receiver<Arc<RunHandle>> {
+        self.started.subscribe()
+    }
+
+    /// The runs still going, oldest first.
+    pub fn live(&self) -> Vec<Arc<RunHandle>> {
+        self.lock()
+            .values()
+            .filter(|r| !r.log.is_finished())
+            .cloned()
+            .collect()
     }
 
     /// The run with this id, if the server still holds it.

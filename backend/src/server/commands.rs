@@ -4,8 +4,8 @@
 
 use crate::runs::{RunHandle, RunOptions, Runs, StartError};
 use shared::{
-    ClientMessage, CommandError, ErrorKind, KillReason, MAX_CLIENT_MESSAGE_BYTES, ProcId, RunId,
-    Scheduled, ServerMessage,
+    ClientMessage, CommandError, ErrorKind, KillReason, MAX_CLIENT_MESSAGE_BYTES, ProcId, Role,
+    RunId, Scheduled, ServerMessage,
 };
 use std::sync::Arc;
 
@@ -87,12 +87,31 @@ fn not_found(run: RunId) -> Vec<Outbound> {
     ))
 }
 
-/// Carries out one text command of connection `connection`; returns what to send back.
-pub fn handle_text(text: &str, runs: &Runs, connection: u64) -> Vec<Outbound> {
+/// The answer to a command a view-only connection may not give.
+pub fn forbidden(command: &ClientMessage) -> CommandError {
+    let what = match command {
+        ClientMessage::StartRun { .. } => "start runs",
+        ClientMessage::CancelRun { .. } => "cancel runs",
+        ClientMessage::KillProcess { .. } => "kill processes",
+        ClientMessage::Subscribe { .. } => "do this",
+    };
+    error(
+        ErrorKind::Forbidden,
+        format!("this page is view-only: it follows the presenter's runs and cannot {what}"),
+    )
+}
+
+/// Carries out one text command of connection `connection`, whose token grants `role`;
+/// returns what to send back.
+pub fn handle_text(text: &str, runs: &Runs, connection: u64, role: Role) -> Vec<Outbound> {
     let command = match decode(text) {
         Ok(c) => c,
         Err(e) => return refused(e),
     };
+    let commands_runs = !matches!(command, ClientMessage::Subscribe { .. });
+    if commands_runs && !role.may_command() {
+        return refused(forbidden(&command));
+    }
     match command {
         ClientMessage::StartRun {
             demo,

@@ -27,8 +27,8 @@ pub use page::Page;
 pub use procs::{assert_child_of_server, cmdline, is_live_worker, parent_of, wait_gone};
 pub use server::{Server, http_get, procviz, run_cli};
 pub use ws::{
-    Ws, connect, events_until, events_until_finished, next_message, send, send_text,
-    until_second_child_printed,
+    Ws, connect, connect_to, events_until, events_until_finished, next_any, next_audience,
+    next_message, send, send_text, until_second_child_printed,
 };
 
 use std::path::{Path, PathBuf};

@@ -32,7 +32,7 @@ impl Page {
 
     /// The page's address on its server, with `query`.
     fn url(&self, query: &str) -> String {
-        format!("{}{query}", self.server.url())
+        self.server.page_url(query)
     }
 
     /// Loads the page again with `query` and waits until it is connected to its server.

@@ -32,6 +32,10 @@ pub fn procviz() -> PathBuf {
 pub struct Server {
     pub child: Child,
     pub addr: String,
+    /// The presenter's token, from the URL the server printed.
+    pub token: String,
+    /// What it printed on stdout after the URL line (viewer URL, QR code), once read.
+    pub stdout: Option<BufReader<std::process::ChildStdout>>,
     _cores: Cores,
 }
 
@@ -53,31 +57,57 @@ impl Server {
             .expect("start procviz");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read URL line");
-        let addr = line
+        let mut stdout = BufReader::new(stdout);
+        stdout.read_line(&mut line).expect("read URL line");
+        let (addr, token) = line
             .trim()
             .strip_prefix("procviz listening on http://")
-            .and_then(|s| s.strip_suffix('/'))
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
+            .and_then(|s| s.split_once("/?token="))
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
         Server {
+            addr: addr.to_string(),
+            token: token.to_string(),
             child,
-            addr,
+            stdout: Some(stdout),
             _cores: cores,
         }
+    }
+
+    /// The next line the server printed on stdout (after its URL line).
+    pub fn stdout_line(&mut self) -> String {
+        let mut line = String::new();
+        if let Some(out) = self.stdout.as_mut() {
+            out.read_line(&mut line).expect("read a line of stdout");
+        }
+        line
     }
 
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
 
+    /// The page's address, without a token (a browser that traded it has the cookie).
     pub fn url(&self) -> String {
         format!("http://{}/", self.addr)
     }
 
+    /// The page's address with the presenter's token and `query` (`""` or `?a=1&b=2`), as
+    /// the printed URL gives it.
+    pub fn page_url(&self, query: &str) -> String {
+        let rest = query
+            .strip_prefix('?')
+            .map(|q| format!("&{q}"))
+            .unwrap_or_default();
+        format!("http://{}/?token={}{rest}", self.addr, self.token)
+    }
+
+    /// `/ws` with the presenter's token in the URL (as scripts connect).
     pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws?token={}", self.addr, self.token)
+    }
+
+    /// `/ws` without a token.
+    pub fn ws_url_bare(&self) -> String {
         format!("ws://{}/ws", self.addr)
     }
 

@@ -11,15 +11,7 @@ pub type Ws =
 
 /// Connects a WebSocket client and returns it with the server's hello.
 pub async fn connect(server: &Server) -> (Ws, ServerMessage) {
-    let (mut ws, _) = tokio_tungstenite::connect_async(server.ws_url())
-        .await
-        .expect("connect /ws");
-    let hello = next_message(&mut ws).await.expect("hello");
-    assert!(
-        matches!(hello, ServerMessage::Hello { .. }),
-        "first message {hello:?}"
-    );
-    (ws, hello)
+    connect_to(&server.ws_url()).await
 }
 
 pub async fn send(ws: &mut Ws, msg: &ClientMessage) {
@@ -34,8 +26,45 @@ pub async fn send_text(ws: &mut Ws, text: String) {
     ws.send(Message::Text(text.into())).await.expect("send");
 }
 
-/// The next protocol message (skipping pings), or None if the socket closed. Fails after 20 s.
+/// The next protocol message (skipping pings and the audience count, which comes whenever
+/// a viewer arrives or leaves), or None if the socket closed. Fails after 20 s.
 pub async fn next_message(ws: &mut Ws) -> Option<ServerMessage> {
+    loop {
+        match next_any(ws).await? {
+            ServerMessage::Audience { .. } => continue,
+            other => return Some(other),
+        }
+    }
+}
+
+/// The next audience count the server sends (other messages before it are skipped).
+pub async fn next_audience(ws: &mut Ws) -> u32 {
+    loop {
+        if let ServerMessage::Audience { viewers } = next_any(ws)
+            .await
+            .expect("socket closed before an audience count")
+        {
+            return viewers;
+        }
+    }
+}
+
+/// Connects to `url` (a `/ws` URL with its token) and returns the socket and the hello.
+pub async fn connect_to(url: &str) -> (Ws, ServerMessage) {
+    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .unwrap_or_else(|e| panic!("connect {url}: {e}"));
+    let hello = next_message(&mut ws).await.expect("hello");
+    assert!(
+        matches!(hello, ServerMessage::Hello { .. }),
+        "first message {hello:?}"
+    );
+    (ws, hello)
+}
+
+/// The next message of any kind (skipping pings), or None if the socket closed. Fails after
+/// 20 s.
+pub async fn next_any(ws: &mut Ws) -> Option<ServerMessage> {
     loop {
         let frame = tokio::time::timeout(Duration::from_secs(20), ws.next())
             .await
@@ -75,6 +104,7 @@ pub async fn events_until_finished(ws: &mut Ws) -> (Vec<Event>, usize) {
             }
             ServerMessage::Error(e) => panic!("unexpected error: {e:?}"),
             ServerMessage::Hello { .. } => panic!("second hello"),
+            ServerMessage::Audience { .. } => {}
         }
     }
 }

@@ -43,7 +43,7 @@ async fn a_failed_task_answers_the_pointer_alike_on_svg_and_canvas_and_the_expor
     };
     let browser = &page.browser;
     let query = "?tasks=6&task_ms=300";
-    let url = format!("{}{query}", page.server.url());
+    let url = page.server.page_url(query);
     page.finished_run(query, "pool").await;
     browser.element("section.timeline[data-render=svg]").await;
     // Task 0 fails at once: its bar is drawn at the least width of a failed bar, and task 4
@@ -141,7 +141,7 @@ async fn a_big_run_on_the_canvas_in_the_light_and_projector_themes() {
     };
     let browser = &page.browser;
     let query = "?tasks=20000&task_ms=0&work=none&fail=0,9999";
-    let url = format!("{}{query}", page.server.url());
+    let url = page.server.page_url(query);
     page.finished_run(query, "pool").await;
     canvas_drawn(browser, "scene-canvas.png").await;
     // A theme switch repaints the canvas at once (the dark theme's colours), not at the

@@ -10,4 +10,5 @@ mod processes;
 mod sampler;
 mod security;
 mod supervision;
+mod tokens;
 mod two_processes;

@@ -43,13 +43,14 @@ async fn websocket_upgrades_from_another_origin_are_refused() {
 #[tokio::test]
 async fn the_page_is_served_compressed() {
     let server = Server::start();
-    let page = http_get(&server.addr, "/", &[]).await;
+    let auth = format!("token {}", server.token);
+    let page = http_get(&server.addr, "/", &[("Authorization", &auth)]).await;
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
     assert!(page.contains("/pkg/frontend.js"));
     let wasm = http_get(
         &server.addr,
         "/pkg/frontend_bg.wasm",
-        &[("Accept-Encoding", "gzip")],
+        &[("Accept-Encoding", "gzip"), ("Authorization", &auth)],
     )
     .await;
     let head = wasm.split("\r\n\r\n").next().unwrap().to_ascii_lowercase();

@@ -23,7 +23,9 @@ pub use theme::Theme;
 use crate::run::{RunModel, Tally, print_order};
 use leptos::prelude::*;
 use redraw::{LIST_REDRAW_MS, TIMELINE_REDRAW_MS, Throttle};
-use shared::{ClientMessage, CommandError, DemoRequest, EventKind, ProcessesParams, ServerMessage};
+use shared::{
+    ClientMessage, CommandError, DemoRequest, EventKind, ProcessesParams, Role, ServerMessage,
+};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -38,6 +40,10 @@ pub struct AppState {
     pub error: RwSignal<Option<CommandError>>,
     /// The machine's cores (0 until the server's hello).
     pub cores: RwSignal<u32>,
+    /// What this page may do (the server's hello says, from the token the page showed).
+    pub role: RwSignal<Role>,
+    /// View-only pages following this server (students' screens in lecture-hall mode).
+    pub viewers: RwSignal<u32>,
     /// The task picked in the result list or on the timeline (highlighted in both).
     pub selected: RwSignal<Option<u64>>,
     /// "Run 10×": orders seen over repeated runs of "Who prints first?".
@@ -70,6 +76,8 @@ impl AppState {
             run,
             error,
             cores,
+            role: RwSignal::new(Role::Presenter),
+            viewers: RwSignal::new(0),
             selected: RwSignal::new(None),
             tally: RwSignal::new(Tally::default()),
             theme: RwSignal::new(Theme::from_url().unwrap_or_default()),
@@ -176,8 +184,11 @@ impl AppState {
     /// Handles one message from the server.
     fn on_message(self, msg: ServerMessage) {
         match msg {
-            ServerMessage::Hello { cores, runs, .. } => {
+            ServerMessage::Hello {
+                cores, runs, role, ..
+            } => {
                 self.cores.set(cores);
+                self.role.set(role);
                 // Follow the run on screen again after a reconnect, or the latest one after
                 // a reload (unless this tab is waiting for a run of its own). A recording on
                 // screen is not the server's: nothing to follow.
@@ -199,6 +210,7 @@ impl AppState {
             }
             ServerMessage::Events { events, .. } => self.on_events(&events),
             ServerMessage::Error(e) => self.error.set(Some(e)),
+            ServerMessage::Audience { viewers } => self.viewers.set(viewers),
         }
     }
 
