@@ -2,7 +2,8 @@
 //!
 //! ## Routes
 //! - `/ws`: the protocol of [`shared`]: a hello, then commands in and event batches out.
-//! - `/healthz`: `ok`.
+//! - `/healthz`: `ok` (no token needed).
+//! - `/session`: the role the request's token grants; 403 without a valid one.
 //! - everything else: the embedded page ([`crate::assets`]), compressed.
 //!
 //! ## Safety of a local server that starts processes
@@ -156,6 +157,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/ws", get(ws_upgrade))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/session", get(session))
         .fallback(crate::assets::serve)
         .layer(CompressionLayer::new())
         .layer(from_fn_with_state(state.clone(), guard))
@@ -229,10 +231,23 @@ async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> R
         };
     }
     match state.tokens.judge(req.headers(), req.uri()) {
-        Credentials::Valid(_) => next.run(req).await,
+        Credentials::Valid(role) => {
+            req.extensions_mut().insert(role);
+            next.run(req).await
+        }
         Credentials::Wrong | Credentials::Missing => {
             (StatusCode::FORBIDDEN, Html(NEEDS_TOKEN)).into_response()
         }
+    }
+}
+
+/// `/session`: the role the request's token grants (`presenter` or `viewer`); 403 without
+/// one. The page asks when its socket is refused, to tell "the server restarted with a new
+/// token" from "the server is down".
+async fn session(Extension(role): Extension<Role>) -> &'static str {
+    match role {
+        Role::Presenter => "presenter",
+        Role::Viewer => "viewer",
     }
 }
 

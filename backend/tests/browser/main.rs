@@ -4,6 +4,7 @@
 mod big_runs;
 mod connection;
 mod export;
+mod lecture_hall;
 mod lessons;
 mod new_user;
 mod page;

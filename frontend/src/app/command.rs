@@ -47,6 +47,14 @@ const KEYED: [Command; 9] = [
 const TIMELINE_KEYS: (&str, &str) = ("+ − ← → 0", "zoom, pan, reset (timeline focused)");
 
 impl Command {
+    /// Whether the command starts or stops runs (a view-only page may not).
+    pub fn commands_runs(self) -> bool {
+        matches!(
+            self,
+            Command::StartLesson(_) | Command::RerunLesson | Command::Cancel
+        )
+    }
+
     /// The command a key (as `KeyboardEvent.key` names it) stands for, if any.
     pub fn from_key(key: &str) -> Option<Command> {
         if let Some(lesson) = key
@@ -168,6 +176,23 @@ mod tests {
         assert_eq!(
             Command::Dismiss.tooltip(),
             "Leave full screen, close this help (Esc)"
+        );
+    }
+
+    #[test]
+    fn only_starting_and_stopping_runs_is_out_of_a_viewers_reach() {
+        let of_runs: Vec<Command> = KEYED
+            .into_iter()
+            .chain([Command::StartLesson(Lesson::PoolImap)])
+            .filter(|c| c.commands_runs())
+            .collect();
+        assert_eq!(
+            of_runs,
+            [
+                Command::RerunLesson,
+                Command::Cancel,
+                Command::StartLesson(Lesson::PoolImap)
+            ]
         );
     }
 }

@@ -26,6 +26,9 @@ pub enum ConnState {
     Connected,
     /// Closed; the next attempt is in this many seconds.
     Reconnecting(u32),
+    /// Refused: the page's token is not (or no longer) valid, for example because procviz
+    /// was restarted and made a new one. Retrying cannot help; opening the printed URL does.
+    NeedsToken,
 }
 
 impl ConnState {
@@ -35,6 +38,9 @@ impl ConnState {
             ConnState::Connecting => "connecting…".into(),
             ConnState::Connected => "connected".into(),
             ConnState::Reconnecting(s) => format!("disconnected — reconnecting in {s} s"),
+            ConnState::NeedsToken => {
+                "not allowed: open the URL procviz printed (it has a new token)".into()
+            }
         }
     }
 }
@@ -147,6 +153,9 @@ pub enum Sent {
 pub struct Connection {
     /// What the connection is doing (the badge shows it).
     pub state: RwSignal<ConnState>,
+    /// Why the server closed the last socket, when it said (shutdown, too many connections,
+    /// a reader too far behind).
+    pub closed_why: RwSignal<Option<String>>,
     socket: StoredValue<Option<WebSocket>, LocalStorage>,
     outbox: StoredValue<Outbox>,
     requests: StoredValue<Requests>,
@@ -163,6 +172,7 @@ impl Connection {
     pub fn new() -> Self {
         Connection {
             state: RwSignal::new(ConnState::Connecting),
+            closed_why: RwSignal::new(None),
             socket: StoredValue::new_local(None),
             outbox: StoredValue::new(Outbox::default()),
             requests: StoredValue::new(Requests::new(tab_id())),
@@ -261,15 +271,27 @@ impl Connection {
                 }
             }
         });
-        let onclose = Closure::<dyn FnMut(CloseEvent)>::new(move |_e: CloseEvent| {
+        let onclose = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
             self.socket.set_value(None);
-            // After a connection that worked, retry quickly; after failures, back off.
-            let next = if was_open.get() {
-                1
-            } else {
-                (backoff * 2).min(8)
-            };
-            self.countdown(on_message.clone(), next, next);
+            let reason = e.reason();
+            if !reason.is_empty() {
+                self.closed_why.set(Some(reason));
+            }
+            // After a connection that worked, retry quickly; after failures, back off —
+            // unless the server refuses the page's token (then only a new URL helps).
+            if was_open.get() {
+                self.countdown(on_message.clone(), 1, 1);
+                return;
+            }
+            let next = (backoff * 2).min(8);
+            let on_message = on_message.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                if token_refused().await {
+                    self.state.set(ConnState::NeedsToken);
+                } else {
+                    self.countdown(on_message, next, next);
+                }
+            });
         });
         ws.set_onopen(Some(onopen.as_ref().unchecked_ref()));
         ws.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
@@ -296,6 +318,15 @@ impl Connection {
                 }
             }
         });
+    }
+
+    /// The badge's text: the state, and why the server closed the last socket if it said.
+    pub fn badge(self) -> String {
+        let state = self.state.get();
+        match (state, self.closed_why.get()) {
+            (ConnState::Reconnecting(_), Some(why)) => format!("{} ({why})", state.label()),
+            _ => state.label(),
+        }
     }
 
     fn countdown(self, on_message: Rc<dyn Fn(ServerMessage)>, left: u32, backoff: u32) {
@@ -364,4 +395,19 @@ mod tests {
         // Seen again (a re-subscription): still ours.
         assert!(r.started(Some(&a)));
     }
+}
+
+/// Whether the server refuses this page's token (`/session` answers 403), as opposed to
+/// being down or unreachable.
+async fn token_refused() -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let Ok(answer) = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str("/session")).await
+    else {
+        return false;
+    };
+    answer
+        .dyn_into::<web_sys::Response>()
+        .is_ok_and(|r| r.status() == 403)
 }

@@ -106,8 +106,21 @@ impl AppState {
         expect_context::<AppState>()
     }
 
-    /// Carries out a command (from a button or a key).
+    /// Whether this page may start, cancel and kill (a view-only page follows only).
+    pub fn presenting(self) -> bool {
+        self.role.get().may_command()
+    }
+
+    /// Carries out a command (from a button or a key). On a view-only page the commands that
+    /// would start or stop runs say why they do nothing.
     pub fn dispatch(self, command: Command) {
+        if command.commands_runs() && !self.role.get_untracked().may_command() {
+            self.error.set(Some(CommandError {
+                kind: shared::ErrorKind::Forbidden,
+                message: "This page is view-only: it follows the presenter's runs.".into(),
+            }));
+            return;
+        }
         match command {
             Command::StartLesson(lesson) => self.lessons.start(lesson),
             Command::RerunLesson => {

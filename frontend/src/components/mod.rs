@@ -83,11 +83,14 @@ pub fn App() -> impl IntoView {
     view! {
         <header class="topbar">
             <h1 class="brand">"procviz"</h1>
-            <lessons::LessonPicker lessons=lessons />
+            <Show when=move || app.presenting()>
+                <lessons::LessonPicker lessons=lessons />
+            </Show>
             <toolbar::Toolbar />
             <presenter::Presenter />
+            <toolbar::Audience />
             <span class="conn" data-testid="connection" data-state=move || format!("{:?}", conn.get())>
-                {move || conn.get().label()}
+                {move || app.conn.badge()}
             </span>
         </header>
         <Show when=move || error.with(Option::is_some)>
@@ -98,10 +101,12 @@ pub fn App() -> impl IntoView {
         </Show>
         <main>
             <lessons::LessonPanel lessons=lessons run=lists connected=connected />
-            <div class="controls">
-                <toolbar::CustomRuns />
-                <params::PoolParamsForm />
-            </div>
+            <Show when=move || app.presenting()>
+                <div class="controls">
+                    <toolbar::CustomRuns />
+                    <params::PoolParamsForm />
+                </div>
+            </Show>
             <div
                 class="main-timeline"
                 class:page-full=move || stage.mode.get() == FullScreen::Page

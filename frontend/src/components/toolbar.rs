@@ -140,15 +140,44 @@ pub fn Toolbar() -> impl IntoView {
                         .collect_view()}
                 </select>
             </label>
-            <button
-                class="cancel"
-                data-testid="cancel"
-                title=Command::Cancel.tooltip()
-                disabled=move || !app.running()
-                on:click=move |_| app.dispatch(Command::Cancel)
-            >
-                "Cancel"
-            </button>
+            <Show when=move || app.presenting()>
+                <button
+                    class="cancel"
+                    data-testid="cancel"
+                    title=Command::Cancel.tooltip()
+                    disabled=move || !app.running()
+                    on:click=move |_| app.dispatch(Command::Cancel)
+                >
+                    "Cancel"
+                </button>
+            </Show>
         </nav>
+    }
+}
+
+/// Who follows: on a view-only page, that it is one; on the presenter's, how many students'
+/// screens follow (lecture-hall mode), once there is one.
+#[component]
+pub fn Audience() -> impl IntoView {
+    let app = AppState::expect();
+    let viewers = app.viewers;
+    view! {
+        <Show
+            when=move || app.presenting()
+            fallback=|| view! {
+                <span class="role viewer" data-testid="role" title="Opened with the view-only link: runs are started by the presenter">
+                    "view-only · following the presenter"
+                </span>
+            }
+        >
+            <Show when=move || viewers.get() != 0>
+                <span class="audience" data-testid="audience" title="View-only pages following this server (procviz --share)">
+                    {move || match viewers.get() {
+                        1 => "1 viewer".to_string(),
+                        n => format!("{n} viewers"),
+                    }}
+                </span>
+            </Show>
+        </Show>
     }
 }

@@ -94,7 +94,8 @@ pub(super) fn lane_body(
     let y = lane.top;
     let app = AppState::expect();
     // A live child can be killed from its lane (SIGKILL), to see what the pool does.
-    let kill = lane.alive().then_some(run).flatten().map(|run| {
+    let presenting = app.role.with_untracked(|r| r.may_command());
+    let kill = (lane.alive() && presenting).then_some(run).flatten().map(|run| {
         let proc = lane.proc;
         view! {
             <g
