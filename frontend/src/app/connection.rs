@@ -359,6 +359,21 @@ fn url() -> String {
     format!("{scheme}://{host}/ws")
 }
 
+/// Whether the server refuses this page's token (`/session` answers 403), as opposed to
+/// being down or unreachable.
+async fn token_refused() -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let Ok(answer) = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str("/session")).await
+    else {
+        return false;
+    };
+    answer
+        .dyn_into::<web_sys::Response>()
+        .is_ok_and(|r| r.status() == 403)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,19 +410,4 @@ mod tests {
         // Seen again (a re-subscription): still ours.
         assert!(r.started(Some(&a)));
     }
-}
-
-/// Whether the server refuses this page's token (`/session` answers 403), as opposed to
-/// being down or unreachable.
-async fn token_refused() -> bool {
-    let Some(window) = web_sys::window() else {
-        return false;
-    };
-    let Ok(answer) = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str("/session")).await
-    else {
-        return false;
-    };
-    answer
-        .dyn_into::<web_sys::Response>()
-        .is_ok_and(|r| r.status() == 403)
 }
