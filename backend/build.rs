@@ -9,7 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const TARGET: &str = "wasm32-unknown-unknown";
+use wasm_target::TARGET;
 
 fn main() {
     if let Err(e) = run() {
@@ -56,7 +56,9 @@ fn run() -> Result<(), String> {
         return Ok(());
     }
 
-    check_wasm_target()?;
+    if let Some(added) = wasm_target::ensure()? {
+        println!("cargo:warning={added}");
+    }
     println!(
         "cargo:warning=building the frontend (wasm32, nested cargo build; PROCVIZ_SKIP_FRONTEND=1 skips it)"
     );
@@ -135,23 +137,6 @@ fn run() -> Result<(), String> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-fn check_wasm_target() -> Result<(), String> {
-    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let out = Command::new(rustc)
-        .args(["--print", "sysroot"])
-        .output()
-        .map_err(|e| format!("could not run rustc: {e}"))?;
-    let sysroot = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    let lib = sysroot.join("lib").join("rustlib").join(TARGET).join("lib");
-    if lib.is_dir() {
-        Ok(())
-    } else {
-        Err(format!(
-            "the {TARGET} target is not installed, so the frontend cannot be built: run `rustup target add {TARGET}` (or set PROCVIZ_SKIP_FRONTEND=1 to build without the page)"
-        ))
-    }
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
