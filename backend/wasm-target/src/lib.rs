@@ -52,7 +52,11 @@ pub fn installed(rustc: &OsString) -> Result<bool, String> {
         .output()
         .map_err(|e| format!("could not run {}: {e}", Path::new(rustc).display()))?;
     let sysroot = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    Ok(sysroot.join("lib/rustlib").join(TARGET).join("lib").is_dir())
+    Ok(sysroot
+        .join("lib/rustlib")
+        .join(TARGET)
+        .join("lib")
+        .is_dir())
 }
 
 /// The rustup that manages this toolchain: `$CARGO_HOME/bin/rustup`, `~/.cargo/bin/rustup`,
@@ -138,7 +142,11 @@ mod tests {
     #[test]
     fn a_missing_target_is_added_with_rustup_for_cargos_toolchain() {
         assert_eq!(
-            decide(false, Some("/r/rustup".into()), Some("1.95.0-x86_64".into())),
+            decide(
+                false,
+                Some("/r/rustup".into()),
+                Some("1.95.0-x86_64".into())
+            ),
             Decision::Add {
                 rustup: "/r/rustup".into(),
                 toolchain: Some("1.95.0-x86_64".into())
@@ -150,7 +158,10 @@ mod tests {
     fn without_rustup_the_message_says_what_to_do() {
         match decide(false, None, None) {
             Decision::Missing(why) => {
-                assert!(why.contains("rustup target add wasm32-unknown-unknown"), "{why}");
+                assert!(
+                    why.contains("rustup target add wasm32-unknown-unknown"),
+                    "{why}"
+                );
                 assert!(why.contains("PROCVIZ_SKIP_FRONTEND=1"), "{why}");
             }
             other => panic!("{other:?}"),
