@@ -53,7 +53,7 @@ fn run() -> Result<(), String> {
              '<p class=\"skipped\">This procviz was built with PROCVIZ_SKIP_FRONTEND=1: the page was not built.</p>'); }\n",
         )
         .map_err(|e| e.to_string())?;
-        return Ok(());
+        return compress_site(&site);
     }
 
     if let Some(added) = wasm_target::ensure()? {
@@ -131,11 +131,63 @@ fn run() -> Result<(), String> {
     let size = fs::metadata(pkg.join("frontend_bg.wasm"))
         .map(|m| m.len())
         .unwrap_or(0);
+    compress_site(&site)?;
+    let packed = |suffix: &str| {
+        fs::metadata(pkg.join(format!("frontend_bg.wasm{suffix}")))
+            .map(|m| m.len() / 1024)
+            .unwrap_or(0)
+    };
     println!(
-        "cargo:warning=built the frontend (wasm32, {} KiB) in {:.0} s",
+        "cargo:warning=built the frontend (wasm32, {} KiB; {} KiB brotli, {} KiB gzip) in {:.0} s",
         size / 1024,
+        packed(".br"),
+        packed(".gz"),
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// Files worth compressing (text and WebAssembly; images are compressed already).
+const COMPRESSED: [&str; 6] = ["wasm", "js", "css", "html", "svg", "json"];
+
+/// Writes `FILE.br` (brotli, quality 11) and `FILE.gz` (gzip, level 9) beside every file of
+/// `dir` worth compressing, once, so the server never compresses per request.
+fn compress_site(dir: &Path) -> Result<(), String> {
+    let entries = fs::read_dir(dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
+    for entry in entries {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.is_dir() {
+            compress_site(&path)?;
+            continue;
+        }
+        let worth = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| COMPRESSED.contains(&e));
+        if !worth {
+            continue;
+        }
+        let data = fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+        let mut br = Vec::new();
+        let params = brotli::enc::BrotliEncoderParams {
+            quality: 11,
+            lgwin: 24,
+            ..Default::default()
+        };
+        brotli::BrotliCompress(&mut data.as_slice(), &mut br, &params)
+            .map_err(|e| format!("brotli {}: {e}", path.display()))?;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut gz, &data)
+            .map_err(|e| format!("gzip {}: {e}", path.display()))?;
+        let gz = gz
+            .finish()
+            .map_err(|e| format!("gzip {}: {e}", path.display()))?;
+        for (suffix, bytes) in [("br", br), ("gz", gz)] {
+            let mut name = path.clone().into_os_string();
+            name.push(format!(".{suffix}"));
+            fs::write(&name, bytes).map_err(|e| format!("writing {name:?}: {e}"))?;
+        }
+    }
     Ok(())
 }
 

@@ -160,7 +160,8 @@ async fn lecture_hall_viewers_follow_every_run_and_may_not_start_cancel_or_kill(
     // A QR code of that URL follows, drawn with half blocks, for phones to scan.
     let qr: Vec<String> = (0..4).map(|_| server.stdout_line()).collect();
     assert!(
-        qr.iter().all(|l| l.contains('█') || l.contains('▀') || l.contains('▄')),
+        qr.iter()
+            .all(|l| l.contains('█') || l.contains('▀') || l.contains('▄')),
         "a QR code after the viewer URL: {qr:?}"
     );
     let port = server
