@@ -74,3 +74,21 @@ pub fn cmdline(pid: u32) -> String {
         })
         .unwrap_or_default()
 }
+
+/// The child processes of `pid` (from /proc): each one's PID, state letter (`Z`: a zombie not
+/// yet reaped) and command line.
+pub fn children_of(pid: u32) -> Vec<(u32, char, String)> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|child| {
+            let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).ok()?;
+            // After the command name in parentheses: state, then the parent's PID.
+            let mut rest = stat.rsplit_once(')')?.1.split_whitespace();
+            let state = rest.next()?.chars().next()?;
+            let parent: u32 = rest.next()?.parse().ok()?;
+            (parent == pid).then(|| (child, state, cmdline(child)))
+        })
+        .collect()
+}

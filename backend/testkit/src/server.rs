@@ -5,6 +5,7 @@ use shared::Event;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The `procviz` binary under test. Cargo names it in `CARGO_BIN_EXE_procviz` when it runs the
@@ -36,6 +37,8 @@ pub struct Server {
     pub token: String,
     /// What it printed on stdout after the URL line (viewer URL, QR code), once read.
     pub stdout: Option<BufReader<std::process::ChildStdout>>,
+    /// What it wrote to stderr so far, when started with [`Server::start_keeping_stderr`].
+    stderr: Option<Arc<Mutex<String>>>,
     _cores: Cores,
 }
 
@@ -45,16 +48,44 @@ impl Server {
         Self::start_on("0", &[])
     }
 
+    /// Starts `procviz --port 0` with its stderr kept (and echoed to the test's own), for
+    /// [`Server::stderr`].
+    pub fn start_keeping_stderr() -> Server {
+        Self::start_with("0", &[], true)
+    }
+
     /// Starts `procviz --port PORT EXTRA…`.
     pub fn start_on(port: &str, extra: &[&str]) -> Server {
+        Self::start_with(port, extra, false)
+    }
+
+    fn start_with(port: &str, extra: &[&str], keep_stderr: bool) -> Server {
         let cores = Cores::share();
         let mut child = Command::new(procviz())
             .args(["--port", port])
             .args(extra)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(if keep_stderr {
+                Stdio::piped()
+            } else {
+                Stdio::inherit()
+            })
             .spawn()
             .expect("start procviz");
+        let stderr = child.stderr.take().map(|pipe| {
+            let kept = Arc::new(Mutex::new(String::new()));
+            let writer = kept.clone();
+            // Ends at end-of-file, when the server exits.
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    eprintln!("{line}");
+                    let mut text = writer.lock().unwrap_or_else(|e| e.into_inner());
+                    text.push_str(&line);
+                    text.push('\n');
+                }
+            });
+            kept
+        });
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
         let mut stdout = BufReader::new(stdout);
@@ -69,6 +100,7 @@ impl Server {
             token: token.to_string(),
             child,
             stdout: Some(stdout),
+            stderr,
             _cores: cores,
         }
     }
@@ -80,6 +112,15 @@ impl Server {
             out.read_line(&mut line).expect("read a line of stdout");
         }
         line
+    }
+
+    /// What the server wrote to stderr so far (started with [`Server::start_keeping_stderr`]).
+    pub fn stderr(&self) -> String {
+        let kept = self
+            .stderr
+            .as_ref()
+            .expect("a server started with Server::start_keeping_stderr");
+        kept.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub fn pid(&self) -> u32 {

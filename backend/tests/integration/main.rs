@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod budgets;
+mod fork_server;
 mod lessons;
 mod pool;
 mod pool_failures;
