@@ -25,6 +25,11 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// How long a run's end waits for its children's supervisors (their exits and last lines)
+/// after SIGKILL, beyond the children's own output drain.
+const SETTLE: Duration = Duration::from_secs(3);
 
 /// A request to a running run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +82,8 @@ pub struct RunContext {
     reason: Arc<OnceLock<KillReason>>,
     budget: Arc<OutputBudget>,
     commands: mpsc::UnboundedReceiver<RunCommand>,
+    /// Every child's supervisor, to wait for before the run's end is recorded.
+    supervisors: TaskTracker,
     /// Live children: PID, name and own kill reason, for kills from the page.
     children: HashMap<ProcId, (u32, String, Arc<OnceLock<KillReason>>)>,
     next_proc: u32,
@@ -95,6 +102,7 @@ impl RunContext {
             reason: parts.reason,
             budget: Arc::new(OutputBudget::new(parts.max_output_lines)),
             commands: parts.commands,
+            supervisors: TaskTracker::new(),
             children: HashMap::new(),
             next_proc: 0,
         }
@@ -157,6 +165,7 @@ impl RunContext {
             },
             budget: self.budget.clone(),
             pool,
+            supervisors: self.supervisors.clone(),
         };
         let child = spawn_child(&self.zygote, spec, &self.groups, wiring).await?;
         if let Some(sampler) = &self.sampler {
@@ -262,14 +271,26 @@ impl RunContext {
         self.groups.signal(nix::sys::signal::Signal::SIGKILL);
     }
 
-    /// Ends the run's side of its children: stops the sampler (flushing its last segments)
-    /// and SIGKILLs whatever is left in the run's groups.
+    /// Ends the run's side of its children: stops the sampler (flushing its last segments),
+    /// SIGKILLs whatever is left in the run's groups, and waits (at most [`SETTLE`]) for every
+    /// child's supervisor, so each `process_exited` is recorded before the run's end, also when
+    /// the demo was dropped midway (the fork server died).
     pub async fn wind_down(mut self) {
         if let Some(sampler) = self.sampler.take() {
             sampler.stop().await;
         }
         if self.groups.any_alive() {
             self.kill_all();
+        }
+        self.supervisors.close();
+        if tokio::time::timeout(SETTLE, self.supervisors.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                left = self.supervisors.len(),
+                "children's supervisors still running at the run's end"
+            );
         }
     }
 }

@@ -36,6 +36,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio_util::task::TaskTracker;
 use zygote::{ChildKind, Exit, SpawnRequest, Spawned, Zygote, ZygoteError};
 
 /// How long a supervisor waits for a child's pipes to close after it exited (a grandchild may
@@ -107,6 +108,9 @@ pub struct Wiring {
     pub budget: Arc<OutputBudget>,
     /// For pool workers: where reports and the exit go.
     pub pool: Option<mpsc::Sender<WorkerMsg>>,
+    /// The run's supervisors: the run waits for them all before it records its end, also when
+    /// its demo was dropped midway.
+    pub supervisors: TaskTracker,
 }
 
 /// A running child and its supervisor.
@@ -152,6 +156,7 @@ pub async fn spawn_child(
         reasons,
         budget,
         pool,
+        supervisors,
     } = wiring;
     let control_error = |source: std::io::Error| SpawnError::Control {
         name: spec.name.clone(),
@@ -234,8 +239,9 @@ pub async fn spawn_child(
     }
 
     let name = spec.name;
-    let done = tokio::spawn(async move {
-        // The fork server reports the exit; if it died, so did the child (death signal).
+    let done = supervisors.spawn(async move {
+        // The fork server reports the exit; if it died, so did the child (death signal), and
+        // its keeper says so (see `zygote`).
         let exit = exit.await.unwrap_or(Exit {
             status: ExitStatus::Signal { signal: 9 },
             cpu_time_ns: None,

@@ -1,8 +1,13 @@
 //! One run from start to finish ([`drive`]): `run_started` at t 0, the sampler, the time
 //! limit, the timed actions, the demo, then `run_finished` with its outcome, after which the
 //! log is complete.
+//!
+//! If the fork server dies while the run is in flight (see [`crate::child::zygote`]), the demo
+//! is stopped where it is (its children died with the fork server), every child's exit is
+//! recorded, and the run ends `failed` with the death's cause and whether a new fork server
+//! is up (waited for at most [`RESTART_WAIT`]).
 
-use crate::child::zygote::Zygote;
+use crate::child::zygote::{Health, Restart, Zygote};
 use crate::clock::RunClock;
 use crate::context::{ContextParts, DemoError, RunCommand, RunContext};
 use crate::events::Recorder;
@@ -12,7 +17,11 @@ use crate::runs::schedule;
 use crate::sampler::Sampler;
 use shared::{EventKind, KillReason, RunOutcome, RunStart, RunTime};
 use std::sync::Arc;
-use tokio::sync::mpsc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// How long a run ended by the fork server's death waits to say whether a new one is up.
+pub const RESTART_WAIT: Duration = Duration::from_secs(5);
 
 /// Runs `handle`'s demo to its end and completes its log.
 pub async fn drive(
@@ -49,6 +58,8 @@ pub async fn drive(
             None
         }
     };
+    let mut health = zygote.health();
+    let deaths = health.borrow_and_update().deaths;
     let mut ctx = RunContext::new(ContextParts {
         sink: sink.clone(),
         sampler,
@@ -68,14 +79,29 @@ pub async fn drive(
     };
     // Timed actions go through the run's command queue, like a kill from the page.
     let scheduled = schedule::arm(&options.schedule, &handle.commands);
-    let outcome = match crate::demos::execute(&handle.demo, &mut ctx).await {
-        Ok(()) => RunOutcome::Completed,
-        Err(DemoError::Cancelled(reason)) => RunOutcome::Cancelled { reason },
-        Err(e @ DemoError::Spawn(_)) => {
+    let ended = tokio::select! {
+        // The death is published before the children's exits, so a demo that is answered
+        // by them has not finished yet when this is checked.
+        biased;
+        () = fork_server_death(&mut health, deaths) => None,
+        result = crate::demos::execute(&handle.demo, &mut ctx) => Some(result),
+    };
+    let outcome = match ended {
+        Some(Ok(())) => RunOutcome::Completed,
+        Some(Err(DemoError::Cancelled(reason))) => RunOutcome::Cancelled { reason },
+        Some(Err(e @ DemoError::Spawn(_))) if health.borrow().deaths == deaths => {
             // Children already started must not outlive the failed run.
             ctx.kill_all();
             RunOutcome::Failed {
                 message: e.to_string(),
+            }
+        }
+        // The fork server died: the demo is dropped where it was (a spawn it had asked for
+        // failed with it); its children died with the fork server.
+        None | Some(Err(DemoError::Spawn(_))) => {
+            ctx.kill_all();
+            RunOutcome::Failed {
+                message: death_message(&mut health).await,
             }
         }
     };
@@ -88,4 +114,33 @@ pub async fn drive(
         tracing::error!(run = %handle.id, error = %e, "the run's recorder failed");
     }
     handle.log.finish();
+}
+
+/// Resolves when the fork server has died more than `deaths` times.
+async fn fork_server_death(health: &mut watch::Receiver<Health>, deaths: u64) {
+    if health.wait_for(|h| h.deaths > deaths).await.is_err() {
+        // The fork server's handle is gone: it cannot die any more.
+        std::future::pending::<()>().await;
+    }
+}
+
+/// What a run ended by the fork server's death says, once the keeper knows whether a new one
+/// is up (or after [`RESTART_WAIT`]).
+async fn death_message(health: &mut watch::Receiver<Health>) -> String {
+    let settled = |h: &Health| {
+        h.last
+            .as_ref()
+            .is_some_and(|d| d.restart != Restart::Pending)
+    };
+    if tokio::time::timeout(RESTART_WAIT, health.wait_for(settled))
+        .await
+        .is_err()
+    {
+        tracing::warn!("no news of a new fork server; the run ends saying one is being started");
+    }
+    let last = health.borrow().last.clone();
+    last.map_or_else(
+        || "the fork server died".to_string(),
+        |death| death.message(),
+    )
 }

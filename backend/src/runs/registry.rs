@@ -72,8 +72,8 @@ fn forget_beyond(runs: &mut BTreeMap<RunId, Arc<RunHandle>>, keep_mib: u64) {
 }
 
 impl Runs {
-    /// An empty registry, with its fork server started. Call it from a thread that lives as
-    /// long as the runs (the fork server dies with the thread that started it).
+    /// An empty registry, with its fork server started (and started again if it dies: see
+    /// [`crate::child::zygote`]).
     pub fn new(config: RuntimeConfig) -> Result<Self, ZygoteError> {
         Ok(Runs {
             zygote: Arc::new(Zygote::start(&config.worker_exe)?),
