@@ -1,5 +1,6 @@
 //! Workers that die: killed from the page mid-task or while idle, or by the OS. The lost task
-//! is an error naming the worker and the signal, a replacement starts, the rest completes.
+//! is an error naming the worker and the signal, a replacement starts, the rest completes. A
+//! worker that is only stopped (SIGSTOP, then SIGCONT) is not dead: its task waits for it.
 
 use shared::{
     ClientMessage, DemoRequest, Event, EventKind, ExitStatus, KillReason, PoolParams, ProcId,
@@ -154,6 +155,92 @@ async fn a_worker_killed_from_the_page_mid_task_loses_only_that_task() {
 #[tokio::test]
 async fn a_worker_killed_by_the_os_mid_task_loses_only_that_task() {
     kill_busy_worker(false).await;
+}
+
+/// The state letter of `pid` in /proc (`T`: stopped).
+fn state_of(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .next()?
+        .chars()
+        .next()
+}
+
+#[tokio::test]
+async fn a_worker_stopped_and_continued_mid_task_only_delays_its_task() {
+    let server = Server::start();
+    let (mut ws, _) = connect(&server).await;
+    send(&mut ws, &pool(8, 1000)).await;
+    let mut events = events_until(&mut ws, |e| {
+        matches!(e.kind, EventKind::TaskStarted { task: 2, .. })
+    })
+    .await;
+    let victim = worker_of(&events, 2).unwrap();
+    let pid = pid_of(&events, victim);
+    // SAFETY: signals to a worker of this test's own server.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGSTOP) }, 0);
+    eventually("the worker stopped", 2, async || match state_of(pid) {
+        Some('T') => Ok(()),
+        other => Err(format!("state {other:?}")),
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(state_of(pid), Some('T'), "still stopped: nothing reaped it");
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGCONT) }, 0);
+    let (rest, _) = events_until_finished(&mut ws).await;
+    events.extend(rest);
+
+    // Every result, none lost, no replacement: a stopped worker is not a dead one.
+    let got = results(&events);
+    assert_eq!(
+        got,
+        (0..8)
+            .map(|i| (i, TaskResult::Value { value: i as i64 }))
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::WorkerReplaced { .. })),
+        "no worker replaced"
+    );
+    let victim_exit = events.iter().find_map(|e| match e.kind {
+        EventKind::ProcessExited { proc, status, .. } if proc == victim => Some(status),
+        _ => None,
+    });
+    assert_eq!(victim_exit, Some(ExitStatus::Code { code: 0 }));
+    // The stop held the worker's task: it took the 2 s the worker was stopped, at least.
+    let span = |task: u64| {
+        let at = |started: bool| {
+            events
+                .iter()
+                .find_map(|e| match e.kind {
+                    EventKind::TaskStarted { task: t, .. } if started && t == task => Some(secs(e)),
+                    EventKind::TaskFinished { task: t, .. } if !started && t == task => {
+                        Some(secs(e))
+                    }
+                    _ => None,
+                })
+                .unwrap()
+        };
+        at(false) - at(true)
+    };
+    let longest = (0..8)
+        .filter(|&t| worker_of(&events, t) == Some(victim))
+        .map(span)
+        .fold(0.0, f64::max);
+    assert!(
+        longest >= 1.9,
+        "the stopped worker's longest task: {longest} s"
+    );
+    assert_eq!(
+        events.last().unwrap().kind,
+        EventKind::RunFinished {
+            outcome: RunOutcome::Completed
+        }
+    );
 }
 
 #[tokio::test]
