@@ -191,6 +191,47 @@ fn output_beyond_the_limit_is_counted_not_silently_dropped() {
     );
 }
 
+#[tokio::test]
+async fn an_output_flood_past_the_servers_limit_reaches_the_page_as_output_dropped() {
+    // 101,000 tasks print 2 lines each: 2,000 past the server's limit of 200,000.
+    let server = Server::start();
+    let (mut ws, _) = connect(&server).await;
+    send(
+        &mut ws,
+        &ClientMessage::start(DemoRequest::Pool(shared::PoolParams {
+            tasks: 101_000,
+            task_ms: 0,
+            fail: vec![],
+            ..shared::PoolParams::default()
+        })),
+    )
+    .await;
+    let (events, _) = events_until_finished(&mut ws).await;
+    let kept = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Output { .. }))
+        .count();
+    assert_eq!(kept, 200_000);
+    let dropped: Vec<u64> = events
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::OutputDropped { lines, .. } => Some(lines),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        dropped.windows(2).all(|w| w[0] <= w[1]),
+        "a running total: {dropped:?}"
+    );
+    assert_eq!(dropped.last(), Some(&2_000), "202,000 lines printed");
+    assert_eq!(
+        events.last().map(|e| &e.kind),
+        Some(&EventKind::RunFinished {
+            outcome: shared::RunOutcome::Completed
+        })
+    );
+}
+
 #[test]
 fn a_run_past_its_time_limit_is_cancelled_with_the_reason() {
     let (events, summary, code) = run_cli(&[
