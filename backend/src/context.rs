@@ -272,7 +272,7 @@ impl RunContext {
     }
 
     /// Ends the run's side of its children: stops the sampler (flushing its last segments),
-    /// SIGKILLs whatever is left in the run's groups, and waits (at most [`SETTLE`]) for every
+    /// SIGKILLs whatever is left in the run's groups, and waits (at most 3 s) for every
     /// child's supervisor, so each `process_exited` is recorded before the run's end, also when
     /// the demo was dropped midway (the fork server died).
     pub async fn wind_down(mut self) {

@@ -44,7 +44,7 @@
 //! | file | side |
 //! |---|---|
 //! | `mod.rs` | the server's handle ([`Zygote`]) and its keeper: start, restart, send requests, route replies |
-//! | [`serve`] | the fork server process itself, and the child between fork and its script |
+//! | [`mod@serve`] | the fork server process itself, and the child between fork and its script |
 //! | [`wire`] | the messages and their encoding |
 
 pub mod serve;
