@@ -16,6 +16,8 @@ pub enum Outbound {
     Send(ServerMessage),
     /// Follow this run: its events from the first on.
     Follow(Arc<RunHandle>),
+    /// Close the connection with this frame (the receive side read something it refuses).
+    Close(axum::extract::ws::CloseFrame),
 }
 
 fn error(kind: ErrorKind, message: String) -> CommandError {

@@ -2,6 +2,9 @@
 //! of at most [`MAX_EVENTS_PER_FRAME`] events, at most [`MAX_FRAMES_PER_TICK`] frames per
 //! tick (what is left follows on the next tick). A run is followed from its first event (the
 //! snapshot) until its log is complete.
+//!
+//! It also knows how far behind the connection is ([`Followed::backlog_bytes`]: the events
+//! not yet sent, at the bytes per event of those sent so far), for the slow-reader rule.
 
 use crate::runs::Viewing;
 use shared::ServerMessage;
@@ -19,26 +22,58 @@ pub struct Following {
     cursor: usize,
 }
 
+/// Bytes per event assumed before any was sent (a `task_finished` encodes to about 110).
+const BYTES_PER_EVENT_GUESS: u64 = 128;
+
 /// The runs a connection follows.
 #[derive(Debug, Default)]
-pub struct Followed(Vec<Following>);
+pub struct Followed {
+    runs: Vec<Following>,
+    /// Events sent, and the bytes of the frames that carried them.
+    sent_events: u64,
+    sent_bytes: u64,
+}
 
 impl Followed {
     /// Follows `run` from its first event, unless it is followed already.
     pub fn follow(&mut self, run: Viewing) {
-        if !self.0.iter().any(|f| f.run.run().id == run.run().id) {
-            self.0.push(Following { run, cursor: 0 });
+        if !self.runs.iter().any(|f| f.run.run().id == run.run().id) {
+            self.runs.push(Following { run, cursor: 0 });
         }
     }
 
     /// How many runs are followed (a run is let go once all of it was sent).
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.runs.len()
     }
 
     /// Whether no run is followed.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.runs.is_empty()
+    }
+
+    /// Records that a frame of `events` events, `bytes` long, was sent.
+    pub fn sent(&mut self, events: usize, bytes: usize) {
+        self.sent_events += events as u64;
+        self.sent_bytes += bytes as u64;
+    }
+
+    /// Events of the followed runs not yet taken for a frame.
+    pub fn unsent_events(&self) -> u64 {
+        self.runs
+            .iter()
+            .map(|f| f.run.run().log.len().saturating_sub(f.cursor) as u64)
+            .sum()
+    }
+
+    /// How far behind the connection is, in bytes: the events not yet sent, at the bytes per
+    /// event of the frames sent so far.
+    pub fn backlog_bytes(&self) -> u64 {
+        let unsent = self.unsent_events();
+        match self.sent_events {
+            0 => unsent * BYTES_PER_EVENT_GUESS,
+            n => unsent.saturating_mul(self.sent_bytes) / n,
+        }
     }
 
     /// The frames of one tick: the new events of the followed runs, up to
@@ -47,7 +82,7 @@ impl Followed {
         let mut frames = Vec::new();
         for _ in 0..MAX_FRAMES_PER_TICK {
             let mut events = Vec::new();
-            self.0.retain_mut(|f| {
+            self.runs.retain_mut(|f| {
                 let room = MAX_EVENTS_PER_FRAME.saturating_sub(events.len());
                 let (batch, complete) = f.run.run().log.read_from(f.cursor, room);
                 f.cursor += batch.len();
@@ -136,5 +171,24 @@ mod tests {
         live.log.finish();
         assert_eq!(shape(&followed.tick()), [vec![(2, 1000, 1)]]);
         assert!(followed.is_empty());
+    }
+
+    #[test]
+    fn the_backlog_is_the_unsent_events_at_the_bytes_per_event_sent() {
+        let live = run_with(1, 10_000, false);
+        let mut followed = Followed::default();
+        followed.follow(Viewing::new(live.clone()));
+        assert_eq!(followed.unsent_events(), 10_000);
+        assert_eq!(followed.backlog_bytes(), 10_000 * BYTES_PER_EVENT_GUESS);
+        let frames = followed.tick();
+        assert_eq!(frames.len(), MAX_FRAMES_PER_TICK);
+        for _ in &frames {
+            followed.sent(1024, 1024 * 50);
+        }
+        assert_eq!(followed.unsent_events(), 10_000 - 8 * 1024);
+        assert_eq!(followed.backlog_bytes(), (10_000 - 8 * 1024) * 50);
+        live.log
+            .append(vec![(RunTime(5), EventKind::PoolClosed); 100]);
+        assert_eq!(followed.unsent_events(), 10_100 - 8 * 1024);
     }
 }
