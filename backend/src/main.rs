@@ -2,6 +2,7 @@
 //! mode: the fork server the server starts once, which forks every child (no exec).
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use backend::runs::{MemoryBudget, Runs, RuntimeConfig};
 use backend::server::auth::{Token, Tokens};
 use backend::server::{AppState, ReaderLimits, router};
@@ -522,6 +523,13 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
     let servers = listeners.into_iter().map(|listener| {
         let app = app.clone();
         let stop = shutdown.clone();
+        // Each frame goes out at once (no Nagle delay): the ticks' frames, and a close frame
+        // that must reach the client before the socket closes.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
         async move {
             axum::serve(listener, app)
                 .with_graceful_shutdown(stop.cancelled_owned())

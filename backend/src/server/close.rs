@@ -1,7 +1,8 @@
 //! How a connection ends, and what its close frame says (RFC 6455's codes): the server stops
 //! (1001, going away), a frame too big for the WebSocket layer (1009), text that is not UTF-8
 //! (1007), a frame that breaks the protocol (1002), a client that fell too far behind (1008,
-//! the slow-reader rule of [`super::backlog`]), the connection limit (1013, try again later).
+//! the slow-reader rule of [`super::backlog`]), an internal error (1011), the connection limit
+//! (1013, try again later).
 //!
 //! A reason is at most [`MAX_REASON_BYTES`]: a close frame's payload (code and reason) is at
 //! most 125 bytes, and a browser shows the reason to whoever reads the console.
@@ -41,6 +42,14 @@ pub fn too_slow(limits: &ReaderLimits) -> CloseFrame {
             limits.max_backlog_bytes / (1024 * 1024),
             limits.grace.as_secs()
         ),
+    )
+}
+
+/// The server could not go on with this connection (a bug: the detail is in its log).
+pub fn internal() -> CloseFrame {
+    frame(
+        close_code::ERROR,
+        "procviz could not encode what it had to send; reload the page",
     )
 }
 
@@ -130,13 +139,14 @@ mod tests {
         );
         assert_eq!(going_away().code, 1001);
         assert_eq!(full().code, 1013);
+        assert_eq!(internal().code, 1011);
         let long = frame(1002, &"é".repeat(100));
         assert!(
             long.reason.len() <= MAX_REASON_BYTES,
             "{}",
             long.reason.len()
         );
-        for f in [slow, going_away(), full(), long] {
+        for f in [slow, going_away(), full(), internal(), long] {
             assert!(f.reason.len() <= MAX_REASON_BYTES, "{:?}", f.reason);
         }
     }

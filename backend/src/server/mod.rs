@@ -34,6 +34,7 @@
 //! - **A frame the WebSocket layer refuses**: over 4 MiB → 1009, text that is not UTF-8 → 1007,
 //!   a broken frame → 1002. (Between 64 KiB and 4 MiB a message gets a `too_large` error and the
 //!   connection stays open.)
+//! - **An internal error** (a frame of events that cannot be encoded) → 1011.
 //! - **A client that stops reading** ([`backlog`]): more than [`ReaderLimits`] behind for its
 //!   grace → 1008 with a reason the page can show. Every send is watched, so a send the client
 //!   never takes cannot hide the rule.
@@ -86,6 +87,9 @@ const CLOSE_SEND_WAIT: Duration = Duration::from_secs(1);
 /// How long the other side of a connection is given once one side has ended (to read the
 /// client's answer to a close frame, or to send the close frame asked for).
 const CLOSE_REPLY_WAIT: Duration = Duration::from_secs(1);
+/// How long a connection that refused a frame stays open after its close frame went out, so
+/// the client reads it before the socket closes (see [`Stop::Close`]).
+const REFUSAL_HOLD: Duration = Duration::from_secs(1);
 /// The longest a stopping server waits for its connections to close.
 pub const SHUTDOWN_WAIT: Duration =
     Duration::from_secs(SHUTDOWN_FLUSH.as_secs() + CLOSE_SEND_WAIT.as_secs() + 2);
@@ -105,6 +109,8 @@ pub struct AppState {
     connections: TaskTracker,
     /// The slow-reader rule.
     readers: ReaderLimits,
+    /// Frames of events every connection shares.
+    frames: Arc<stream::FrameCache>,
 }
 
 /// Who is connected: every WebSocket, and how many of them view only.
@@ -173,6 +179,7 @@ impl AppState {
             }),
             connections: TaskTracker::new(),
             readers: ReaderLimits::default(),
+            frames: Arc::default(),
         }
     }
 
@@ -347,6 +354,7 @@ async fn connection(mut socket: WebSocket, state: AppState, role: Role) {
     let audience = state.audience.viewers.subscribe();
     let sender = Sender {
         sink,
+        cache: state.frames.clone(),
         followed: stream::Followed::default(),
         backlog: Backlog::new(state.readers),
         drain: Drain {
@@ -362,7 +370,7 @@ async fn connection(mut socket: WebSocket, state: AppState, role: Role) {
     // more are cancelled after a short grace (a reload follows them again in time).
     tokio::select! {
         _ = &mut send_task => end_within(CLOSE_REPLY_WAIT, recv_task).await,
-        _ = &mut recv_task => end_within(CLOSE_REPLY_WAIT, send_task).await,
+        _ = &mut recv_task => end_within(CLOSE_SEND_WAIT + REFUSAL_HOLD, send_task).await,
     }
 }
 
@@ -430,12 +438,32 @@ enum Stop {
     /// The client went away: nothing more can be said.
     Gone,
     /// Close the connection with this frame, giving the client at most `linger` to take it.
-    Close { frame: CloseFrame, linger: Duration },
+    Close {
+        frame: CloseFrame,
+        linger: Duration,
+        /// Keep the socket open this long once the frame went out: the receive side stopped
+        /// reading (a refused frame), and closing a socket with unread input resets it, which
+        /// can destroy what the client has not read yet, the close frame among it.
+        hold: Duration,
+    },
 }
 
 impl Stop {
     fn close(frame: CloseFrame, linger: Duration) -> Stop {
-        Stop::Close { frame, linger }
+        Stop::Close {
+            frame,
+            linger,
+            hold: Duration::ZERO,
+        }
+    }
+
+    /// The close that answers a frame the receive side refused.
+    fn refusal(frame: CloseFrame) -> Stop {
+        Stop::Close {
+            frame,
+            linger: CLOSE_SEND_WAIT,
+            hold: REFUSAL_HOLD,
+        }
     }
 }
 
@@ -443,6 +471,8 @@ impl Stop {
 /// is.
 struct Sender {
     sink: Sink,
+    /// The frames every connection shares.
+    cache: Arc<stream::FrameCache>,
     followed: stream::Followed,
     backlog: Backlog,
     drain: Drain,
@@ -461,7 +491,12 @@ impl Sender {
             Ok(()) => Stop::Gone,
             Err(stop) => stop,
         };
-        let Stop::Close { frame, linger } = stop else {
+        let Stop::Close {
+            frame,
+            linger,
+            hold,
+        } = stop
+        else {
             return;
         };
         // Nothing more will be sent: let go of the runs (a run nobody watches any more is
@@ -475,7 +510,10 @@ impl Sender {
         };
         tokio::select! {
             sent = close => match sent {
-                Ok(Ok(())) => tracing::debug!(code, "connection closed"),
+                Ok(Ok(())) => {
+                    tracing::debug!(code, "connection closed");
+                    tokio::time::sleep(hold).await;
+                }
                 Ok(Err(e)) => tracing::debug!(code, error = %e, "closing a connection"),
                 Err(_) => tracing::debug!(code, "the client did not take the close frame"),
             },
@@ -519,7 +557,7 @@ impl Sender {
                         self.send_message(&msg).await?;
                     }
                     Some(Outbound::Follow(run)) => self.followed.follow(Viewing::new(run)),
-                    Some(Outbound::Close(frame)) => return Err(Stop::close(frame, CLOSE_SEND_WAIT)),
+                    Some(Outbound::Close(frame)) => return Err(Stop::refusal(frame)),
                 },
                 started = next_start => match started {
                     Ok(run) => self.followed.follow(Viewing::new(run)),
@@ -540,8 +578,12 @@ impl Sender {
                     if self.backlog.judge(Instant::now(), behind, keeping_up) {
                         return Err(self.too_slow(behind));
                     }
-                    for frame in self.followed.tick() {
-                        self.send_events(&frame).await?;
+                    let frames = self.followed.tick(&self.cache).map_err(|e| {
+                        tracing::error!(error = %e, "could not encode a frame of events");
+                        Stop::close(close::internal(), CLOSE_SEND_WAIT)
+                    })?;
+                    for frame in frames {
+                        self.send_events(frame).await?;
                     }
                     flushed = Instant::now();
                     if self.drain.started() && self.followed.is_empty() {
@@ -582,13 +624,10 @@ impl Sender {
     }
 
     /// Sends a frame of events and counts it.
-    async fn send_events(&mut self, frame: &ServerMessage) -> Result<(), Stop> {
-        let events = match frame {
-            ServerMessage::Events { events, .. } => events.len(),
-            _ => 0,
-        };
-        let bytes = self.send_message(frame).await?;
-        self.followed.sent(events, bytes);
+    async fn send_events(&mut self, frame: stream::Frame) -> Result<(), Stop> {
+        let bytes = frame.text.len();
+        self.send(Message::Text(frame.text)).await?;
+        self.followed.sent(frame.events, bytes);
         Ok(())
     }
 
