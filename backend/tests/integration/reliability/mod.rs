@@ -5,6 +5,7 @@
 //! `cargo test -p backend --test integration reliability:: -- --nocapture`.
 
 mod close_codes;
+mod fuzz;
 mod load;
 mod shutdown;
 mod slow_readers;
