@@ -410,7 +410,8 @@ mod tests {
                 field in "[a-z_]{1,12}",
                 value in not_a_command(),
             ) {
-                let mut json = serde_json::to_value(&c).unwrap_or_default();
+                let mut json = serde_json::to_value(&c)
+                    .unwrap_or_else(|e| panic!("encode {c:?}: {e}"));
                 let known = json.get(&field).is_some();
                 prop_assume!(!known);
                 if let Some(map) = json.as_object_mut() {

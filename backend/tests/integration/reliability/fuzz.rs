@@ -271,9 +271,11 @@ async fn fuzz(url: String, seed: u64) -> Result<Tally, String> {
             *tally.by_what.entry(what).or_default() += 1;
         }
         let closer = (batch % CLOSER_EVERY == CLOSER_EVERY - 1).then(|| closing_frame(&mut rng));
+        // The server may close while a big frame is still being sent: a failed send is told
+        // with the ending, if that is wrong.
+        let mut sent = Ok(());
         if let Some((frame, _, what)) = &closer {
-            // The server may close while a big frame is still being sent.
-            let _ = try_send(&mut ws, frame.clone()).await;
+            sent = try_send(&mut ws, frame.clone()).await;
             *tally.by_what.entry(what).or_default() += 1;
         }
         for (i, (kind, what)) in expected.iter().enumerate() {
@@ -294,7 +296,7 @@ async fn fuzz(url: String, seed: u64) -> Result<Tally, String> {
             let (rest, ending) = read_to_end(&mut ws, 30).await;
             if !events_of(rest).is_empty() || ending.code() != Some(code) {
                 return Err(format!(
-                    "batch {batch} ({what}): close {code} expected, got {ending:?}"
+                    "batch {batch} ({what}): close {code} expected, got {ending:?} (send: {sent:?})"
                 ));
             }
             *tally.closes.entry(code).or_default() += 1;
