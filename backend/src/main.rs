@@ -2,9 +2,10 @@
 //! mode: the fork server the server starts once, which forks every child (no exec).
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use backend::runs::{MemoryBudget, Runs, RuntimeConfig};
 use backend::server::auth::{Token, Tokens};
-use backend::server::{AppState, router};
+use backend::server::{AppState, ReaderLimits, router};
 use clap::{Parser, Subcommand};
 use shared::{DemoRequest, PoolParams, ProcessesParams, TwoProcessesParams};
 use std::net::SocketAddr;
@@ -41,6 +42,13 @@ struct ServeArgs {
     /// view-only URL, with a QR code, for students' screens.
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "lan")]
     share: Option<String>,
+    /// Slow-reader rule: a client more than this many MiB behind (events of the runs it
+    /// follows not yet sent to it) for `--backlog-grace-s` is closed (1008). For tests.
+    #[arg(long, default_value_t = 64, hide = true)]
+    max_backlog_mib: u64,
+    /// Slow-reader rule: how long a client may be more than `--max-backlog-mib` behind.
+    #[arg(long, default_value_t = 30, hide = true)]
+    backlog_grace_s: u64,
     #[command(flatten)]
     budgets: BudgetArgs,
 }
@@ -472,12 +480,13 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
         viewer.as_ref().map(|(_, t)| t.clone()),
         addr.port(),
     );
-    let app = router(AppState::new(
-        runs.clone(),
-        &bound,
-        tokens,
-        shutdown.clone(),
-    ));
+    let state = AppState::new(runs.clone(), &bound, tokens, shutdown.clone()).with_reader_limits(
+        ReaderLimits {
+            max_backlog_bytes: args.max_backlog_mib.saturating_mul(1024 * 1024),
+            grace: std::time::Duration::from_secs(args.backlog_grace_s),
+        },
+    );
+    let app = router(state.clone());
     let local = if addr.ip().is_unspecified() {
         SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
     } else {
@@ -514,16 +523,39 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
     let servers = listeners.into_iter().map(|listener| {
         let app = app.clone();
         let stop = shutdown.clone();
+        // Each frame goes out at once (no Nagle delay): the ticks' frames, and a close frame
+        // that must reach the client before the socket closes.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
         async move {
             axum::serve(listener, app)
                 .with_graceful_shutdown(stop.cancelled_owned())
                 .await
         }
     });
-    futures_util::future::try_join_all(servers)
-        .await
-        .context("serving")?;
-    runs.shutdown().await;
+    let serving = async {
+        let served = futures_util::future::try_join_all(servers).await;
+        // Serving ended by itself (an error): stop everything else too.
+        shutdown.cancel();
+        served
+    };
+    // The runs stop as soon as the signal comes, while the open connections send each viewer
+    // the end of the runs it follows (`run_finished` cancelled {server_shutdown}) and close.
+    let stopping = async {
+        shutdown.cancelled().await;
+        runs.shutdown().await;
+        state
+            .connections_closed(backend::server::SHUTDOWN_WAIT)
+            .await
+    };
+    let (served, closed) = tokio::join!(serving, stopping);
+    if !closed {
+        eprintln!("procviz: some connections did not close in time; they were cut");
+    }
+    served.context("serving")?;
     eprintln!("procviz: stopped; every child process has ended");
     Ok(())
 }

@@ -25,12 +25,28 @@
 //! `select!`. When the client goes away, a run nobody watches any more is cancelled after a
 //! second's grace (a reloaded page follows it again in time), unless it was started with
 //! `keep_on_disconnect`.
+//!
+//! ## How a connection ends ([`close`])
+//! - **The server stops** (SIGTERM, Ctrl-C): its runs end with `run_finished` cancelled
+//!   {server_shutdown}; each connection sends what is left of the runs it follows, then a close
+//!   frame 1001, within [`SHUTDOWN_FLUSH`]. The server tracks its connections (axum's graceful
+//!   shutdown does not wait for upgraded ones) and waits for them, at most [`SHUTDOWN_WAIT`].
+//! - **A frame the WebSocket layer refuses**: over 4 MiB → 1009, text that is not UTF-8 → 1007,
+//!   a broken frame → 1002. (Between 64 KiB and 4 MiB a message gets a `too_large` error and the
+//!   connection stays open.)
+//! - **An internal error** (a frame of events that cannot be encoded) → 1011.
+//! - **A client that stops reading** ([`backlog`]): more than [`ReaderLimits`] behind for its
+//!   grace → 1008 with a reason the page can show. Every send is watched, so a send the client
+//!   never takes cannot hide the rule.
 
 pub mod auth;
+pub mod backlog;
+pub mod close;
 pub mod commands;
 pub mod hosts;
 pub mod stream;
 
+pub use backlog::ReaderLimits;
 pub use stream::{MAX_EVENTS_PER_FRAME, MAX_FRAMES_PER_TICK};
 
 use crate::runs::{RunHandle, Runs, Viewing};
@@ -42,15 +58,17 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
+use backlog::Backlog;
 use commands::{Outbound, binary_refused, handle_text};
 use futures_util::{SinkExt, StreamExt};
 use shared::{CommandError, ErrorKind, PROTOCOL_VERSION, Role, ServerMessage};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tower_http::compression::CompressionLayer;
 
 /// How often new events are sent to each client.
@@ -61,8 +79,23 @@ const MAX_FRAME_BYTES: usize = 4 * 1024 * 1024;
 /// WebSocket connections open at once (a lecture hall with a few hundred screens; each costs
 /// about 130 KiB); the next one is told so and closed.
 pub const MAX_CONNECTIONS: usize = 256;
-/// The close code for "try again later" (RFC 6455's registry).
-const CLOSE_TRY_LATER: u16 = 1013;
+/// Once the server begins to stop, how long a connection has to send what is left of the runs
+/// it follows (they end within a second: SIGTERM, grace, SIGKILL) before it closes anyway.
+pub const SHUTDOWN_FLUSH: Duration = Duration::from_secs(5);
+/// How long a close frame may take to go out once the connection is done.
+const CLOSE_SEND_WAIT: Duration = Duration::from_secs(1);
+/// How long the other side of a connection is given once one side has ended (to read the
+/// client's answer to a close frame, or to send the close frame asked for).
+const CLOSE_REPLY_WAIT: Duration = Duration::from_secs(1);
+/// How long a connection that refused a frame stays open after its close frame went out, so
+/// the client reads it before the socket closes (see [`Stop::Close`]).
+const REFUSAL_HOLD: Duration = Duration::from_secs(1);
+/// The longest a stopping server waits for its connections to close.
+pub const SHUTDOWN_WAIT: Duration =
+    Duration::from_secs(SHUTDOWN_FLUSH.as_secs() + CLOSE_SEND_WAIT.as_secs() + 2);
+/// How long a client closed by the slow-reader rule is given to read up to the close frame
+/// (it is not reading: the frames before it are still in the socket's buffers).
+const SLOW_CLOSE_LINGER: Duration = Duration::from_secs(30);
 
 /// Shared state of the server.
 #[derive(Clone)]
@@ -72,6 +105,12 @@ pub struct AppState {
     tokens: Arc<Tokens>,
     shutdown: CancellationToken,
     audience: Arc<Audience>,
+    /// Every open WebSocket's task.
+    connections: TaskTracker,
+    /// The slow-reader rule.
+    readers: ReaderLimits,
+    /// Frames of events every connection shares.
+    frames: Arc<stream::FrameCache>,
 }
 
 /// Who is connected: every WebSocket, and how many of them view only.
@@ -121,7 +160,7 @@ impl Drop for Seat {
 
 impl AppState {
     /// State for a server listening on `bound` (one port), guarded by `tokens`. `shutdown`
-    /// ends open connections.
+    /// ends open connections: each sends what is left of its runs, then closes with 1001.
     pub fn new(
         runs: Arc<Runs>,
         bound: &[SocketAddr],
@@ -138,7 +177,25 @@ impl AppState {
                 viewers: watch::channel(0).0,
                 limit: MAX_CONNECTIONS,
             }),
+            connections: TaskTracker::new(),
+            readers: ReaderLimits::default(),
+            frames: Arc::default(),
         }
+    }
+
+    /// The same state with another slow-reader rule (tests, `--max-backlog-mib`).
+    pub fn with_reader_limits(mut self, readers: ReaderLimits) -> Self {
+        self.readers = readers;
+        self
+    }
+
+    /// Waits until every WebSocket connection has closed, at most `within`; false if some
+    /// were still open (they end with the runtime). Call it once the server is stopping.
+    pub async fn connections_closed(&self, within: Duration) -> bool {
+        self.connections.close();
+        tokio::time::timeout(within, self.connections.wait())
+            .await
+            .is_ok()
     }
 
     /// The same state with at most `limit` WebSocket connections (tests, small machines).
@@ -266,9 +323,11 @@ async fn ws_upgrade(
     State(state): State<AppState>,
     Extension(role): Extension<Role>,
 ) -> Response {
+    // axum's graceful shutdown does not wait for upgraded connections: the server does.
+    let connections = state.connections.clone();
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| connection(socket, state, role))
+        .on_upgrade(move |socket| connections.track_future(connection(socket, state, role)))
 }
 
 /// Numbers connections (from 1), to know which runs a closing connection started. Runs owned
@@ -293,17 +352,32 @@ async fn connection(mut socket: WebSocket, state: AppState, role: Role) {
     // A view-only connection follows every run: those going now and each one that starts.
     let starts = (role == Role::Viewer).then(|| (state.runs.starts(), state.runs.live()));
     let audience = state.audience.viewers.subscribe();
-    let mut send_task = tokio::spawn(send_loop(sink, rx, hello, starts, audience));
+    let sender = Sender {
+        sink,
+        cache: state.frames.clone(),
+        followed: stream::Followed::default(),
+        backlog: Backlog::new(state.readers),
+        drain: Drain {
+            shutdown: state.shutdown.clone(),
+            deadline: None,
+        },
+    };
+    let mut send_task = tokio::spawn(sender.run(rx, hello, starts, audience));
     let mut recv_task = tokio::spawn(recv_loop(stream, tx, state.runs.clone(), id, role));
-    // When the connection ends, its `Viewing`s end with the send task: runs nobody watches
-    // any more are cancelled after a short grace (a reload follows them again in time).
+    // The side that ends first gives the other a moment: the receive side to read the client's
+    // answer to a close frame, the send side to send the close frame the receive side asked for.
+    // When the connection ends, its `Viewing`s end with the send task: runs nobody watches any
+    // more are cancelled after a short grace (a reload follows them again in time).
     tokio::select! {
-        _ = &mut send_task => recv_task.abort(),
-        _ = &mut recv_task => send_task.abort(),
-        () = state.shutdown.cancelled() => {
-            send_task.abort();
-            recv_task.abort();
-        }
+        _ = &mut send_task => end_within(CLOSE_REPLY_WAIT, recv_task).await,
+        _ = &mut recv_task => end_within(CLOSE_SEND_WAIT + REFUSAL_HOLD, send_task).await,
+    }
+}
+
+/// Waits at most `limit` for `task`, then aborts it.
+async fn end_within(limit: Duration, mut task: tokio::task::JoinHandle<()>) {
+    if tokio::time::timeout(limit, &mut task).await.is_err() {
+        task.abort();
     }
 }
 
@@ -316,14 +390,15 @@ async fn refuse_full(socket: &mut WebSocket, limit: usize) {
         kind: ErrorKind::LimitReached,
         message: message.clone(),
     });
-    if let Ok(text) = serde_json::to_string(&error) {
-        let _ = socket.send(Message::Text(text.into())).await;
+    match serde_json::to_string(&error) {
+        Ok(text) => {
+            if let Err(e) = socket.send(Message::Text(text.into())).await {
+                tracing::debug!(error = %e, "telling a connection over the limit why");
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "could not encode a server message"),
     }
-    let close = CloseFrame {
-        code: CLOSE_TRY_LATER,
-        reason: "procviz: too many connections; try again later".into(),
-    };
-    if let Err(e) = socket.send(Message::Close(Some(close))).await {
+    if let Err(e) = socket.send(Message::Close(Some(close::full()))).await {
         tracing::debug!(error = %e, "closing a connection over the limit");
     }
     tracing::warn!("{message}");
@@ -333,86 +408,266 @@ async fn refuse_full(socket: &mut WebSocket, limit: usize) {
 /// when it connected.
 type EveryRun = (broadcast::Receiver<Arc<RunHandle>>, Vec<Arc<RunHandle>>);
 
-async fn send_loop(
-    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
-    mut rx: mpsc::Receiver<Outbound>,
-    hello: ServerMessage,
-    mut starts: Option<EveryRun>,
-    mut audience: watch::Receiver<u32>,
-) {
-    let mut followed = stream::Followed::default();
-    if send(&mut sink, &hello).await.is_err() {
-        return;
+type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
+
+/// When a connection must be done by once the server is stopping.
+struct Drain {
+    shutdown: CancellationToken,
+    /// [`SHUTDOWN_FLUSH`] after this connection saw the server begin to stop.
+    deadline: Option<Instant>,
+}
+
+impl Drain {
+    /// Whether the server is stopping.
+    fn started(&self) -> bool {
+        self.shutdown.is_cancelled()
     }
-    if let Some((_, live)) = starts.as_mut() {
-        for run in live.drain(..) {
-            followed.follow(Viewing::new(run));
+
+    /// Resolves when the time to flush after the server began to stop is over.
+    async fn over(&mut self) {
+        self.shutdown.cancelled().await;
+        let deadline = *self
+            .deadline
+            .get_or_insert_with(|| Instant::now() + SHUTDOWN_FLUSH);
+        tokio::time::sleep_until(deadline.into()).await;
+    }
+}
+
+/// Why a connection's sending side stopped.
+enum Stop {
+    /// The client went away: nothing more can be said.
+    Gone,
+    /// Close the connection with this frame, giving the client at most `linger` to take it.
+    Close {
+        frame: CloseFrame,
+        linger: Duration,
+        /// Keep the socket open this long once the frame went out: the receive side stopped
+        /// reading (a refused frame), and closing a socket with unread input resets it, which
+        /// can destroy what the client has not read yet, the close frame among it.
+        hold: Duration,
+    },
+}
+
+impl Stop {
+    fn close(frame: CloseFrame, linger: Duration) -> Stop {
+        Stop::Close {
+            frame,
+            linger,
+            hold: Duration::ZERO,
         }
     }
-    let viewers = *audience.borrow_and_update();
-    if send(&mut sink, &ServerMessage::Audience { viewers })
-        .await
-        .is_err()
-    {
-        return;
+
+    /// The close that answers a frame the receive side refused.
+    fn refusal(frame: CloseFrame) -> Stop {
+        Stop::Close {
+            frame,
+            linger: CLOSE_SEND_WAIT,
+            hold: REFUSAL_HOLD,
+        }
     }
-    let mut tick = tokio::time::interval(TICK);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        let next_start = async {
-            match starts.as_mut() {
-                Some((rx, _)) => rx.recv().await,
-                None => std::future::pending().await,
-            }
+}
+
+/// A connection's sending side: the socket's sink, the runs it follows and how far behind it
+/// is.
+struct Sender {
+    sink: Sink,
+    /// The frames every connection shares.
+    cache: Arc<stream::FrameCache>,
+    followed: stream::Followed,
+    backlog: Backlog,
+    drain: Drain,
+}
+
+impl Sender {
+    /// Sends until the connection ends, then closes it with the frame that says why.
+    async fn run(
+        mut self,
+        rx: mpsc::Receiver<Outbound>,
+        hello: ServerMessage,
+        starts: Option<EveryRun>,
+        audience: watch::Receiver<u32>,
+    ) {
+        let stop = match self.serve(rx, hello, starts, audience).await {
+            Ok(()) => Stop::Gone,
+            Err(stop) => stop,
+        };
+        let Stop::Close {
+            frame,
+            linger,
+            hold,
+        } = stop
+        else {
+            return;
+        };
+        // Nothing more will be sent: let go of the runs (a run nobody watches any more is
+        // cancelled after its grace) before waiting for the client to take the close frame.
+        self.followed = stream::Followed::default();
+        let code = frame.code;
+        let close = tokio::time::timeout(linger, self.sink.send(Message::Close(Some(frame))));
+        let after_flush = async {
+            self.drain.over().await;
+            tokio::time::sleep(CLOSE_SEND_WAIT).await;
         };
         tokio::select! {
-            out = rx.recv() => match out {
-                None => return,
-                Some(Outbound::Send(msg)) => {
-                    if send(&mut sink, &msg).await.is_err() { return; }
+            sent = close => match sent {
+                Ok(Ok(())) => {
+                    tracing::debug!(code, "connection closed");
+                    tokio::time::sleep(hold).await;
                 }
-                Some(Outbound::Follow(run)) => followed.follow(Viewing::new(run)),
+                Ok(Err(e)) => tracing::debug!(code, error = %e, "closing a connection"),
+                Err(_) => tracing::debug!(code, "the client did not take the close frame"),
             },
-            started = next_start => match started {
-                Ok(run) => followed.follow(Viewing::new(run)),
-                Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "a view-only connection missed run starts");
+            () = after_flush => tracing::debug!(code, "the server stopped before the close frame went out"),
+        }
+    }
+
+    /// The connection's life: a hello, the audience count, then commands' answers, the runs
+    /// a view-only connection follows, and every tick the new events of the runs followed.
+    async fn serve(
+        &mut self,
+        mut rx: mpsc::Receiver<Outbound>,
+        hello: ServerMessage,
+        mut starts: Option<EveryRun>,
+        mut audience: watch::Receiver<u32>,
+    ) -> Result<(), Stop> {
+        self.send_message(&hello).await?;
+        if let Some((_, live)) = starts.as_mut() {
+            for run in live.drain(..) {
+                self.followed.follow(Viewing::new(run));
+            }
+        }
+        let viewers = *audience.borrow_and_update();
+        self.send_message(&ServerMessage::Audience { viewers })
+            .await?;
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // When the last tick's frames were all handed to the socket.
+        let mut flushed = Instant::now();
+        loop {
+            let next_start = async {
+                match starts.as_mut() {
+                    Some((rx, _)) => rx.recv().await,
+                    None => std::future::pending().await,
                 }
-                Err(broadcast::error::RecvError::Closed) => starts = None,
-            },
-            changed = audience.changed() => {
-                if changed.is_err() { return; }
-                let viewers = *audience.borrow_and_update();
-                if send(&mut sink, &ServerMessage::Audience { viewers }).await.is_err() {
-                    return;
+            };
+            tokio::select! {
+                out = rx.recv() => match out {
+                    None => return Ok(()),
+                    Some(Outbound::Send(msg)) => {
+                        self.send_message(&msg).await?;
+                    }
+                    Some(Outbound::Follow(run)) => self.followed.follow(Viewing::new(run)),
+                    Some(Outbound::Close(frame)) => return Err(Stop::refusal(frame)),
+                },
+                started = next_start => match started {
+                    Ok(run) => self.followed.follow(Viewing::new(run)),
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "a view-only connection missed run starts");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => starts = None,
+                },
+                changed = audience.changed() => {
+                    if changed.is_err() { return Ok(()); }
+                    let viewers = *audience.borrow_and_update();
+                    self.send_message(&ServerMessage::Audience { viewers }).await?;
+                }
+                due = tick.tick() => {
+                    // Were the last tick's frames all taken before this one was due?
+                    let keeping_up = flushed <= due.into_std();
+                    let behind = self.followed.backlog_bytes();
+                    if self.backlog.judge(Instant::now(), behind, keeping_up) {
+                        return Err(self.too_slow(behind));
+                    }
+                    let frames = self.followed.tick(&self.cache).map_err(|e| {
+                        tracing::error!(error = %e, "could not encode a frame of events");
+                        Stop::close(close::internal(), CLOSE_SEND_WAIT)
+                    })?;
+                    for frame in frames {
+                        self.send_events(frame).await?;
+                    }
+                    flushed = Instant::now();
+                    if self.drain.started() && self.followed.is_empty() {
+                        // Every run followed has ended and all of it was sent.
+                        return Err(Stop::close(close::going_away(), CLOSE_SEND_WAIT));
+                    }
+                }
+                () = self.drain.over() => {
+                    tracing::warn!(
+                        unsent = self.followed.unsent_events(),
+                        "a connection could not be sent everything before the server stopped"
+                    );
+                    return Err(Stop::close(close::going_away(), CLOSE_SEND_WAIT));
                 }
             }
-            _ = tick.tick() => {
-                for frame in followed.tick() {
-                    if send(&mut sink, &frame).await.is_err() { return; }
+        }
+    }
+
+    fn too_slow(&self, behind: u64) -> Stop {
+        tracing::warn!(
+            behind_bytes = behind,
+            "closing a connection that stopped reading (slow-reader rule)"
+        );
+        Stop::close(close::too_slow(self.backlog.limits()), SLOW_CLOSE_LINGER)
+    }
+
+    async fn send_message(&mut self, msg: &ServerMessage) -> Result<usize, Stop> {
+        let text = match serde_json::to_string(msg) {
+            Ok(text) => text,
+            Err(e) => {
+                tracing::error!(error = %e, "could not encode a server message");
+                return Ok(0);
+            }
+        };
+        let bytes = text.len();
+        self.send(Message::Text(text.into())).await?;
+        Ok(bytes)
+    }
+
+    /// Sends a frame of events and counts it.
+    async fn send_events(&mut self, frame: stream::Frame) -> Result<(), Stop> {
+        let bytes = frame.text.len();
+        self.send(Message::Text(frame.text)).await?;
+        self.followed.sent(frame.events, bytes);
+        Ok(())
+    }
+
+    /// Sends `msg`. While the client does not take it, the backlog is judged every tick (a
+    /// stuck send cannot hide the slow-reader rule), and the server's stopping ends the wait.
+    async fn send(&mut self, msg: Message) -> Result<(), Stop> {
+        let send = self.sink.send(msg);
+        tokio::pin!(send);
+        let mut watchdog = tokio::time::interval_at(tokio::time::Instant::now() + TICK, TICK);
+        loop {
+            tokio::select! {
+                sent = &mut send => {
+                    return sent.map_err(|e| {
+                        tracing::debug!(error = %e, "client went away");
+                        Stop::Gone
+                    });
+                }
+                _ = watchdog.tick() => {
+                    let behind = self.followed.backlog_bytes();
+                    if self.backlog.judge(Instant::now(), behind, false) {
+                        tracing::warn!(
+                            behind_bytes = behind,
+                            "closing a connection that stopped reading (slow-reader rule)"
+                        );
+                        return Err(Stop::close(
+                            close::too_slow(self.backlog.limits()),
+                            SLOW_CLOSE_LINGER,
+                        ));
+                    }
+                }
+                () = self.drain.over() => {
+                    return Err(Stop::close(close::going_away(), CLOSE_SEND_WAIT));
                 }
             }
         }
     }
 }
 
-async fn send(
-    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
-    msg: &ServerMessage,
-) -> Result<(), ()> {
-    let text = match serde_json::to_string(msg) {
-        Ok(text) => text,
-        Err(e) => {
-            tracing::error!(error = %e, "could not encode a server message");
-            return Ok(());
-        }
-    };
-    sink.send(Message::Text(text.into())).await.map_err(|e| {
-        tracing::debug!(error = %e, "client went away");
-    })
-}
-
-/// Reads commands until the client closes.
+/// Reads commands until the client closes, or until a frame the WebSocket layer refuses (then
+/// asks the send side to close with the code that says why).
 async fn recv_loop(
     mut stream: futures_util::stream::SplitStream<WebSocket>,
     tx: mpsc::Sender<Outbound>,
@@ -424,11 +679,17 @@ async fn recv_loop(
         let reply = match frame {
             Ok(Message::Text(text)) => handle_text(text.as_str(), &runs, connection, role),
             Ok(Message::Binary(_)) => vec![Outbound::Send(ServerMessage::Error(binary_refused()))],
-            Ok(Message::Close(_)) => break,
-            Ok(Message::Ping(_) | Message::Pong(_)) => continue,
+            // The stream ends once the answer to the client's close frame is sent.
+            Ok(Message::Close(_) | Message::Ping(_) | Message::Pong(_)) => continue,
             Err(e) => {
                 tracing::debug!(error = %e, "WebSocket receive failed");
-                break;
+                if let Some(close) = close::for_receive_error(e) {
+                    tracing::info!(code = close.code, reason = %close.reason, "refused a frame");
+                    if tx.send(Outbound::Close(close)).await.is_err() {
+                        tracing::debug!("the send side ended first");
+                    }
+                }
+                return;
             }
         };
         for out in reply {

@@ -25,12 +25,13 @@ pub use cores::{Cores, one_at_a_time};
 pub use events::{Seg, run_secs, secs, segments, spawned_pids};
 pub use page::Page;
 pub use procs::{
-    assert_child_of_server, children_of, cmdline, is_live_worker, parent_of, wait_gone,
+    assert_child_of_server, children_of, cmdline, cpu_time, is_live_worker, parent_of,
+    peak_rss_kib, wait_gone,
 };
 pub use server::{Server, http_get, procviz, run_cli};
 pub use ws::{
-    Ws, connect, connect_to, events_until, events_until_finished, next_any, next_audience,
-    next_message, send, send_text, until_second_child_printed,
+    Ending, Ws, connect, connect_to, events_until, events_until_finished, next_any, next_audience,
+    next_message, read_to_end, send, send_text, try_send, until_second_child_printed,
 };
 
 use std::path::{Path, PathBuf};

@@ -154,7 +154,20 @@ impl Server {
 
     /// Sends `signal` and waits (at most `timeout`) for the exit; returns the exit status.
     pub fn signal_and_wait(&mut self, signal: i32, timeout: Duration) -> std::process::ExitStatus {
-        unsafe { libc::kill(self.child.id() as i32, signal) };
+        self.signal(signal);
+        self.wait_exit(timeout)
+    }
+
+    /// Sends `signal` to the server.
+    pub fn signal(&self, signal: i32) {
+        let pid = i32::try_from(self.child.id()).expect("a PID fits an i32");
+        if unsafe { libc::kill(pid, signal) } != 0 {
+            panic!("kill({pid}, {signal}): {}", std::io::Error::last_os_error());
+        }
+    }
+
+    /// Waits (at most `timeout`) for the server to exit; returns the exit status.
+    pub fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.child.try_wait().expect("try_wait") {

@@ -22,6 +22,7 @@ pub async fn send(ws: &mut Ws, msg: &ClientMessage) {
     .await;
 }
 
+/// Sends a text frame (panics if the send fails).
 pub async fn send_text(ws: &mut Ws, text: String) {
     ws.send(Message::Text(text.into())).await.expect("send");
 }
@@ -76,6 +77,66 @@ pub async fn next_any(ws: &mut Ws) -> Option<ServerMessage> {
             Message::Close(_) => return None,
             _ => continue,
         }
+    }
+}
+
+/// How a connection ended, as its client saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// A close frame with this code and reason.
+    Close { code: u16, reason: String },
+    /// A close frame without a code.
+    CloseWithoutCode,
+    /// The connection ended without a close frame (`how`: the end of the stream, or the
+    /// error the client read).
+    Bare(String),
+}
+
+impl Ending {
+    /// The close code, if a close frame with one arrived.
+    pub fn code(&self) -> Option<u16> {
+        match self {
+            Ending::Close { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+/// Sends `msg`, telling rather than failing when the send fails (a server that refuses a
+/// frame may close the connection while the client is still sending it).
+pub async fn try_send(ws: &mut Ws, msg: Message) -> Result<(), String> {
+    ws.send(msg).await.map_err(|e| e.to_string())
+}
+
+/// Reads until the connection ends, for at most `secs` seconds in all (then fails): the
+/// messages that came before the end, and how it ended. Pings and pongs are skipped.
+pub async fn read_to_end(ws: &mut Ws, secs: u64) -> (Vec<ServerMessage>, Ending) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    let mut messages = Vec::new();
+    loop {
+        let frame = tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "the connection did not end within {secs} s ({} messages read)",
+                    messages.len()
+                )
+            });
+        let ending = match frame {
+            None => Ending::Bare("end of stream".into()),
+            Some(Err(e)) => Ending::Bare(e.to_string()),
+            Some(Ok(Message::Text(t))) => {
+                messages.push(serde_json::from_str(t.as_str()).expect("decode server message"));
+                continue;
+            }
+            Some(Ok(Message::Close(Some(frame)))) => Ending::Close {
+                code: frame.code.into(),
+                reason: frame.reason.to_string(),
+            },
+            Some(Ok(Message::Close(None))) => Ending::CloseWithoutCode,
+            Some(Ok(_)) => continue,
+        };
+        return (messages, ending);
     }
 }
 
