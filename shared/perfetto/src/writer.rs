@@ -174,6 +174,11 @@ impl<W: Write> TraceWriter<W> {
         }
     }
 
+    /// The run the trace is of (the first event's), once an event was taken.
+    pub fn run(&self) -> Option<RunId> {
+        self.run_id
+    }
+
     /// Lines given to [`TraceWriter::ndjson_line`] that were not events.
     pub fn bad_lines(&self) -> u64 {
         self.bad_lines
