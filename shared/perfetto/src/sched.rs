@@ -17,7 +17,6 @@
 
 use crate::text::Seconds;
 use shared::RunTime;
-use std::collections::BTreeMap;
 
 /// The on-CPU time of one thread over one sampled interval, on the core it last ran on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,46 +58,84 @@ pub struct Block {
 /// Every core's blocks in time order, and the on-CPU time that found no room.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Placement {
-    /// Per core, its blocks: disjoint, in time order, at least 1 µs each.
-    pub cores: BTreeMap<u32, Vec<Block>>,
+    /// Per core (in core order, only cores with blocks), its blocks: disjoint, in time
+    /// order, at least 1 µs each.
+    pub cores: Vec<(u32, Vec<Block>)>,
     /// Sampled on-CPU time left out, µs (see the module's comment).
     pub not_placed_us: u64,
 }
 
-/// Places the segments' on-CPU time on their cores (see the module's comment).
-pub fn place(mut segments: Vec<Segment>) -> Placement {
-    segments.sort_by_key(|s| (s.core, s.start, s.end, s.tid));
-    let mut out = Placement::default();
+/// Places the segments' on-CPU time on their cores (see the module's comment). `segments`
+/// come as the sampler sent them: each thread's in time order.
+pub fn place(segments: &[Segment]) -> Placement {
+    // No sort (the page's WebAssembly would carry one per element type): per core and
+    // thread the segments are already in time order, so each core merges its threads'.
+    let mut threads: Vec<((u32, u32), Vec<&Segment>)> = Vec::new();
     for s in segments {
-        let (start, end) = (s.start.as_nanos() / 1000, s.end.as_nanos() / 1000);
-        let want = (s.on_cpu_ns / 1000).min(end.saturating_sub(start));
-        let blocks = out.cores.entry(s.core).or_default();
-        let from = start.max(blocks.last().map_or(0, |b| b.end));
-        let to = from.saturating_add(want).min(end).max(from);
-        out.not_placed_us += want - (to - from);
-        if to == from {
-            continue;
-        }
-        let left = if to == end {
-            Left::Running
-        } else {
-            Left::Sleeping
-        };
-        match blocks.last_mut() {
-            Some(b) if b.tid == s.tid && b.end == from => {
-                b.end = to;
-                b.left = left;
-            }
-            _ => blocks.push(Block {
-                tid: s.tid,
-                start: from,
-                end: to,
-                left,
-            }),
+        let key = (s.core, s.tid);
+        match threads.binary_search_by_key(&key, |(k, _)| *k) {
+            Ok(i) => threads[i].1.push(s),
+            Err(i) => threads.insert(i, (key, vec![s])),
         }
     }
-    out.cores.retain(|_, b| !b.is_empty());
+    let mut out = Placement::default();
+    let mut first = 0;
+    while first < threads.len() {
+        let core = threads[first].0.0;
+        let last = threads[first..]
+            .iter()
+            .position(|((c, _), _)| *c != core)
+            .map_or(threads.len(), |n| first + n);
+        let on_core = &threads[first..last];
+        let mut next = vec![0; on_core.len()];
+        let mut blocks = Vec::new();
+        // The earliest segment (start, end, thread) among the threads' next ones, in turn.
+        while let Some((i, s)) = on_core
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (_, list))| list.get(next[i]).map(|s| (i, *s)))
+            .min_by_key(|(_, s)| (s.start, s.end, s.tid))
+        {
+            next[i] += 1;
+            out.not_placed_us += put(&mut blocks, s);
+        }
+        if !blocks.is_empty() {
+            out.cores.push((core, blocks));
+        }
+        first = last;
+    }
     out
+}
+
+/// Puts one segment's on-CPU time on its core's `blocks`; returns the µs that did not fit.
+fn put(blocks: &mut Vec<Block>, s: &Segment) -> u64 {
+    let (start, end) = (s.start.as_nanos() / 1000, s.end.as_nanos() / 1000);
+    // More on-CPU time than the segment is long (sampling jitter) counts as all of it.
+    let span_ns = s.end.as_nanos().saturating_sub(s.start.as_nanos());
+    let want = (s.on_cpu_ns.min(span_ns) / 1000).min(end.saturating_sub(start));
+    let from = start.max(blocks.last().map_or(0, |b| b.end));
+    let to = from.saturating_add(want).min(end).max(from);
+    if to == from {
+        return want;
+    }
+    let left = if to == end {
+        Left::Running
+    } else {
+        Left::Sleeping
+    };
+    match blocks.last_mut() {
+        Some(b) if b.tid == s.tid && b.end == from => {
+            b.end = to;
+            b.left = left;
+        }
+        _ => blocks.push(Block {
+            tid: s.tid,
+            start: from,
+            end: to,
+            left,
+        }),
+    }
+    want - (to - from)
 }
 
 /// A thread as the ftrace text names it.
@@ -130,8 +167,10 @@ enum On<'a> {
 /// The `sched_switch` lines of a placement, in time order (cores in order at equal times);
 /// `task` names a thread.
 pub fn switch_lines(placement: &Placement, task: impl Fn(u32) -> Task) -> Vec<Line> {
-    let mut lines = Vec::new();
-    for (&cpu, blocks) in &placement.cores {
+    let mut cores: Vec<Vec<Line>> = Vec::new();
+    for (cpu, blocks) in &placement.cores {
+        let cpu = *cpu;
+        let mut lines = Vec::new();
         let mut on = On::Idle;
         for b in blocks {
             if let On::Thread(prev) = on
@@ -147,8 +186,20 @@ pub fn switch_lines(placement: &Placement, task: impl Fn(u32) -> Task) -> Vec<Li
         if let On::Thread(last) = on {
             lines.push(switch(cpu, last.end, &on, &On::Idle, &task));
         }
+        cores.push(lines);
     }
-    lines.sort_by_key(|l| (l.at, l.cpu));
+    // Each core's lines are in time order: merge them (the first core wins a tie).
+    let mut next = vec![0; cores.len()];
+    let mut lines = Vec::with_capacity(cores.iter().map(Vec::len).sum());
+    while let Some((i, line)) = cores
+        .iter()
+        .enumerate()
+        .filter_map(|(i, list)| list.get(next[i]).map(|l| (i, l)))
+        .min_by_key(|(_, l)| l.at)
+    {
+        next[i] += 1;
+        lines.push(line.clone());
+    }
     lines
 }
 
@@ -195,6 +246,14 @@ mod tests {
         }
     }
 
+    fn on(p: &Placement, core: u32) -> &Vec<Block> {
+        &p.cores
+            .iter()
+            .find(|(c, _)| *c == core)
+            .expect("the core")
+            .1
+    }
+
     fn block(tid: u32, start_ms: u64, end_ms: u64, left: Left) -> Block {
         Block {
             tid,
@@ -206,13 +265,13 @@ mod tests {
 
     #[test]
     fn threads_sharing_a_core_run_one_after_the_other_within_their_interval() {
-        let p = place(vec![
+        let p = place(&[
             seg(11, 0, 0, 20, 5),
             seg(10, 0, 0, 20, 10),
             seg(10, 0, 20, 40, 20),
         ]);
         assert_eq!(
-            p.cores[&0],
+            *on(&p, 0),
             vec![
                 block(10, 0, 10, Left::Sleeping),
                 block(11, 10, 15, Left::Sleeping),
@@ -223,26 +282,45 @@ mod tests {
     }
 
     #[test]
+    fn segments_are_placed_in_time_order_whatever_order_they_came_in() {
+        // Thread 1's two intervals were merged into one segment, sent after thread 2's.
+        let p = place(&[
+            seg(2, 0, 0, 20, 5),
+            seg(2, 0, 20, 40, 5),
+            seg(1, 0, 0, 40, 30),
+        ]);
+        assert_eq!(
+            *on(&p, 0),
+            vec![
+                block(2, 0, 5, Left::Sleeping),
+                block(1, 5, 35, Left::Sleeping),
+                block(2, 35, 40, Left::Running),
+            ]
+        );
+        assert_eq!(p.not_placed_us, 0);
+    }
+
+    #[test]
     fn consecutive_blocks_of_one_thread_are_one_block() {
-        let p = place(vec![seg(7, 1, 0, 20, 20), seg(7, 1, 20, 40, 20)]);
-        assert_eq!(p.cores[&1], vec![block(7, 0, 40, Left::Running)]);
+        let p = place(&[seg(7, 1, 0, 20, 20), seg(7, 1, 20, 40, 20)]);
+        assert_eq!(*on(&p, 1), vec![block(7, 0, 40, Left::Running)]);
     }
 
     #[test]
     fn time_that_does_not_fit_its_interval_is_counted_not_drawn() {
         // Both reported at 100 % on core 0 (the sampler saw only the last core of each).
-        let p = place(vec![seg(1, 0, 0, 20, 20), seg(2, 0, 0, 20, 20)]);
-        assert_eq!(p.cores[&0], vec![block(1, 0, 20, Left::Running)]);
+        let p = place(&[seg(1, 0, 0, 20, 20), seg(2, 0, 0, 20, 20)]);
+        assert_eq!(*on(&p, 0), vec![block(1, 0, 20, Left::Running)]);
         assert_eq!(p.not_placed_us, 20_000);
         // More on-CPU time than the interval is long is not "left out": it never fit.
-        let p = place(vec![seg(1, 0, 0, 20, 25)]);
+        let p = place(&[seg(1, 0, 0, 20, 25)]);
         assert_eq!(p.not_placed_us, 0);
-        assert!(place(vec![seg(1, 0, 0, 20, 0)]).cores.is_empty());
+        assert!(place(&[seg(1, 0, 0, 20, 0)]).cores.is_empty());
     }
 
     #[test]
     fn each_core_goes_idle_to_thread_to_thread_to_idle() {
-        let p = place(vec![
+        let p = place(&[
             seg(10, 0, 0, 20, 10),
             seg(11, 0, 0, 20, 10),
             seg(12, 1, 0, 20, 20),

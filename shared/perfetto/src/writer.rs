@@ -7,7 +7,6 @@ use shared::{
     CoreShare, DemoRequest, Event, EventKind, ExitStatus, KillReason, ProcId, RunId, RunOutcome,
     RunTime, TaskError, TaskResult,
 };
-use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 
 /// PID of the pseudo-process `CPUs` that holds the cores' load counters: one above the
@@ -57,9 +56,12 @@ pub struct TraceWriter<W: Write> {
     run_id: Option<RunId>,
     run: Option<RunInfo>,
     sample_ms: Option<u32>,
-    procs: BTreeMap<ProcId, Proc>,
-    open: HashMap<u64, (RunTime, ProcId)>,
+    // Plain vectors rather than maps (a run has at most a few dozen processes and one open
+    // task per worker): the page's WebAssembly is smaller for it.
+    procs: Vec<(ProcId, Proc)>,
+    open: Vec<(u64, RunTime, ProcId)>,
     segments: Vec<(ProcId, Segment)>,
+    threads: Vec<(u32, ProcId)>,
     last_t: RunTime,
     outcome: Option<RunOutcome>,
     unknown: u64,
@@ -76,9 +78,10 @@ impl<W: Write> TraceWriter<W> {
             run_id: None,
             run: None,
             sample_ms: None,
-            procs: BTreeMap::new(),
-            open: HashMap::new(),
+            procs: Vec::new(),
+            open: Vec::new(),
             segments: Vec::new(),
+            threads: Vec::new(),
             last_t: RunTime::ZERO,
             outcome: None,
             unknown: 0,
@@ -119,15 +122,14 @@ impl<W: Write> TraceWriter<W> {
                     cpu_time_ns: *cpu_time_ns,
                 },
             )?,
-            EventKind::TaskStarted { task, worker } => {
-                self.open.insert(*task, (e.t, *worker));
-            }
+            EventKind::TaskStarted { task, worker } => self.open.push((*task, e.t, *worker)),
             EventKind::TaskFinished {
                 task,
                 worker,
                 result,
             } => {
-                let start = self.open.remove(task).map_or(e.t, |(start, _)| start);
+                let open = self.open.iter().position(|(t, _, _)| t == task);
+                let start = open.map_or(e.t, |i| self.open.remove(i).1);
                 self.task(*task, *worker, start, e.t, Some(result))?;
             }
             EventKind::CallerRaised {
@@ -189,7 +191,7 @@ impl<W: Write> TraceWriter<W> {
     pub fn run_started(&mut self, info: RunInfo) -> Result<(), Error> {
         self.run_id.get_or_insert(info.run);
         let main = info.main_pid;
-        self.procs.insert(
+        self.add_proc(
             ProcId::MAIN,
             Proc {
                 pid: main,
@@ -207,7 +209,8 @@ impl<W: Write> TraceWriter<W> {
             Str(&info.title),
             info.cores,
         )?;
-        serde_json::to_writer(&mut self.out, &info.demo).map_err(std::io::Error::from)?;
+        self.out
+            .write_all(demo_json(info.demo.as_ref())?.as_bytes())?;
         write!(
             self.out,
             ",\"cpu_tracks\":\"sampled from /proc, not exact context switches (see the trace's metadata)\"}}}}"
@@ -223,7 +226,7 @@ impl<W: Write> TraceWriter<W> {
 
     /// A process was spawned: its name and place in the lane order.
     pub fn process_spawned(&mut self, proc: ProcId, pid: u32, name: &str) -> Result<(), Error> {
-        self.procs.insert(
+        self.add_proc(
             proc,
             Proc {
                 pid,
@@ -251,7 +254,7 @@ impl<W: Write> TraceWriter<W> {
             exit.status.python_exitcode(),
         )?;
         if let Some(by) = exit.killed_by {
-            write!(self.out, ",\"killed_by\":{}", wire(by)?)?;
+            write!(self.out, ",\"killed_by\":\"{}\"", wire(by))?;
         }
         if let Some(ns) = exit.cpu_time_ns {
             write!(self.out, ",\"cpu_time_ms\":{}", Millis(ns))?;
@@ -270,7 +273,7 @@ impl<W: Write> TraceWriter<W> {
         end: RunTime,
         result: Option<&TaskResult>,
     ) -> Result<(), Error> {
-        let Some(p) = self.procs.get(&worker) else {
+        let Some(p) = self.proc(worker) else {
             self.unknown += 1;
             return Ok(());
         };
@@ -317,11 +320,14 @@ impl<W: Write> TraceWriter<W> {
     /// A thread's on-CPU time over a sampled interval (kept for the CPU tracks, written by
     /// [`TraceWriter::finish`]).
     pub fn thread_segment(&mut self, proc: ProcId, segment: Segment) {
-        if !self.procs.contains_key(&proc) {
+        if self.proc(proc).is_none() {
             self.unknown += 1;
             return;
         }
         if segment.on_cpu_ns > 0 {
+            if !self.threads.iter().any(|(tid, _)| *tid == segment.tid) {
+                self.threads.push((segment.tid, proc));
+            }
             self.segments.push((proc, segment));
         }
     }
@@ -357,7 +363,7 @@ impl<W: Write> TraceWriter<W> {
             Micros(t),
             Str(&name),
         )?;
-        serde_json::to_writer(&mut self.out, outcome).map_err(std::io::Error::from)?;
+        self.out.write_all(outcome_json(Some(outcome)).as_bytes())?;
         self.out.write_all(b"}}")?;
         self.outcome = Some(outcome.clone());
         Ok(())
@@ -366,19 +372,18 @@ impl<W: Write> TraceWriter<W> {
     /// Ends the trace: tasks still open (they end with the run), the names of the threads on
     /// the CPU tracks, the ftrace text and the metadata. Returns `out`, flushed.
     pub fn finish(mut self) -> Result<W, Error> {
-        let mut open: Vec<(u64, (RunTime, ProcId))> = self.open.drain().collect();
-        open.sort_unstable_by_key(|(task, _)| *task);
-        for (task, (start, worker)) in open {
+        // In start order (no sort: see `sched::place`).
+        for (task, start, worker) in std::mem::take(&mut self.open) {
             self.task(task, worker, start, self.last_t.max(start), None)?;
         }
-        let threads: BTreeMap<u32, ProcId> = self
-            .segments
-            .iter()
-            .map(|(proc, s)| (s.tid, *proc))
-            .collect();
-        let placement = sched::place(self.segments.iter().map(|(_, s)| *s).collect());
+        let segments: Vec<Segment> = self.segments.iter().map(|(_, s)| *s).collect();
+        let placement = sched::place(&segments);
         let task = |tid: u32| -> Task {
-            let proc = threads.get(&tid).and_then(|p| self.procs.get(p));
+            let proc = self
+                .threads
+                .iter()
+                .find(|(t, _)| *t == tid)
+                .and_then(|(_, p)| self.proc(*p));
             match proc {
                 Some(p) => Task {
                     comm: comm(&thread_name(&p.name, p.pid, tid)),
@@ -391,18 +396,22 @@ impl<W: Write> TraceWriter<W> {
             }
         };
         let lines = sched::switch_lines(&placement, task);
-        // The other threads of a process (its main thread was named with it).
+        // The other threads of a process (its main thread was named with it), in the order
+        // they were first seen on a core.
         let mut extra: Vec<(u32, u32, String)> = Vec::new();
-        for (&tid, proc) in &threads {
-            if let Some(p) = self.procs.get(proc)
-                && p.pid != tid
+        for (tid, proc) in &self.threads {
+            if let Some(p) = self.proc(*proc)
+                && p.pid != *tid
             {
-                extra.push((p.pid, tid, thread_name(&p.name, p.pid, tid)));
+                extra.push((p.pid, *tid, thread_name(&p.name, p.pid, *tid)));
             }
         }
-        extra.sort();
-        for (i, (pid, tid, name)) in extra.iter().enumerate() {
-            self.name_thread(*pid, *tid, name, i as i64 + 1)?;
+        for (pid, tid, name) in &extra {
+            let sort = extra
+                .iter()
+                .filter(|(p, t, _)| p == pid && t <= tid)
+                .count();
+            self.name_thread(*pid, *tid, name, sort as i64)?;
         }
         self.out
             .write_all(b"\n],\n\"systemTraceEvents\":\"# tracer: nop\\n")?;
@@ -440,10 +449,11 @@ impl<W: Write> TraceWriter<W> {
             run.map_or(0, |r| r.cores),
             run.map_or(0, |r| r.main_pid),
         )?;
-        serde_json::to_writer(&mut self.out, &run.and_then(|r| r.demo.as_ref()))
-            .map_err(std::io::Error::from)?;
+        self.out
+            .write_all(demo_json(run.and_then(|r| r.demo.as_ref()))?.as_bytes())?;
         self.out.write_all(b",\"outcome\":")?;
-        serde_json::to_writer(&mut self.out, &self.outcome).map_err(std::io::Error::from)?;
+        self.out
+            .write_all(outcome_json(self.outcome.as_ref()).as_bytes())?;
         write!(
             self.out,
             ",\"cpu_tracks\":{},\"sample_interval_ms\":{},\"cpu_time_not_placed_us\":{not_placed_us},\"events_without_process\":{}}}",
@@ -455,9 +465,22 @@ impl<W: Write> TraceWriter<W> {
         Ok(())
     }
 
-    /// The PID of a process of the run, if it is known.
+    /// A process of the run, if it is known.
+    fn proc(&self, proc: ProcId) -> Option<&Proc> {
+        self.procs.iter().find(|(p, _)| *p == proc).map(|(_, p)| p)
+    }
+
+    /// Adds (or renames) a process of the run.
+    fn add_proc(&mut self, proc: ProcId, p: Proc) {
+        match self.procs.iter_mut().find(|(id, _)| *id == proc) {
+            Some((_, known)) => *known = p,
+            None => self.procs.push((proc, p)),
+        }
+    }
+
+    /// The PID of a process of the run, if it is known (counted when it is not).
     fn pid(&mut self, proc: ProcId) -> Option<u32> {
-        let pid = self.procs.get(&proc).map(|p| p.pid);
+        let pid = self.proc(proc).map(|p| p.pid);
         if pid.is_none() {
             self.unknown += 1;
         }
@@ -523,9 +546,39 @@ fn killer(reason: KillReason) -> &'static str {
     }
 }
 
-/// A kill reason's wire name (`"user"`), as JSON.
-fn wire(reason: KillReason) -> Result<String, Error> {
-    serde_json::to_string(&reason).map_err(|e| Error::Write(e.into()))
+/// A kill reason's name on the wire (`user`). Written here rather than by serde: the page's
+/// WebAssembly would otherwise carry a serializer it needs nowhere else (checked against
+/// serde's in the tests).
+fn wire(reason: KillReason) -> &'static str {
+    match reason {
+        KillReason::Cancelled => "cancelled",
+        KillReason::ClientGone => "client_gone",
+        KillReason::ServerShutdown => "server_shutdown",
+        KillReason::LimitReached => "limit_reached",
+        KillReason::User => "user",
+    }
+}
+
+/// A run's outcome as on the wire (`{"type":"completed"}`), `null` when absent; see [`wire`].
+fn outcome_json(outcome: Option<&RunOutcome>) -> String {
+    match outcome {
+        None => "null".into(),
+        Some(RunOutcome::Completed) => r#"{"type":"completed"}"#.into(),
+        Some(RunOutcome::Cancelled { reason }) => {
+            format!(r#"{{"type":"cancelled","reason":"{}"}}"#, wire(*reason))
+        }
+        Some(RunOutcome::Failed { message }) => {
+            format!(r#"{{"type":"failed","message":{}}}"#, Str(message))
+        }
+    }
+}
+
+/// The demo and its parameters as on the wire, `null` when unknown.
+fn demo_json(demo: Option<&DemoRequest>) -> Result<String, Error> {
+    match demo {
+        None => Ok("null".into()),
+        Some(d) => serde_json::to_string(d).map_err(|e| Error::Write(e.into())),
+    }
 }
 
 /// An error's fields as arguments (after others: starts with a comma).
@@ -656,6 +709,34 @@ mod tests {
         let out = w.finish().expect("finished");
         let t: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
         assert_eq!(t["metadata"]["title"], "Pool");
+    }
+
+    #[test]
+    fn outcomes_and_kill_reasons_are_written_as_serde_writes_them() {
+        use KillReason::*;
+        for reason in [Cancelled, ClientGone, ServerShutdown, LimitReached, User] {
+            assert_eq!(
+                serde_json::to_value(reason).expect("JSON"),
+                serde_json::Value::from(wire(reason))
+            );
+            let outcome = RunOutcome::Cancelled { reason };
+            assert_eq!(
+                serde_json::from_str::<RunOutcome>(&outcome_json(Some(&outcome))).expect("JSON"),
+                outcome
+            );
+        }
+        for outcome in [
+            RunOutcome::Completed,
+            RunOutcome::Failed {
+                message: "a \"quoted\" failure".into(),
+            },
+        ] {
+            assert_eq!(
+                serde_json::from_str::<RunOutcome>(&outcome_json(Some(&outcome))).expect("JSON"),
+                outcome
+            );
+        }
+        assert_eq!(outcome_json(None), "null");
     }
 
     #[test]
