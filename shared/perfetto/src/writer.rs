@@ -60,7 +60,7 @@ pub struct TraceWriter<W: Write> {
     // task per worker): the page's WebAssembly is smaller for it.
     procs: Vec<(ProcId, Proc)>,
     open: Vec<(u64, RunTime, ProcId)>,
-    segments: Vec<(ProcId, Segment)>,
+    segments: Vec<Segment>,
     threads: Vec<(u32, ProcId)>,
     last_t: RunTime,
     outcome: Option<RunOutcome>,
@@ -328,7 +328,7 @@ impl<W: Write> TraceWriter<W> {
             if !self.threads.iter().any(|(tid, _)| *tid == segment.tid) {
                 self.threads.push((segment.tid, proc));
             }
-            self.segments.push((proc, segment));
+            self.segments.push(segment);
         }
     }
 
@@ -376,8 +376,7 @@ impl<W: Write> TraceWriter<W> {
         for (task, start, worker) in std::mem::take(&mut self.open) {
             self.task(task, worker, start, self.last_t.max(start), None)?;
         }
-        let segments: Vec<Segment> = self.segments.iter().map(|(_, s)| *s).collect();
-        let placement = sched::place(&segments);
+        let placement = sched::place(&self.segments);
         let task = |tid: u32| -> Task {
             let proc = self
                 .threads
