@@ -9,7 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const TARGET: &str = "wasm32-unknown-unknown";
+use wasm_target::TARGET;
 
 fn main() {
     if let Err(e) = run() {
@@ -55,10 +55,12 @@ fn run() -> Result<(), String> {
              '<p class=\"skipped\">This procviz was built with PROCVIZ_SKIP_FRONTEND=1: the page was not built.</p>'); }\n",
         )
         .map_err(|e| e.to_string())?;
-        return Ok(());
+        return compress_site(&site);
     }
 
-    check_wasm_target()?;
+    if let Some(added) = wasm_target::ensure()? {
+        println!("cargo:warning={added}");
+    }
     println!(
         "cargo:warning=building the frontend (wasm32, nested cargo build; PROCVIZ_SKIP_FRONTEND=1 skips it)"
     );
@@ -131,29 +133,64 @@ fn run() -> Result<(), String> {
     let size = fs::metadata(pkg.join("frontend_bg.wasm"))
         .map(|m| m.len())
         .unwrap_or(0);
+    compress_site(&site)?;
+    let packed = |suffix: &str| {
+        fs::metadata(pkg.join(format!("frontend_bg.wasm{suffix}")))
+            .map(|m| m.len() / 1024)
+            .unwrap_or(0)
+    };
     println!(
-        "cargo:warning=built the frontend (wasm32, {} KiB) in {:.0} s",
+        "cargo:warning=built the frontend (wasm32, {} KiB; {} KiB brotli, {} KiB gzip) in {:.0} s",
         size / 1024,
+        packed(".br"),
+        packed(".gz"),
         started.elapsed().as_secs_f64()
     );
     Ok(())
 }
 
-fn check_wasm_target() -> Result<(), String> {
-    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let out = Command::new(rustc)
-        .args(["--print", "sysroot"])
-        .output()
-        .map_err(|e| format!("could not run rustc: {e}"))?;
-    let sysroot = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    let lib = sysroot.join("lib").join("rustlib").join(TARGET).join("lib");
-    if lib.is_dir() {
-        Ok(())
-    } else {
-        Err(format!(
-            "the {TARGET} target is not installed, so the frontend cannot be built: run `rustup target add {TARGET}` (or set PROCVIZ_SKIP_FRONTEND=1 to build without the page)"
-        ))
+/// Files worth compressing (text and WebAssembly; images are compressed already).
+const COMPRESSED: [&str; 6] = ["wasm", "js", "css", "html", "svg", "json"];
+
+/// Writes `FILE.br` (brotli, quality 11) and `FILE.gz` (gzip, level 9) beside every file of
+/// `dir` worth compressing, once, so the server never compresses per request.
+fn compress_site(dir: &Path) -> Result<(), String> {
+    let entries = fs::read_dir(dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
+    for entry in entries {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.is_dir() {
+            compress_site(&path)?;
+            continue;
+        }
+        let worth = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| COMPRESSED.contains(&e));
+        if !worth {
+            continue;
+        }
+        let data = fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+        let mut br = Vec::new();
+        let params = brotli::enc::BrotliEncoderParams {
+            quality: 11,
+            lgwin: 24,
+            ..Default::default()
+        };
+        brotli::BrotliCompress(&mut data.as_slice(), &mut br, &params)
+            .map_err(|e| format!("brotli {}: {e}", path.display()))?;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut gz, &data)
+            .map_err(|e| format!("gzip {}: {e}", path.display()))?;
+        let gz = gz
+            .finish()
+            .map_err(|e| format!("gzip {}: {e}", path.display()))?;
+        for (suffix, bytes) in [("br", br), ("gz", gz)] {
+            let mut name = path.clone().into_os_string();
+            name.push(format!(".{suffix}"));
+            fs::write(&name, bytes).map_err(|e| format!("writing {name:?}: {e}"))?;
+        }
     }
+    Ok(())
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {

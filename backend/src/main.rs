@@ -2,19 +2,20 @@
 //! mode: the fork server the server starts once, which forks every child (no exec).
 
 use anyhow::Context;
-use backend::runs::{Runs, RuntimeConfig};
+use backend::runs::{MemoryBudget, Runs, RuntimeConfig};
 use backend::server::auth::{Token, Tokens};
 use backend::server::{AppState, router};
 use clap::{Parser, Subcommand};
-use shared::DemoRequest;
+use shared::{DemoRequest, PoolParams, ProcessesParams, TwoProcessesParams};
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// Show real processes and process pools live in the browser.
 #[derive(Parser, Debug)]
-#[command(name = "procviz", version, about)]
+#[command(name = "procviz", version, about, allow_negative_numbers = true)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -41,24 +42,119 @@ struct ServeArgs {
     /// view-only URL, with a QR code, for students' screens.
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "lan")]
     share: Option<String>,
+    #[command(flatten)]
+    budgets: BudgetArgs,
+}
+
+/// The server's resource budgets (README: "Limits").
+#[derive(clap::Args, Debug)]
+struct BudgetArgs {
+    /// MiB the processes of all runs in progress may be asked to hold together; a start that
+    /// would exceed it is refused (default: a quarter of this machine's memory, at most 4,096).
+    #[arg(long, value_name = "MIB", value_parser = whole("max-memory-mib", 0..=u64::MAX))]
+    max_memory_mib: Option<u64>,
+    /// Finished runs are kept for replay up to this many MiB in all (their events' estimated
+    /// size); the oldest are forgotten first.
+    #[arg(
+        long,
+        value_name = "MIB",
+        default_value_t = backend::runs::retention::DEFAULT_KEEP_FINISHED_MIB,
+        value_parser = whole("keep-finished-mib", 0..=u64::MAX)
+    )]
+    keep_finished_mib: u64,
+}
+
+impl BudgetArgs {
+    fn apply(&self, config: RuntimeConfig) -> RuntimeConfig {
+        RuntimeConfig {
+            memory_budget: self
+                .max_memory_mib
+                .map_or(config.memory_budget, MemoryBudget::configured),
+            keep_finished_mib: self.keep_finished_mib,
+            ..config
+        }
+    }
+}
+
+/// Parses a whole number in `range` for the option `name`; anything else (a negative number,
+/// a fraction, a word, a number out of range) is refused with the range: `workers must be 1 to
+/// 64` (`… must be 0 or more` when the range ends at the type's largest value). With
+/// `allow_negative_numbers` on the command, clap hands `-1` to this parser instead of taking it
+/// for an option.
+fn whole<T>(
+    name: &'static str,
+    range: RangeInclusive<T>,
+) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static
+where
+    T: Copy + Into<i128> + TryFrom<i128> + Send + Sync + 'static,
+{
+    let (lo, hi): (i128, i128) = ((*range.start()).into(), (*range.end()).into());
+    let open = T::try_from(hi + 1).is_err();
+    move |text: &str| {
+        text.trim()
+            .parse::<i128>()
+            .ok()
+            .filter(|n| (lo..=hi).contains(n))
+            .and_then(|n| T::try_from(n).ok())
+            .ok_or_else(|| range_text(name, lo, (!open).then_some(hi)))
+    }
+}
+
+/// `workers must be 1 to 64` (`hi` absent: `… must be 0 or more`), thousands grouped.
+fn range_text(name: &str, lo: i128, hi: Option<i128>) -> String {
+    let n = |v: i128| {
+        let grouped = backend::runs::budget::grouped(v.unsigned_abs() as u64);
+        if v < 0 {
+            format!("-{grouped}")
+        } else {
+            grouped
+        }
+    };
+    match hi {
+        Some(hi) => format!("{name} must be {} to {}", n(lo), n(hi)),
+        None => format!("{name} must be a whole number, {} or more", n(lo)),
+    }
+}
+
+/// The cores of this machine, for `--cores`.
+fn cores_range() -> RangeInclusive<u32> {
+    0..=backend::host::online_cores().saturating_sub(1)
+}
+
+/// A task number for the pool's `--fail`, or nothing (`--fail ''`).
+fn task_number(text: &str) -> Result<Option<u64>, String> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    whole("task numbers", 0..=PoolParams::MAX_TASKS - 1)(text).map(Some)
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Serve the page and the WebSocket (the default).
+    #[command(allow_negative_numbers = true)]
     Serve(ServeArgs),
     /// Run a demo without a browser: its events as NDJSON on stdout (the WebSocket's schema),
     /// a summary on stderr. Exit code 0 when the run completed.
+    #[command(allow_negative_numbers = true)]
     Run {
         /// Output lines the run keeps; further lines are counted and dropped.
-        #[arg(long, default_value_t = 200_000)]
+        #[arg(long, default_value_t = 200_000, value_parser = whole("max-output-lines", 0..=u64::MAX))]
         max_output_lines: u64,
-        /// The longest the run may take (ms) before it is cancelled.
-        #[arg(long, default_value_t = 600_000)]
+        /// The longest the run may take (ms, at most 10 minutes) before it is cancelled.
+        #[arg(
+            long,
+            default_value_t = shared::Scheduled::MAX_AT_MS,
+            value_parser = whole("max-run-ms", 1..=shared::Scheduled::MAX_AT_MS)
+        )]
         max_run_ms: u64,
         /// Sampling interval of the per-core lanes (ms, 1 to 100).
-        #[arg(long)]
+        #[arg(long, value_parser = whole("sample-ms", backend::sampler::INTERVAL_RANGE_MS))]
         sample_ms: Option<u32>,
+        /// MiB the run's processes may be asked to hold (default: a quarter of this machine's
+        /// memory, at most 4,096).
+        #[arg(long, value_name = "MIB", value_parser = whole("max-memory-mib", 0..=u64::MAX))]
+        max_memory_mib: Option<u64>,
         /// SIGKILL the process named NAME this many milliseconds into the run, as the page's
         /// kill button would (repeatable; e.g. `pool --fail '' --kill PoolWorker-2@1500`).
         #[arg(
@@ -87,47 +183,61 @@ enum Command {
     Zygote,
 }
 
+// Every numeric option takes the range `shared` validates (`DemoRequest::validate`), and says
+// it when a value is outside: `invalid value '-1' for '--workers <WORKERS>': workers must be 1
+// to 64`.
 #[derive(Subcommand, Debug)]
 enum DemoArgs {
     /// Two processes print a square and a cube; the main process joins them.
+    #[command(allow_negative_numbers = true)]
     TwoProcesses {
-        /// The number.
-        #[arg(long, default_value_t = 10)]
+        /// The number (-1,000,000 to 1,000,000).
+        #[arg(
+            long,
+            default_value_t = 10,
+            value_parser = whole("num", -TwoProcessesParams::MAX_NUM..=TwoProcessesParams::MAX_NUM)
+        )]
         num: i64,
-        /// Keep each child alive this long after printing (ms).
-        #[arg(long, default_value_t = 0)]
+        /// Keep each child alive this long after printing (ms, at most 60,000).
+        #[arg(
+            long,
+            default_value_t = 0,
+            value_parser = whole("linger-ms", 0..=TwoProcessesParams::MAX_LINGER_MS)
+        )]
         linger_ms: u64,
     },
     /// `count` processes started and joined, with a workload and chosen failures.
+    #[command(allow_negative_numbers = true)]
     Processes(ProcessesArgs),
     /// Pool(workers) over `tasks` tasks (defaults: the seed, Pool(4).imap over 10 tasks of 1 s,
     /// task 0 raising ZeroDivisionError).
+    #[command(allow_negative_numbers = true)]
     Pool(PoolArgs),
 }
 
 #[derive(clap::Args, Debug)]
 struct PoolArgs {
-    /// Worker processes.
-    #[arg(long, default_value_t = 4)]
+    /// Worker processes (1 to 64).
+    #[arg(long, default_value_t = 4, value_parser = whole("workers", 1..=PoolParams::MAX_WORKERS))]
     workers: u32,
-    /// Number of tasks.
-    #[arg(long, default_value_t = 10)]
+    /// Number of tasks (at most 1,000,000).
+    #[arg(long, default_value_t = 10, value_parser = whole("tasks", 0..=PoolParams::MAX_TASKS))]
     tasks: u64,
     /// The API: map, imap, imap_unordered, apply_async.
     #[arg(long, default_value = "imap", value_parser = parse_api)]
     api: shared::PoolApi,
-    /// Tasks per chunk (default: Python's for the API).
-    #[arg(long)]
+    /// Tasks per chunk (default: Python's for the API; 1 to 1,000,000).
+    #[arg(long, value_parser = whole("chunksize", 1..=PoolParams::MAX_TASKS as u32))]
     chunksize: Option<u32>,
     /// What a task does: sleep, cpu, none.
     #[arg(long, default_value = "sleep", value_parser = parse_work)]
     work: shared::Work,
-    /// Each task's duration (ms).
-    #[arg(long, default_value_t = 1000)]
+    /// Each task's duration (ms, at most 60,000).
+    #[arg(long, default_value_t = 1000, value_parser = whole("task-ms", 0..=PoolParams::MAX_TASK_MS))]
     task_ms: u64,
     /// Task numbers that raise (comma-separated; `--fail ''` for none).
-    #[arg(long, default_value = "0", value_delimiter = ',', num_args = 0..)]
-    fail: Vec<String>,
+    #[arg(long, default_value = "0", value_delimiter = ',', num_args = 0.., value_parser = task_number)]
+    fail: Vec<Option<u64>>,
     /// The exception type.
     #[arg(long, default_value = "ZeroDivisionError")]
     error_type: String,
@@ -137,18 +247,18 @@ struct PoolArgs {
     /// Do not print the started/ended lines.
     #[arg(long)]
     quiet_tasks: bool,
-    /// Replace a worker after this many chunks.
-    #[arg(long)]
+    /// Replace a worker after this many chunks (at least 1).
+    #[arg(long, value_parser = whole("maxtasksperchild", 1..=u32::MAX))]
     maxtasksperchild: Option<u32>,
     /// Cores the workers may use (comma-separated).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = whole("cores", cores_range()))]
     cores: Option<Vec<u32>>,
 }
 
 #[derive(clap::Args, Debug)]
 struct ProcessesArgs {
-    /// Number of processes.
-    #[arg(long, default_value_t = 4)]
+    /// Number of processes (1 to 64).
+    #[arg(long, default_value_t = 4, value_parser = whole("count", 1..=PoolParams::MAX_WORKERS))]
     count: u32,
     /// A line each prints first ({name}, {pid}, {task}).
     #[arg(long, default_value = "Num: {task}")]
@@ -156,29 +266,33 @@ struct ProcessesArgs {
     /// What each does: sleep, cpu, none.
     #[arg(long, default_value = "sleep", value_parser = parse_work)]
     work: shared::Work,
-    /// How long (ms).
-    #[arg(long, default_value_t = 0)]
+    /// How long (ms, at most 60,000).
+    #[arg(long, default_value_t = 0, value_parser = whole("work-ms", 0..=PoolParams::MAX_TASK_MS))]
     work_ms: u64,
-    /// CPU-bound threads per process.
-    #[arg(long, default_value_t = 0)]
+    /// CPU-bound threads per process (at most 64).
+    #[arg(long, default_value_t = 0, value_parser = whole("threads", 0..=ProcessesParams::MAX_THREADS))]
     threads: u32,
-    /// MiB each process holds.
-    #[arg(long, default_value_t = 0)]
+    /// MiB each process holds (at most 1,024; the memory budget may allow less).
+    #[arg(
+        long,
+        default_value_t = 0,
+        value_parser = whole("memory-mib", 0..=ProcessesParams::MAX_MEMORY_MIB)
+    )]
     memory_mib: u64,
     /// Processes (1-based) that raise.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = whole("process numbers", 1..=u64::from(PoolParams::MAX_WORKERS)))]
     fail: Vec<u64>,
     /// Processes that crash.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = whole("process numbers", 1..=u64::from(PoolParams::MAX_WORKERS)))]
     crash: Vec<u64>,
     /// Crash with SIGSEGV instead of SIGABRT.
     #[arg(long)]
     segfault: bool,
-    /// Exit code of the others.
-    #[arg(long, default_value_t = 0)]
+    /// Exit code of the others (0 to 255).
+    #[arg(long, default_value_t = 0, value_parser = whole("exit-code", 0..=ProcessesParams::MAX_EXIT_CODE))]
     exit_code: i32,
     /// Cores the processes may use (comma-separated).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = whole("cores", cores_range()))]
     cores: Option<Vec<u32>>,
     /// Start and join one process after the other.
     #[arg(long)]
@@ -196,8 +310,8 @@ fn parse_work(s: &str) -> Result<shared::Work, String> {
 }
 
 impl DemoArgs {
-    fn request(self) -> anyhow::Result<DemoRequest> {
-        Ok(match self {
+    fn request(self) -> DemoRequest {
+        match self {
             DemoArgs::TwoProcesses { num, linger_ms } => {
                 DemoRequest::TwoProcesses(shared::TwoProcessesParams { num, linger_ms })
             }
@@ -220,33 +334,21 @@ impl DemoArgs {
                 cores: a.cores,
                 sequential: a.sequential,
             }),
-            DemoArgs::Pool(a) => {
-                let fail = a
-                    .fail
-                    .iter()
-                    .filter(|s| !s.trim().is_empty())
-                    .map(|s| {
-                        s.trim()
-                            .parse::<u64>()
-                            .with_context(|| format!("--fail {s:?}"))
-                    })
-                    .collect::<anyhow::Result<Vec<u64>>>()?;
-                DemoRequest::Pool(shared::PoolParams {
-                    workers: a.workers,
-                    tasks: a.tasks,
-                    api: a.api,
-                    chunksize: a.chunksize,
-                    work: a.work,
-                    task_ms: a.task_ms,
-                    fail,
-                    error_type: a.error_type,
-                    error_message: a.error_message,
-                    print: !a.quiet_tasks,
-                    maxtasksperchild: a.maxtasksperchild,
-                    cores: a.cores,
-                })
-            }
-        })
+            DemoArgs::Pool(a) => DemoRequest::Pool(shared::PoolParams {
+                workers: a.workers,
+                tasks: a.tasks,
+                api: a.api,
+                chunksize: a.chunksize,
+                work: a.work,
+                task_ms: a.task_ms,
+                fail: a.fail.into_iter().flatten().collect(),
+                error_type: a.error_type,
+                error_message: a.error_message,
+                print: !a.quiet_tasks,
+                maxtasksperchild: a.maxtasksperchild,
+                cores: a.cores,
+            }),
+        }
     }
 }
 
@@ -259,21 +361,25 @@ fn main() -> anyhow::Result<()> {
             max_output_lines,
             max_run_ms,
             sample_ms,
+            max_memory_mib,
             kill,
             trace,
         }) => {
+            let defaults = RuntimeConfig::new(
+                std::env::current_exe().context("finding procviz's own binary")?,
+            );
             let limits = RuntimeConfig {
                 max_output_lines,
                 max_run_time: std::time::Duration::from_millis(max_run_ms),
-                ..RuntimeConfig::new(
-                    std::env::current_exe().context("finding procviz's own binary")?,
-                )
+                memory_budget: max_memory_mib
+                    .map_or(defaults.memory_budget, MemoryBudget::configured),
+                ..defaults
             };
             let options = backend::runs::RunOptions::with_sample_ms(sample_ms)
                 .and_then(|o| o.with_schedule(kill))
                 .context("checking the run's options")?;
             let trace = trace.as_deref().map(TraceFile::create).transpose()?;
-            let code = run_headless(demo.request()?, limits, options, trace)?;
+            let code = run_headless(demo.request(), limits, options, trace)?;
             std::process::exit(code);
         }
         Some(Command::Convert {
@@ -442,7 +548,8 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
         .map(|l| l.local_addr())
         .collect::<Result<_, _>>()
         .context("reading the bound addresses")?;
-    let runs = Arc::new(Runs::new(RuntimeConfig::new(exe)).context("starting the runtime")?);
+    let config = args.budgets.apply(RuntimeConfig::new(exe));
+    let runs = Arc::new(Runs::new(config).context("starting the runtime")?);
     let shutdown = CancellationToken::new();
     let tokens = Tokens::new(
         presenter.clone(),
@@ -618,6 +725,272 @@ mod tests {
             before.map_err(|e| e.to_string()),
             Ok(vec![kill("Process-1", 0)])
         );
+    }
+
+    /// A numeric option of `procviz run`: where it goes, its range and what a value outside
+    /// it is told.
+    struct Numeric {
+        /// Arguments before the option (the demo, for a demo's option).
+        before: &'static [&'static str],
+        option: &'static str,
+        lo: i128,
+        /// Absent: no bound but the type's.
+        hi: Option<i128>,
+        says: String,
+    }
+
+    fn numeric(
+        before: &'static [&'static str],
+        option: &'static str,
+        lo: i128,
+        hi: i128,
+    ) -> Numeric {
+        let name = option.trim_start_matches("--");
+        let grouped = |v: i128| {
+            let g = backend::runs::budget::grouped(v.unsigned_abs() as u64);
+            if v < 0 { format!("-{g}") } else { g }
+        };
+        Numeric {
+            before,
+            option,
+            lo,
+            hi: Some(hi),
+            says: format!("{name} must be {} to {}", grouped(lo), grouped(hi)),
+        }
+    }
+
+    fn open(before: &'static [&'static str], option: &'static str, lo: i128) -> Numeric {
+        Numeric {
+            before,
+            option,
+            lo,
+            hi: None,
+            says: format!(
+                "{} must be a whole number, {lo} or more",
+                option.trim_start_matches("--")
+            ),
+        }
+    }
+
+    /// Every numeric option of `procviz run`, with the ranges of `shared`'s validation.
+    fn every_numeric_option() -> Vec<Numeric> {
+        let run: &[&str] = &[];
+        let cores = i128::from(backend::host::online_cores()) - 1;
+        let task_ms = i128::from(PoolParams::MAX_TASK_MS);
+        let workers = i128::from(PoolParams::MAX_WORKERS);
+        let processes_of_64: &[&str] = &["processes", "--count", "64"];
+        let mut fail = numeric(processes_of_64, "--fail", 1, workers);
+        fail.says = "process numbers must be 1 to 64".into();
+        let mut crash = numeric(processes_of_64, "--crash", 1, workers);
+        crash.says = fail.says.clone();
+        let mut task_fail = numeric(
+            &["pool"],
+            "--fail",
+            0,
+            i128::from(PoolParams::MAX_TASKS) - 1,
+        );
+        task_fail.says = "task numbers must be 0 to 999,999".into();
+        vec![
+            open(run, "--max-output-lines", 0),
+            numeric(
+                run,
+                "--max-run-ms",
+                1,
+                i128::from(shared::Scheduled::MAX_AT_MS),
+            ),
+            numeric(run, "--sample-ms", 1, 100),
+            open(run, "--max-memory-mib", 0),
+            numeric(
+                &["two-processes"],
+                "--num",
+                -i128::from(TwoProcessesParams::MAX_NUM),
+                i128::from(TwoProcessesParams::MAX_NUM),
+            ),
+            numeric(
+                &["two-processes"],
+                "--linger-ms",
+                0,
+                i128::from(TwoProcessesParams::MAX_LINGER_MS),
+            ),
+            numeric(&["processes"], "--count", 1, workers),
+            numeric(&["processes"], "--work-ms", 0, task_ms),
+            numeric(
+                &["processes"],
+                "--threads",
+                0,
+                i128::from(ProcessesParams::MAX_THREADS),
+            ),
+            numeric(
+                &["processes"],
+                "--memory-mib",
+                0,
+                i128::from(ProcessesParams::MAX_MEMORY_MIB),
+            ),
+            fail,
+            crash,
+            numeric(
+                &["processes"],
+                "--exit-code",
+                0,
+                i128::from(ProcessesParams::MAX_EXIT_CODE),
+            ),
+            numeric(&["processes"], "--cores", 0, cores),
+            numeric(&["pool"], "--workers", 1, workers),
+            numeric(&["pool"], "--tasks", 0, i128::from(PoolParams::MAX_TASKS)),
+            numeric(
+                &["pool"],
+                "--chunksize",
+                1,
+                i128::from(PoolParams::MAX_TASKS),
+            ),
+            numeric(&["pool"], "--task-ms", 0, task_ms),
+            task_fail,
+            open(&["pool"], "--maxtasksperchild", 1),
+            numeric(&["pool"], "--cores", 0, cores),
+        ]
+    }
+
+    /// `procviz run [BEFORE…] OPTION VALUE` (a run's own options go before the demo).
+    fn run_with(case: &Numeric, value: &str) -> Result<Cli, clap::Error> {
+        let mut args = vec!["procviz", "run"];
+        args.extend(case.before);
+        args.extend([case.option, value]);
+        if case.before.is_empty() {
+            args.push("processes");
+        }
+        Cli::try_parse_from(args)
+    }
+
+    #[test]
+    fn every_numeric_option_of_run_names_itself_and_its_range_when_out_of_it() {
+        let options = every_numeric_option();
+        assert_eq!(
+            options.len(),
+            21,
+            "a new numeric option belongs in this table"
+        );
+        for case in &options {
+            let mut outside = vec![case.lo - 1, -1];
+            outside.extend(case.hi.map(|hi| hi + 1));
+            let outside = outside
+                .into_iter()
+                .filter(|v| *v < case.lo || case.hi.is_some_and(|hi| *v > hi))
+                .map(|v| v.to_string())
+                .chain(["1.5".to_string(), "many".to_string()]);
+            for value in outside {
+                match run_with(case, &value) {
+                    Err(e) => {
+                        assert_eq!(e.kind(), ErrorKind::ValueValidation, "{e}");
+                        let text = e.to_string();
+                        let named = format!("invalid value '{value}' for '{} ", case.option);
+                        assert!(
+                            text.contains(&named) && text.contains(&case.says),
+                            "{} {value}: {text}",
+                            case.option
+                        );
+                    }
+                    Ok(cli) => panic!("{} {value} accepted: {cli:?}", case.option),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_ends_of_every_range_are_accepted_by_the_cli_and_by_shared() {
+        let cores = backend::host::online_cores();
+        for case in &every_numeric_option() {
+            let ends = std::iter::once(case.lo).chain(case.hi);
+            for value in ends.map(|v| v.to_string()) {
+                let what = format!("{} {value}", case.option);
+                match run_with(case, &value).map(|cli| cli.command) {
+                    Ok(Some(Command::Run {
+                        demo, sample_ms, ..
+                    })) => {
+                        let request = demo.request();
+                        assert_eq!(request.validate(cores), Ok(()), "{what}");
+                        let options = backend::runs::RunOptions::with_sample_ms(sample_ms);
+                        assert!(options.is_ok(), "{what}");
+                    }
+                    other => panic!("{what}: {other:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_pools_fail_list_may_be_empty() {
+        let fail = |args: &[&str]| match Cli::try_parse_from(args).map(|c| c.command) {
+            Ok(Some(Command::Run { demo, .. })) => match demo.request() {
+                DemoRequest::Pool(p) => p.fail,
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(fail(&["procviz", "run", "pool"]), [0]);
+        assert_eq!(
+            fail(&["procviz", "run", "pool", "--fail", ""]),
+            Vec::<u64>::new()
+        );
+        assert_eq!(fail(&["procviz", "run", "pool", "--fail", "3,6"]), [3, 6]);
+    }
+
+    #[test]
+    fn the_servers_budgets_come_from_their_flags_or_the_defaults() {
+        let config = |args: &[&str]| {
+            let cli = Cli::try_parse_from(args).map_err(|e| e.to_string());
+            let serve = match cli {
+                Ok(Cli {
+                    command: Some(Command::Serve(serve)),
+                    ..
+                }) => serve,
+                Ok(Cli {
+                    command: None,
+                    serve,
+                }) => serve,
+                other => panic!("{other:?}"),
+            };
+            let config = serve.budgets.apply(RuntimeConfig::new("procviz".into()));
+            (config.memory_budget, config.keep_finished_mib)
+        };
+        let (budget, keep) = config(&["procviz"]);
+        assert_eq!(keep, 512);
+        assert!(
+            matches!(
+                budget.origin,
+                backend::runs::budget::BudgetOrigin::Machine { .. }
+            ) && budget.limit_mib <= 4096,
+            "{budget:?}"
+        );
+        assert_eq!(
+            config(&[
+                "procviz",
+                "--max-memory-mib",
+                "1000",
+                "--keep-finished-mib",
+                "64"
+            ]),
+            (MemoryBudget::configured(1000), 64)
+        );
+        assert_eq!(
+            config(&["procviz", "serve", "--keep-finished-mib", "0"]).1,
+            0
+        );
+        for args in [
+            ["procviz", "--keep-finished-mib", "-1"],
+            ["procviz", "--max-memory-mib", "lots"],
+        ] {
+            match Cli::try_parse_from(args) {
+                Err(e) => {
+                    let text = e.to_string();
+                    assert!(
+                        text.contains(args[1])
+                            && text.contains("must be a whole number, 0 or more"),
+                        "{text}"
+                    );
+                }
+                Ok(cli) => panic!("{args:?} accepted: {cli:?}"),
+            }
+        }
     }
 
     #[test]

@@ -32,6 +32,16 @@ impl DemoRequest {
         }
     }
 
+    /// The most memory the run's processes are asked to hold at once, in MiB (what the
+    /// server's memory budget counts): [`ProcessesParams::peak_memory_mib`] for the processes
+    /// demo, 0 for the others (their children allocate nothing on purpose).
+    pub fn memory_mib(&self) -> u64 {
+        match self {
+            DemoRequest::Processes(p) => p.peak_memory_mib(),
+            DemoRequest::TwoProcesses(_) | DemoRequest::Pool(_) => 0,
+        }
+    }
+
     /// Checks every parameter against its documented range, on a machine with
     /// `machine_cores` cores.
     pub fn validate(&self, machine_cores: u32) -> Result<(), String> {
@@ -132,9 +142,11 @@ pub struct ProcessesParams {
     pub work: Work,
     /// How long, in milliseconds (default 0, at most [`PoolParams::MAX_TASK_MS`]).
     pub work_ms: u64,
-    /// CPU-bound threads per process for `work_ms` (0 = none; at most 64).
+    /// CPU-bound threads per process for `work_ms` (0 = none; at most
+    /// [`ProcessesParams::MAX_THREADS`]).
     pub threads: u32,
-    /// MiB each process allocates and holds during its work (at most 1024).
+    /// MiB each process allocates and holds during its work (at most
+    /// [`ProcessesParams::MAX_MEMORY_MIB`]; the server's memory budget may allow less).
     pub memory_mib: u64,
     /// Process numbers (1-based) that raise an uncaught error (exit code 1).
     pub fail: Vec<u64>,
@@ -142,7 +154,7 @@ pub struct ProcessesParams {
     pub crash: Vec<u64>,
     /// How they crash (default abort).
     pub crash_signal: CrashSignal,
-    /// The exit code of the others (default 0, 0 to 255).
+    /// The exit code of the others (default 0, 0 to [`ProcessesParams::MAX_EXIT_CODE`]).
     pub exit_code: i32,
     /// Cores the processes may run on (absent: all).
     pub cores: Option<Vec<u32>>,
@@ -172,6 +184,25 @@ impl Default for ProcessesParams {
 }
 
 impl ProcessesParams {
+    /// Upper bound of [`ProcessesParams::threads`].
+    pub const MAX_THREADS: u32 = 64;
+    /// Upper bound of [`ProcessesParams::memory_mib`].
+    pub const MAX_MEMORY_MIB: u64 = 1024;
+    /// Upper bound of [`ProcessesParams::exit_code`] (an exit status is one byte).
+    pub const MAX_EXIT_CODE: i32 = 255;
+
+    /// The most memory the run's processes hold at once, in MiB: `memory_mib` for each
+    /// process that runs at the same time (all `count` of them, or one when `sequential`).
+    /// Processes that raise or crash first are counted too: the budget is what was asked for.
+    pub fn peak_memory_mib(&self) -> u64 {
+        let at_once = if self.sequential {
+            1
+        } else {
+            u64::from(self.count)
+        };
+        at_once.saturating_mul(self.memory_mib)
+    }
+
     fn validate(&self, machine_cores: u32) -> Result<(), String> {
         if !(1..=PoolParams::MAX_WORKERS).contains(&self.count) {
             return Err(format!(
@@ -195,18 +226,24 @@ impl ProcessesParams {
                 self.work_ms
             ));
         }
-        if self.threads > 64 {
-            return Err(format!("threads must be at most 64, got {}", self.threads));
-        }
-        if self.memory_mib > 1024 {
+        if self.threads > Self::MAX_THREADS {
             return Err(format!(
-                "memory_mib must be at most 1024, got {}",
+                "threads must be at most {}, got {}",
+                Self::MAX_THREADS,
+                self.threads
+            ));
+        }
+        if self.memory_mib > Self::MAX_MEMORY_MIB {
+            return Err(format!(
+                "memory_mib must be at most {}, got {}",
+                Self::MAX_MEMORY_MIB,
                 self.memory_mib
             ));
         }
-        if !(0..=255).contains(&self.exit_code) {
+        if !(0..=Self::MAX_EXIT_CODE).contains(&self.exit_code) {
             return Err(format!(
-                "exit_code must be between 0 and 255, got {}",
+                "exit_code must be between 0 and {}, got {}",
+                Self::MAX_EXIT_CODE,
                 self.exit_code
             ));
         }

@@ -139,7 +139,9 @@ pub enum ClientMessage {
         request: Option<String>,
     },
     /// Stop a run: its processes get SIGTERM, then SIGKILL after a grace period. The run
-    /// ends with [`RunOutcome::Cancelled`]. Cancelling a finished run is not an error.
+    /// ends with [`RunOutcome::Cancelled`]. Cancelling a finished run the server still holds
+    /// is not an error; a run it does not hold (never started, or forgotten) is
+    /// [`ErrorKind::NotFound`]. Presenters only ([`ErrorKind::Forbidden`] for viewers).
     CancelRun {
         /// The run to stop.
         run: RunId,

@@ -346,6 +346,31 @@ fn out_of_range_parameters_are_named() {
 }
 
 #[test]
+fn the_memory_a_run_asks_is_what_its_processes_hold_at_once() {
+    let processes = |count, memory_mib, sequential| {
+        DemoRequest::Processes(ProcessesParams {
+            count,
+            memory_mib,
+            sequential,
+            ..ProcessesParams::default()
+        })
+    };
+    let largest = processes(
+        PoolParams::MAX_WORKERS,
+        ProcessesParams::MAX_MEMORY_MIB,
+        false,
+    );
+    assert!(largest.validate(2).is_ok(), "in range for the parameters");
+    assert_eq!(largest.memory_mib(), 64 * 1024);
+    assert_eq!(processes(4, 100, true).memory_mib(), 100, "one at a time");
+    assert_eq!(processes(4, 0, false).memory_mib(), 0);
+    assert_eq!(demo().memory_mib(), 0);
+    assert_eq!(DemoRequest::Pool(PoolParams::default()).memory_mib(), 0);
+    let over = processes(1, ProcessesParams::MAX_MEMORY_MIB + 1, false).validate(2);
+    assert!(over.is_err_and(|e| e.contains("memory_mib") && e.contains("1024")));
+}
+
+#[test]
 fn chunksize_defaults_follow_python() {
     assert_eq!(PoolApi::Map.default_chunksize(10, 4), 1);
     assert_eq!(PoolApi::Map.default_chunksize(17, 4), 2);

@@ -2,6 +2,8 @@
 //! ([`RunOptions`]: sampling interval, timed actions, the client's label), and why a start is
 //! refused ([`StartError`]). Everything here is checked before anything starts.
 
+use crate::runs::budget::{MemoryBudget, OverBudget};
+use crate::runs::retention;
 use crate::runs::schedule;
 use crate::sampler::{DEFAULT_INTERVAL_MS, INTERVAL_RANGE_MS};
 use shared::Scheduled;
@@ -15,8 +17,12 @@ pub struct RuntimeConfig {
     pub worker_exe: PathBuf,
     /// Runs that may be in progress at once.
     pub max_concurrent_runs: usize,
-    /// Finished runs kept for replay; older ones are forgotten.
-    pub max_finished_runs: usize,
+    /// What the processes of the runs in progress may be asked to hold together (checked
+    /// before a run starts).
+    pub memory_budget: MemoryBudget,
+    /// Finished runs are kept for replay up to this many MiB in all (their logs' estimated
+    /// size); the oldest are forgotten first.
+    pub keep_finished_mib: u64,
     /// The longest a run may take before it is cancelled.
     pub max_run_time: Duration,
     /// Time between SIGTERM and SIGKILL when a run is stopped.
@@ -26,12 +32,22 @@ pub struct RuntimeConfig {
 }
 
 impl RuntimeConfig {
-    /// The defaults, with the fork server running `worker_exe __zygote`.
+    /// The defaults, with the fork server running `worker_exe __zygote`. The memory budget
+    /// is a quarter of this machine's memory, at most 4 GiB ([`MemoryBudget::for_machine`]).
     pub fn new(worker_exe: PathBuf) -> Self {
+        let physical_mib = match crate::host::physical_memory_mib() {
+            Ok(mib) => Some(mib),
+            Err(e) => {
+                let fallback = MemoryBudget::FALLBACK_MIB;
+                tracing::warn!(error = %e, fallback, "could not read the machine's memory");
+                None
+            }
+        };
         RuntimeConfig {
             worker_exe,
             max_concurrent_runs: 4,
-            max_finished_runs: 32,
+            memory_budget: MemoryBudget::for_machine(physical_mib),
+            keep_finished_mib: retention::DEFAULT_KEEP_FINISHED_MIB,
             max_run_time: Duration::from_secs(600),
             kill_grace: Duration::from_millis(500),
             max_output_lines: 200_000,
@@ -103,6 +119,9 @@ pub enum StartError {
     /// Too many runs in progress.
     #[error("{0} runs are already in progress (the limit); cancel one or wait for it to finish")]
     TooManyRuns(usize),
+    /// The run would ask for more memory than the budget leaves.
+    #[error(transparent)]
+    OverBudget(#[from] OverBudget),
     /// The server is shutting down.
     #[error("the server is shutting down")]
     ShuttingDown,

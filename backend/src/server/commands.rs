@@ -2,10 +2,10 @@
 //! malformed, unknown → a [`CommandError`] of that kind, the connection stays open) and
 //! carrying it out against the run registry.
 
-use crate::runs::{RunHandle, RunOptions, Runs, StartError};
+use crate::runs::{Missing, RunHandle, RunOptions, Runs, StartError};
 use shared::{
     ClientMessage, CommandError, ErrorKind, KillReason, MAX_CLIENT_MESSAGE_BYTES, ProcId, Role,
-    RunId, Scheduled, ServerMessage,
+    Scheduled, ServerMessage,
 };
 use std::sync::Arc;
 
@@ -71,7 +71,7 @@ pub fn start_options(
 pub fn start_error_kind(e: &StartError) -> ErrorKind {
     match e {
         StartError::Invalid(_) => ErrorKind::InvalidParameter,
-        StartError::TooManyRuns(_) => ErrorKind::LimitReached,
+        StartError::TooManyRuns(_) | StartError::OverBudget(_) => ErrorKind::LimitReached,
         StartError::ShuttingDown => ErrorKind::Internal,
     }
 }
@@ -80,11 +80,8 @@ fn refused(e: CommandError) -> Vec<Outbound> {
     vec![Outbound::Send(ServerMessage::Error(e))]
 }
 
-fn not_found(run: RunId) -> Vec<Outbound> {
-    refused(error(
-        ErrorKind::NotFound,
-        format!("{run} does not exist (or was forgotten)"),
-    ))
+fn not_found(missing: Missing) -> Vec<Outbound> {
+    refused(error(ErrorKind::NotFound, missing.to_string()))
 }
 
 /// The answer to a command a view-only connection may not give.
@@ -128,33 +125,27 @@ pub fn handle_text(text: &str, runs: &Runs, connection: u64, role: Role) -> Vec<
                 Err(e) => refused(error(start_error_kind(&e), e.to_string())),
             }
         }
-        ClientMessage::CancelRun { run } => match runs.get(run) {
-            Some(handle) => {
+        ClientMessage::CancelRun { run } => match runs.find(run) {
+            Ok(handle) => {
                 handle.cancel(KillReason::Cancelled);
                 Vec::new()
             }
-            None => not_found(run),
+            Err(missing) => not_found(missing),
         },
-        ClientMessage::KillProcess { run, proc } => match runs.get(run) {
-            Some(_) if proc == ProcId::MAIN => refused(error(
+        ClientMessage::KillProcess { run, proc } => match runs.find(run) {
+            Ok(_) if proc == ProcId::MAIN => refused(error(
                 ErrorKind::InvalidParameter,
                 "the main process is the procviz server itself; cancel the run instead".into(),
             )),
-            Some(handle) => {
-                if handle.kill(proc) {
-                    Vec::new()
-                } else {
-                    refused(error(
-                        ErrorKind::NotFound,
-                        format!("{run} has finished; its processes are gone"),
-                    ))
-                }
-            }
-            None => not_found(run),
+            Ok(handle) => match handle.kill(proc) {
+                Ok(()) => Vec::new(),
+                Err(e) => refused(error(ErrorKind::NotFound, e.to_string())),
+            },
+            Err(missing) => not_found(missing),
         },
-        ClientMessage::Subscribe { run } => match runs.get(run) {
-            Some(handle) => vec![Outbound::Follow(handle)],
-            None => not_found(run),
+        ClientMessage::Subscribe { run } => match runs.find(run) {
+            Ok(handle) => vec![Outbound::Follow(handle)],
+            Err(missing) => not_found(missing),
         },
     }
 }
@@ -239,6 +230,18 @@ mod tests {
             start_error_kind(&StartError::TooManyRuns(4)),
             ErrorKind::LimitReached
         );
+        let over = crate::runs::MemoryBudget::configured(100).admit(
+            &DemoRequest::Processes(shared::ProcessesParams {
+                memory_mib: 101,
+                count: 1,
+                ..shared::ProcessesParams::default()
+            }),
+            0,
+        );
+        match over {
+            Err(e) => assert_eq!(start_error_kind(&e.into()), ErrorKind::LimitReached),
+            Ok(()) => panic!("101 MiB admitted in a budget of 100"),
+        }
         assert_eq!(
             start_error_kind(&StartError::ShuttingDown),
             ErrorKind::Internal

@@ -3,6 +3,7 @@
 //! crate.
 
 mod bad_input;
+mod budgets;
 mod lessons;
 mod pool;
 mod pool_failures;

@@ -350,5 +350,8 @@ fn zero_tasks_and_out_of_range_parameters() {
     assert!(summary.contains("64"), "{summary}");
     let (_, summary, code) = run_cli(&["pool", "--tasks", "1000001"]);
     assert_ne!(code, 0);
-    assert!(summary.contains("task limit"), "{summary}");
+    assert!(
+        summary.contains("tasks must be 0 to 1,000,000"),
+        "{summary}"
+    );
 }

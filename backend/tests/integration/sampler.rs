@@ -196,7 +196,7 @@ fn the_interval_is_checked() {
     let (_, summary, code) = run_cli(&["--sample-ms", "0", "processes"]);
     assert_ne!(code, 0);
     assert!(
-        summary.contains("sample_ms must be between 1 and 100"),
+        summary.contains("'--sample-ms <SAMPLE_MS>': sample-ms must be 1 to 100"),
         "{summary}"
     );
 }

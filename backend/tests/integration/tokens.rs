@@ -157,6 +157,13 @@ async fn lecture_hall_viewers_follow_every_run_and_may_not_start_cancel_or_kill(
         .strip_prefix("students (view-only): ")
         .unwrap_or_else(|| panic!("no viewer URL: {line:?}"))
         .to_string();
+    // A QR code of that URL follows, drawn with half blocks, for phones to scan.
+    let qr: Vec<String> = (0..4).map(|_| server.stdout_line()).collect();
+    assert!(
+        qr.iter()
+            .all(|l| l.contains('█') || l.contains('▀') || l.contains('▄')),
+        "a QR code after the viewer URL: {qr:?}"
+    );
     let port = server
         .addr
         .rsplit(':')
