@@ -31,6 +31,8 @@ fn run() -> Result<(), String> {
         "frontend/src",
         "frontend/Cargo.toml",
         "shared/src",
+        "shared/perfetto/src",
+        "shared/perfetto/Cargo.toml",
         "Cargo.lock",
         "Cargo.toml",
     ] {

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use shared::{DemoRequest, PoolParams, ProcessesParams, TwoProcessesParams};
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -171,8 +172,19 @@ enum Command {
             value_parser = backend::runs::schedule::parse_kill
         )]
         kill: Vec<shared::Scheduled>,
+        /// Also write the run as a Perfetto trace (Chrome JSON; open it in ui.perfetto.dev).
+        #[arg(long, value_name = "FILE.json", global = true)]
+        trace: Option<PathBuf>,
         #[command(subcommand)]
         demo: DemoArgs,
+    },
+    /// Convert a recording (`procviz run … > RUN.ndjson`) into a Perfetto trace.
+    Convert {
+        /// The recording.
+        recording: PathBuf,
+        /// The trace to write (Chrome JSON; open it in ui.perfetto.dev).
+        #[arg(long, value_name = "FILE.json")]
+        perfetto: PathBuf,
     },
     /// The fork server of a procviz server (internal).
     #[command(name = "__zygote", hide = true)]
@@ -359,6 +371,7 @@ fn main() -> anyhow::Result<()> {
             sample_ms,
             max_memory_mib,
             kill,
+            trace,
         }) => {
             let defaults = RuntimeConfig::new(
                 std::env::current_exe().context("finding procviz's own binary")?,
@@ -373,9 +386,14 @@ fn main() -> anyhow::Result<()> {
             let options = backend::runs::RunOptions::with_sample_ms(sample_ms)
                 .and_then(|o| o.with_schedule(kill))
                 .context("checking the run's options")?;
-            let code = run_headless(demo.request(), limits, options)?;
+            let trace = trace.as_deref().map(TraceFile::create).transpose()?;
+            let code = run_headless(demo.request(), limits, options, trace)?;
             std::process::exit(code);
         }
+        Some(Command::Convert {
+            recording,
+            perfetto,
+        }) => convert(&recording, &perfetto),
         Some(Command::Serve(args)) => serve(args),
         None => serve(cli.serve),
     }
@@ -403,6 +421,7 @@ fn run_headless(
     demo: DemoRequest,
     config: RuntimeConfig,
     options: backend::runs::RunOptions,
+    mut trace: Option<TraceFile>,
 ) -> anyhow::Result<i32> {
     init_logging();
     runtime()?.block_on(async move {
@@ -419,6 +438,9 @@ fn run_headless(
                 serde_json::to_writer(&mut out, event).context("writing an event")?;
                 std::io::Write::write_all(&mut out, b"\n").context("writing an event")?;
                 summary.add(event);
+                if let Some(trace) = &mut trace {
+                    trace.event(event)?;
+                }
             }
             if complete {
                 break;
@@ -432,10 +454,72 @@ fn run_headless(
             }
         }
         std::io::Write::flush(&mut out).context("writing events")?;
+        trace.map(TraceFile::finish).transpose()?;
         runs.shutdown().await;
         eprint!("{summary}");
         Ok(if summary.completed() { 0 } else { 1 })
     })
+}
+
+/// A Perfetto trace being written to a file (`run --trace`, `convert`).
+struct TraceFile {
+    path: PathBuf,
+    writer: perfetto::TraceWriter<std::io::BufWriter<std::fs::File>>,
+}
+
+impl TraceFile {
+    fn create(path: &Path) -> anyhow::Result<Self> {
+        let context = || format!("writing the trace {}", path.display());
+        let file = std::fs::File::create(path).with_context(context)?;
+        let writer =
+            perfetto::TraceWriter::new(std::io::BufWriter::new(file)).with_context(context)?;
+        Ok(TraceFile {
+            path: path.to_path_buf(),
+            writer,
+        })
+    }
+
+    fn event(&mut self, event: &shared::Event) -> anyhow::Result<()> {
+        self.writer
+            .event(event)
+            .with_context(|| format!("writing the trace {}", self.path.display()))
+    }
+
+    fn finish(self) -> anyhow::Result<()> {
+        self.writer
+            .finish()
+            .with_context(|| format!("writing the trace {}", self.path.display()))?;
+        Ok(())
+    }
+}
+
+/// `procviz convert`: a recording into a Perfetto trace, read and written line by line.
+fn convert(recording: &Path, trace: &Path) -> anyhow::Result<()> {
+    use std::io::BufRead;
+    let reading = || format!("reading the recording {}", recording.display());
+    let input = std::fs::File::open(recording).with_context(reading)?;
+    let mut trace = TraceFile::create(trace)?;
+    for line in std::io::BufReader::new(input).split(b'\n') {
+        let line = line.with_context(reading)?;
+        trace
+            .writer
+            .ndjson_line(&line)
+            .with_context(|| format!("writing the trace {}", trace.path.display()))?;
+    }
+    let (bad, run) = (trace.writer.bad_lines(), trace.writer.run());
+    trace.finish()?;
+    if bad > 0 {
+        eprintln!(
+            "procviz: skipped {bad} line(s) of {} that were not events",
+            recording.display()
+        );
+    }
+    anyhow::ensure!(
+        run.is_some(),
+        "{}: no procviz event in it (not a recording of `procviz run`)",
+        recording.display()
+    );
+    Ok(())
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -939,6 +1023,39 @@ mod tests {
                 Ok(cli) => panic!("{args:?} accepted: {cli:?}"),
             }
         }
+    }
+
+    #[test]
+    fn trace_goes_before_or_after_the_demo_and_convert_names_both_files() {
+        for args in [
+            &[
+                "procviz", "run", "pool", "--tasks", "2", "--trace", "t.json",
+            ][..],
+            &["procviz", "run", "--trace", "t.json", "pool"][..],
+        ] {
+            match Cli::try_parse_from(args).map(|c| c.command) {
+                Ok(Some(Command::Run { trace, .. })) => {
+                    assert_eq!(trace, Some(PathBuf::from("t.json")), "{args:?}")
+                }
+                other => panic!("{args:?}: a run expected, got {other:?}"),
+            }
+        }
+        match Cli::try_parse_from(["procviz", "convert", "r.ndjson", "--perfetto", "t.json"]) {
+            Ok(Cli {
+                command:
+                    Some(Command::Convert {
+                        recording,
+                        perfetto,
+                    }),
+                ..
+            }) => assert_eq!(
+                (recording, perfetto),
+                (PathBuf::from("r.ndjson"), PathBuf::from("t.json"))
+            ),
+            other => panic!("a conversion expected, got {other:?}"),
+        }
+        let missing = Cli::try_parse_from(["procviz", "convert", "r.ndjson"]);
+        assert!(missing.is_err_and(|e| e.to_string().contains("--perfetto")));
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! Export of the timeline for slides: a standalone SVG (title, parameters, date and a legend
 //! around the scene written by [`crate::timeline::svg`], every colour resolved from the
-//! page's palette) and a PNG drawn from it. The text assembly is pure and tested natively;
-//! the browser part only reads the palette and hands the file over.
+//! page's palette) and a PNG drawn from it; and of the whole run as a Perfetto trace
+//! ([`trace`]). The text assembly is pure and tested natively; the browser part only reads
+//! the palette and hands the file over.
+
+pub mod trace;
 
 use crate::layout::process_slot;
 use crate::timeline::palette::{Colour, Palette};

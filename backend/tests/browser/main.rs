@@ -13,3 +13,4 @@ mod recording;
 mod replay;
 mod scene;
 mod timeline;
+mod trace;

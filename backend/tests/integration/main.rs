@@ -14,4 +14,5 @@ mod sampler;
 mod security;
 mod supervision;
 mod tokens;
+mod trace;
 mod two_processes;

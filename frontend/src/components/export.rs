@@ -1,6 +1,8 @@
 //! Export buttons: the timeline as a standalone SVG or a PNG, for slides. The drawing is the
 //! scene of the run at the view the timeline shows, written with the page's palette (not the
-//! page's elements read back).
+//! page's elements read back). And the whole run as a Perfetto trace ([`trace`]).
+
+pub mod trace;
 
 use super::timeline::{page_palette, shown_view};
 use crate::export::{Heading, params_text, standalone_svg, svg_data_url};

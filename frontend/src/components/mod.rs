@@ -118,6 +118,7 @@ pub fn App() -> impl IntoView {
             <div class="controls after-run">
                 <replay::Replay />
                 <export::Export run=run />
+                <export::trace::TraceExport run=run />
                 <recording::OpenRecording run=run error=error player=app.player />
             </div>
             <lessons::ComparePanel lessons=lessons selected=selected />

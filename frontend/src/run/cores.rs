@@ -1,9 +1,10 @@
 //! The run on the cores, as the sampler saw it: blocks of time per core (stacked when
 //! processes share an interval), load from outside the run, each process's running / waiting
-//! / sleeping strip, and the time each waited for a core.
+//! / sleeping strip, the time each waited for a core, and each core's load per window (as
+//! sampled, for the exported trace).
 
 use super::moment::Moment;
-use shared::ProcId;
+use shared::{CoreShare, ProcId};
 
 /// Time a thread of the run spent on one core (a block in that core's lane).
 #[derive(Clone, Debug, PartialEq)]
@@ -12,6 +13,8 @@ pub struct CoreBlock {
     pub core: u32,
     /// The process.
     pub proc: ProcId,
+    /// The thread (its ID; the process's PID for its main thread).
+    pub tid: u32,
     /// Start and end of the sampled interval(s), seconds.
     pub start: f64,
     /// End, seconds.
@@ -37,6 +40,17 @@ pub struct OutsideLoad {
     pub end: f64,
     /// Share of the window the core was busy with other work (0 to 1).
     pub share: f64,
+}
+
+/// Each core's load over one window of the sampler (`core_load`), as sampled.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoadWindow {
+    /// Start of the window, seconds.
+    pub start: f64,
+    /// End, seconds.
+    pub end: f64,
+    /// Per core, in core order: busy, and this run's share.
+    pub cores: Vec<CoreShare>,
 }
 
 /// What a process's threads did over one sampled interval (the state strip of its lane):
@@ -69,6 +83,15 @@ impl Moment for CoreBlock {
 impl Moment for OutsideLoad {
     fn at(&self, t: f64) -> Option<Self> {
         (self.start <= t).then(|| OutsideLoad {
+            end: self.end.min(t),
+            ..self.clone()
+        })
+    }
+}
+
+impl Moment for LoadWindow {
+    fn at(&self, t: f64) -> Option<Self> {
+        (self.start <= t).then(|| LoadWindow {
             end: self.end.min(t),
             ..self.clone()
         })

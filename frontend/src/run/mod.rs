@@ -27,7 +27,7 @@ mod tasks;
 mod tests;
 
 pub use console::{ConsoleLine, Tally};
-pub use cores::{CoreBlock, OutsideLoad, StateBlock};
+pub use cores::{CoreBlock, LoadWindow, OutsideLoad, StateBlock};
 pub use model::{RunModel, Source};
 pub use moment::Moment;
 pub use processes::ProcessRow;

@@ -2,7 +2,7 @@
 //! ([`Source`]), and the replay cut ([`RunModel::until`]).
 
 use super::console::ConsoleLine;
-use super::cores::{CoreBlock, OutsideLoad, StateBlock};
+use super::cores::{CoreBlock, LoadWindow, OutsideLoad, StateBlock};
 use super::moment::{Moment, cut_all};
 use super::processes::ProcessRow;
 use super::tasks::{Consumed, Raised, TaskBar, TaskIndex};
@@ -81,6 +81,10 @@ pub struct RunModel {
     pub outside: Vec<OutsideLoad>,
     /// Time slices counted by the sampler (context switches onto a core).
     pub slices: u64,
+    /// Each core's load per sampler window, as sampled (for the exported trace).
+    pub loads: Vec<LoadWindow>,
+    /// The sampler's interval, milliseconds, once announced.
+    pub sample_ms: Option<u32>,
     /// Indexes derived from `tasks` (kept in step by [`RunModel::apply`]).
     pub index: TaskIndex,
 }
@@ -109,6 +113,8 @@ impl RunModel {
             state_blocks: Vec::new(),
             outside: Vec::new(),
             slices: 0,
+            loads: Vec::new(),
+            sample_ms: None,
             index: TaskIndex::default(),
         }
     }
@@ -152,6 +158,8 @@ impl RunModel {
             state_blocks,
             outside,
             slices,
+            loads,
+            sample_ms,
             index: _,
         } = self;
         let tasks = cut_all(tasks, t);
@@ -178,6 +186,8 @@ impl RunModel {
             state_blocks: cut_all(state_blocks, t),
             outside: cut_all(outside, t),
             slices: *slices,
+            loads: cut_all(loads, t),
+            sample_ms: *sample_ms,
         }
     }
 

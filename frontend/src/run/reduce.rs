@@ -3,7 +3,7 @@
 //! on a core and a wait).
 
 use super::console::ConsoleLine;
-use super::cores::{CoreBlock, OutsideLoad, StateBlock};
+use super::cores::{CoreBlock, LoadWindow, OutsideLoad, StateBlock};
 use super::model::RunModel;
 use super::processes::ProcessRow;
 use super::tasks::{Consumed, TaskBar};
@@ -90,13 +90,20 @@ impl RunModel {
             } => self.raised = Some(((**error).clone(), *lost_results, t)),
             EventKind::ThreadSegment {
                 proc,
+                tid,
                 core,
                 start,
                 on_cpu_ns,
                 waiting_ns,
                 slices,
-                ..
-            } => self.on_thread_segment(proc, core, start, (on_cpu_ns, waiting_ns, slices), t),
+            } => self.on_thread_segment(
+                (proc, *tid),
+                core,
+                start,
+                (on_cpu_ns, waiting_ns, slices),
+                t,
+            ),
+            EventKind::SamplerStarted { interval_ms } => self.sample_ms = Some(*interval_ms),
             EventKind::CoreLoad { start, cores } => self.on_core_load(start, cores, t),
             _ => {}
         }
@@ -136,7 +143,7 @@ impl RunModel {
     /// its wait.
     fn on_thread_segment(
         &mut self,
-        proc: &ProcId,
+        (proc, tid): (&ProcId, u32),
         core: &Option<u32>,
         start: &RunTime,
         (on_cpu_ns, waiting_ns, slices): (&u64, &u64, &u32),
@@ -181,6 +188,7 @@ impl RunModel {
             self.core_blocks.push(CoreBlock {
                 core: *core,
                 proc: *proc,
+                tid,
                 start,
                 end: t,
                 share: (*on_cpu_ns as f64 / 1e9 / span).min(1.0),
@@ -195,10 +203,15 @@ impl RunModel {
         }
     }
 
-    /// Each core's load over a sampler window (`core_load`): what was not the run's is kept
-    /// as load from outside.
+    /// Each core's load over a sampler window (`core_load`): kept as sampled, and what was
+    /// not the run's as load from outside.
     fn on_core_load(&mut self, start: &RunTime, cores: &[CoreShare], t: f64) {
         let start = start.as_secs_f64();
+        self.loads.push(LoadWindow {
+            start,
+            end: t,
+            cores: cores.to_vec(),
+        });
         for (core, share) in cores.iter().enumerate() {
             let outside = f64::from(share.busy - share.run).clamp(0.0, 1.0);
             if outside > 0.02 {
