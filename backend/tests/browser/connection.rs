@@ -54,7 +54,10 @@ async fn the_connection_state_shows_a_countdown_and_comes_back() {
         .await;
     let text = badge.text().await.unwrap();
     assert!(text.starts_with("disconnected — reconnecting in"), "{text}");
-    let _second = Server::start_on(&port, &[]);
+    // The same server again, with the same token (a new one would be refused: the page's
+    // cookie holds the old one; `lecture_hall` checks that case).
+    let token = page.server.token.clone();
+    let _second = Server::start_on(&port, &["--token", &token]);
     // Back by itself (the countdown grows 1, 2, 4, 8 s between failed attempts).
     eventually("not reconnected", 20, async || {
         let state = page
