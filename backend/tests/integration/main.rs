@@ -9,6 +9,7 @@ mod lessons;
 mod pool;
 mod pool_failures;
 mod processes;
+mod python_tracer;
 mod reliability;
 mod sampler;
 mod security;
