@@ -1,10 +1,21 @@
 //! The lecture demos: each example of the teaching material as the run requests its button
-//! sends. Shared so the server's integration tests run exactly what the page's buttons run;
-//! the page adds captions, expectations and what it observed.
+//! sends, and the lesson as it is told: caption, what to expect, and what its finished runs
+//! showed. Shared so the server's integration tests and `procviz run lesson` run exactly what
+//! the page's buttons run, and the CLI states exactly what the page states.
+//!
+//! - this file: the lessons and their runs ([`Lesson::runs`]);
+//! - `facts`: the figures a lesson states about one run ([`RunFacts`]), folded from its
+//!   events;
+//! - `story`: the texts ([`Lesson::caption`], [`Lesson::expected`], [`observed`], [`story`]).
 
 use crate::demo::{DemoRequest, PoolParams, ProcessesParams, TwoProcessesParams, Work};
 use crate::{ClientMessage, PoolApi, RunAction, Scheduled};
 use serde::{Deserialize, Serialize};
+
+mod facts;
+mod story;
+pub use facts::{ProcessFacts, RunFacts};
+pub use story::{Progress, format_duration, observed, story};
 
 /// One lecture demo.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
