@@ -69,7 +69,7 @@ pub fn story(lesson: Lesson, runs: &[(String, Progress)]) -> Vec<String> {
             let p = match *p {
                 Progress::Requested { connected } => lessons::Progress::Requested { connected },
                 Progress::Running => lessons::Progress::Running,
-                Progress::Finished(m) => lessons::Progress::Finished(facts(m)),
+                Progress::Finished(m) => lessons::Progress::Finished(Box::new(facts(m))),
             };
             (label.clone(), p)
         })

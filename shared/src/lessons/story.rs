@@ -126,8 +126,8 @@ pub enum Progress {
     },
     /// Started and not finished: nothing to observe yet.
     Running,
-    /// Finished: observed.
-    Finished(RunFacts),
+    /// Finished: observed (boxed: the other states are small).
+    Finished(Box<RunFacts>),
 }
 
 /// What finished runs showed (in lesson order, each with its label), one line each, and after
@@ -144,7 +144,7 @@ pub fn story(lesson: Lesson, runs: &[(String, Progress)]) -> Vec<String> {
     let finished: Vec<(String, RunFacts)> = runs
         .iter()
         .filter_map(|(label, p)| match p {
-            Progress::Finished(facts) => Some((label.clone(), facts.clone())),
+            Progress::Finished(facts) => Some((label.clone(), (**facts).clone())),
             _ => None,
         })
         .collect();
@@ -428,7 +428,7 @@ mod tests {
         let lines = story(
             Lesson::SleepingVsWorking,
             &[
-                ("sleeping tasks".into(), Progress::Finished(run_of(1.0))),
+                ("sleeping tasks".into(), Progress::Finished(Box::new(run_of(1.0)))),
                 ("CPU tasks".into(), Progress::Running),
             ],
         );
@@ -453,8 +453,8 @@ mod tests {
         let lines = story(
             Lesson::SleepingVsWorking,
             &[
-                ("sleeping tasks".into(), Progress::Finished(run_of(1.0))),
-                ("CPU tasks".into(), Progress::Finished(run_of(2.0))),
+                ("sleeping tasks".into(), Progress::Finished(Box::new(run_of(1.0)))),
+                ("CPU tasks".into(), Progress::Finished(Box::new(run_of(2.0)))),
             ],
         );
         assert_eq!(lines[2], "CPU tasks took 2.00× the time of sleeping tasks");
