@@ -100,6 +100,12 @@ impl Lesson {
         }
     }
 
+    /// Its presenter key on the page: its place in [`Lesson::ALL`], from `1`.
+    pub fn key(self) -> char {
+        let place = Lesson::ALL.iter().position(|l| *l == self).unwrap_or(0);
+        char::from(b'1' + place as u8)
+    }
+
     /// The lesson with this id.
     pub fn from_id(id: &str) -> Option<Lesson> {
         Lesson::ALL.into_iter().find(|l| l.id() == id)
@@ -226,6 +232,8 @@ mod tests {
     fn every_lesson_has_a_unique_id_and_valid_runs() {
         for lesson in Lesson::ALL {
             assert_eq!(Lesson::from_id(lesson.id()), Some(lesson));
+            let place = Lesson::ALL.iter().position(|l| *l == lesson).map(|i| i + 1);
+            assert_eq!(lesson.key().to_digit(10), place.map(|p| p as u32));
             for cores in [1, 2, 8] {
                 let runs = lesson.runs(cores, PoolApi::Imap);
                 assert!(!runs.is_empty());
