@@ -133,6 +133,80 @@ mod tests {
         m
     }
 
+    /// Runs recorded with `procviz run [--sample-ms 100] lesson NAME > FILE` (the pool
+    /// lesson with `--api map`).
+    const RECORDED: [(Lesson, &str); 4] = [
+        (
+            Lesson::TwoProcesses,
+            include_str!("../tests/fixtures/lesson-two_processes.ndjson"),
+        ),
+        (
+            Lesson::PoolImap,
+            include_str!("../tests/fixtures/lesson-pool_imap-map.ndjson"),
+        ),
+        (
+            Lesson::WorkerDies,
+            include_str!("../tests/fixtures/lesson-worker_dies.ndjson"),
+        ),
+        (
+            Lesson::ChefAlone,
+            include_str!("../tests/fixtures/lesson-chef_alone.ndjson"),
+        ),
+    ];
+
+    /// A recording's runs, in order: each run's label (from its request, `chef_alone: 4
+    /// jobs, 1 core`) and events.
+    fn runs_of(ndjson: &str) -> Vec<(String, Vec<shared::Event>)> {
+        let mut runs: Vec<(String, Vec<shared::Event>)> = Vec::new();
+        for line in ndjson.lines() {
+            let event: shared::Event = serde_json::from_str(line).expect("an event");
+            if let shared::EventKind::RunStarted(start) = &event.kind {
+                let request = start.request.as_deref().expect("a lesson run's label");
+                let label = request.split_once(": ").expect("lesson: label").1;
+                runs.push((label.to_string(), Vec::new()));
+            }
+            runs.last_mut().expect("run_started first").1.push(event);
+        }
+        runs
+    }
+
+    #[test]
+    fn the_page_states_what_procviz_run_lesson_states_from_the_same_events() {
+        for (lesson, ndjson) in RECORDED {
+            let runs = runs_of(ndjson);
+            let models: Vec<(String, RunModel)> = runs
+                .iter()
+                .map(|(label, events)| {
+                    let mut m = RunModel::new(events[0].run);
+                    for e in events {
+                        m.apply(e);
+                    }
+                    (label.clone(), m)
+                })
+                .collect();
+            let cli: Vec<(String, RunFacts)> = runs
+                .iter()
+                .map(|(label, events)| (label.clone(), RunFacts::of(events)))
+                .collect();
+            for ((_, m), (_, f)) in models.iter().zip(&cli) {
+                assert!(m.finished() && f.completed(), "{lesson:?}");
+                assert_eq!(facts(m), *f, "{lesson:?}: the same figures");
+            }
+            let page: Vec<(String, &RunModel)> =
+                models.iter().map(|(l, m)| (l.clone(), m)).collect();
+            // Every lesson's way of telling runs, over these real runs.
+            for telling in Lesson::ALL {
+                assert_eq!(
+                    observed(telling, &page),
+                    lessons::observed(telling, &cli),
+                    "{lesson:?} told as {telling:?}"
+                );
+            }
+            let lines = observed(lesson, &page);
+            assert_eq!(lines.len(), runs.len() + usize::from(runs.len() > 1), "{lines:?}");
+        }
+    }
+
     #[test]
     fn observations_compare_the_runs() {
         let (a, b) = (run_of(4.0), run_of(2.0));
