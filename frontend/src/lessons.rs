@@ -203,7 +203,11 @@ mod tests {
                 );
             }
             let lines = observed(lesson, &page);
-            assert_eq!(lines.len(), runs.len() + usize::from(runs.len() > 1), "{lines:?}");
+            assert_eq!(
+                lines.len(),
+                runs.len() + usize::from(runs.len() > 1),
+                "{lines:?}"
+            );
         }
     }
 

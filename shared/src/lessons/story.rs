@@ -305,7 +305,9 @@ mod tests {
 
     #[test]
     fn a_one_core_machine_is_told_why_the_demo_is_partial() {
-        let note = Lesson::ChefAlone.honesty_note(1).expect("a note on one core");
+        let note = Lesson::ChefAlone
+            .honesty_note(1)
+            .expect("a note on one core");
         assert!(note.contains("1 core"));
         assert_eq!(Lesson::ChefAlone.honesty_note(2), None);
         assert_eq!(Lesson::PoolImap.honesty_note(1), None);
@@ -383,7 +385,9 @@ mod tests {
         };
         assert_eq!(
             observed(Lesson::TwoProcesses, &named(&["two processes"], &[facts])),
-            ["printed Square: 100 · Cube: 1000 · Process-1 (PID 41) exit 0, Process-2 (PID 42) exit — · 31.2 ms"]
+            [
+                "printed Square: 100 · Cube: 1000 · Process-1 (PID 41) exit 0, Process-2 (PID 42) exit — · 31.2 ms"
+            ]
         );
     }
 
@@ -401,7 +405,9 @@ mod tests {
         };
         assert_eq!(
             observed(Lesson::PoolImap, &named(&["Pool(4).map"], &[map])),
-            ["Pool(4).map: [] in 3.01 s · raised ZeroDivisionError: division by zero, 9 results lost"]
+            [
+                "Pool(4).map: [] in 3.01 s · raised ZeroDivisionError: division by zero, 9 results lost"
+            ]
         );
         let killed = RunFacts {
             wall_s: 3.5,
@@ -419,7 +425,9 @@ mod tests {
         };
         assert_eq!(
             observed(Lesson::WorkerDies, &named(&["Pool(4)"], &[killed])),
-            ["Pool(4): [ZeroDivisionError: division by zero, 1] in 3.50 s · PoolWorker-2 killed (-9)"]
+            [
+                "Pool(4): [ZeroDivisionError: division by zero, 1] in 3.50 s · PoolWorker-2 killed (-9)"
+            ]
         );
     }
 
@@ -428,7 +436,10 @@ mod tests {
         let lines = story(
             Lesson::SleepingVsWorking,
             &[
-                ("sleeping tasks".into(), Progress::Finished(Box::new(run_of(1.0)))),
+                (
+                    "sleeping tasks".into(),
+                    Progress::Finished(Box::new(run_of(1.0))),
+                ),
                 ("CPU tasks".into(), Progress::Running),
             ],
         );
@@ -453,8 +464,14 @@ mod tests {
         let lines = story(
             Lesson::SleepingVsWorking,
             &[
-                ("sleeping tasks".into(), Progress::Finished(Box::new(run_of(1.0)))),
-                ("CPU tasks".into(), Progress::Finished(Box::new(run_of(2.0)))),
+                (
+                    "sleeping tasks".into(),
+                    Progress::Finished(Box::new(run_of(1.0))),
+                ),
+                (
+                    "CPU tasks".into(),
+                    Progress::Finished(Box::new(run_of(2.0))),
+                ),
             ],
         );
         assert_eq!(lines[2], "CPU tasks took 2.00× the time of sleeping tasks");
