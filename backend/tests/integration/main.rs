@@ -5,6 +5,7 @@
 mod bad_input;
 mod budgets;
 mod fork_server;
+mod lesson_cli;
 mod lessons;
 mod pool;
 mod pool_failures;
