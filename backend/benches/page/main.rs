@@ -55,6 +55,18 @@ async fn bench() -> Option<(Live, Opened)> {
 fn main() -> ExitCode {
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let cold = runtime.block_on(cold::cold_loads(5));
+    // `PROCVIZ_BENCH_COLD_ONLY=1`: the cold loads alone (a minute instead of several).
+    if std::env::var_os("PROCVIZ_BENCH_COLD_ONLY").is_some_and(|v| v == "1") {
+        return match &cold {
+            Some(cold) => {
+                println!("| measure | figure | against the target |");
+                println!("|---|---|---|");
+                cold::print_cold(cold);
+                ExitCode::SUCCESS
+            }
+            None => ExitCode::FAILURE,
+        };
+    }
     match runtime.block_on(bench()) {
         Some((live, opened)) => {
             print_report(&live, &opened);
