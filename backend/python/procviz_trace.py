@@ -63,6 +63,8 @@ _SHORT_TASK_NS = 1_000_000
 _STREAK = 8
 #: Result reprs longer than this are cut (with an ellipsis).
 _REPR_MAX = 200
+#: An output line longer than this is cut (``cut`` gives its length).
+_OUT_MAX = 65_536
 #: Internal errors reported per process (then counted silently in the last one).
 _MAX_ERRORS = 20
 
@@ -349,7 +351,7 @@ class _LineWriter:
             self._part.append(tail)
         fd = self._fd
         for text in lines:
-            _buf.append('{"k":"out","t":%d,"fd":%d,"s":%s}\n' % (t, fd, _esc(_clean(text))))
+            _buf.append(_out_line(t, fd, text, False))
         _flush()
         return len(s)
 
@@ -366,9 +368,7 @@ class _LineWriter:
         if self._part:
             text = "".join(self._part)
             self._part = []
-            _emit_now(
-                '{"k":"out","t":%d,"fd":%d,"s":%s,"p":1}\n' % (_now(), self._fd, _esc(_clean(text)))
-            )
+            _emit_now(_out_line(_now(), self._fd, text, True))
 
     def _write_through_pending(self):
         if self._part:
@@ -416,6 +416,14 @@ class _LineWriter:
 
     def __repr__(self):
         return repr(self._real)
+
+
+def _out_line(t, fd, text, partial):
+    extra = ',"p":1' if partial else ""
+    if len(text) > _OUT_MAX:
+        extra += ',"cut":%d' % len(text)
+        text = text[:_OUT_MAX]
+    return '{"k":"out","t":%d,"fd":%d,"s":%s%s}\n' % (t, fd, _esc(_clean(text)), extra)
 
 
 def _clean(text):
@@ -1080,16 +1088,17 @@ class _Items(_deque):
     def _consumed(self, item):
         t = _now()
         success, value = item
-        task = self.order.popleft() if self.order is not None else self.got
+        # the index of the (first) item: in order, the items before it all came already;
+        # unordered, the task (chunk) number the result thread saw
+        first = self.order.popleft() * self.cs if self.order is not None else self.got
         head = '{"k":"got","t":%d,"pool":%d,"job":%d,"x":' % (t, self.pool, self.job)
         if self.cs == 1:
             self.got += 1
             if success:
-                _emit('%s%d,"ok":1,"r":%s}\n' % (head, task, _repr(value)), t)
+                _emit('%s%d,"ok":1,"r":%s}\n' % (head, first, _repr(value)), t)
             else:
-                _emit('%s%d,"ok":0,%s}\n' % (head, task, _exc_fields(value)), t)
+                _emit('%s%d,"ok":0,%s}\n' % (head, first, _exc_fields(value)), t)
             return
-        first = task * self.cs
         if success:
             for c, v in enumerate(value):
                 _buf.append('%s%d,"ok":1,"r":%s}\n' % (head, first + c, _repr(v)))

@@ -11,17 +11,18 @@ candidates=()
 if command -v python3 >/dev/null 2>&1; then
     candidates+=("$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || command -v python3)")
 fi
-for dir in "$HOME"/.pyenv/versions/*; do
+results=()
+while IFS= read -r dir; do
     [ -d "$dir" ] || continue
     if [ -x "$dir/bin/python3" ]; then
         candidates+=("$dir/bin/python3")
     else
         echo "skip $dir: no bin/python3"
+        results+=("$dir|skipped: no bin/python3")
     fi
-done
+done < <(ls -d "$HOME"/.pyenv/versions/* 2>/dev/null | sort -V)
 
 declare -A seen=()
-results=()
 ran=0
 failed=0
 for py in "${candidates[@]}"; do

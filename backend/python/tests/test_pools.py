@@ -114,6 +114,26 @@ class Pools(unittest.TestCase):
         self.assertEqual([jobs[g["job"]] for g in run.of("got")], [0, 1, 2])
         self.assertTrue(all("cb" not in g for g in run.of("got")))
 
+    def test_chunked_jobs_number_every_item(self):
+        run = run_program([os.path.join(PROGS, "chunks.py")])
+        self.assertEqual(run.code, 0, run.stderr)
+        jobs = {j["job"]: j for j in run.of("job")}
+        self.assertEqual([(j["api"], j["cs"], j["n"]) for j in jobs.values()], [("imap", 3, 10), ("imap_unordered", 3, 10), ("starmap", 2, 5)])
+        expected = {0: lambda x: 10 * x, 1: lambda x: 10 * x, 2: lambda x: 2**x}
+        for job, j in jobs.items():
+            ends = [e for e in run.of("te") if e["job"] == job]
+            self.assertEqual(sorted(e["i"] * j["cs"] + e["c"] for e in ends), list(range(j["n"])))
+            for e in ends:
+                self.assertEqual(e["r"], str(expected[job](e["i"] * j["cs"] + e["c"])))
+            got = [g for g in run.of("got") if g["job"] == job]
+            self.assertEqual(sorted(g["x"] for g in got), list(range(j["n"])))
+            for g in got:
+                self.assertEqual(g["r"], str(expected[job](g["x"])))
+            starts = [e for e in run.of("ts") if e["job"] == job]
+            self.assertEqual(sorted(e["i"] * j["cs"] + e["c"] for e in starts), list(range(j["n"])))
+            self.assertEqual(sum(e.get("cn", 0) for e in starts), j["n"])  # one cn per chunk
+        self.assertEqual([g["x"] for g in run.of("got") if g["job"] == 0], list(range(10)))
+
     def test_executor_tasks_and_results(self):
         run = run_program([os.path.join(PROGS, "raises.py"), "executor"])
         self.assertEqual(run.code, 1)

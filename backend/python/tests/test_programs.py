@@ -104,9 +104,18 @@ class Programs(unittest.TestCase):
         self.assertEqual((got[0]["ok"], got[0]["et"]), (0, "ZeroDivisionError"))
         self.assertEqual([g["r"] for g in got[1:]], [str(n) for n in range(1, 10)])
         self.assertEqual(got, sorted(got, key=lambda g: g["t"]))
-        # the worker that failed task 0 takes task 4 at once
+        # the worker that failed task 0 takes the next queued task at once: task 4 when the
+        # other three workers were already waiting (always, on an idle machine; CPython 3.10
+        # on a loaded one sometimes has a worker still starting, untraced as well)
         worker = {e["i"]: e["src"] for e in starts}
-        self.assertEqual(worker[0], worker[4])
+        began = {e["i"]: e["t"] for e in starts}
+        w0 = worker[0]
+        following = min(i for i in range(1, 10) if worker[i] == w0)
+        self.assertLess((began[following] - failed["t"]) / 1e9, 0.05)
+        self.assertTrue(all(worker[j] != w0 for j in range(1, following)))  # FIFO
+        others_ready = all(worker[j] != w0 and began[j] < failed["t"] for j in (1, 2, 3))
+        if others_ready:
+            self.assertEqual(following, 4)
         # four workers of one pool, named as Python names them
         (pool,) = traced.of("pool")
         self.assertEqual((pool["size"], pool["kind"], pool["method"]), (4, "pool", "fork"))
