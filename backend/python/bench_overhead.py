@@ -14,6 +14,7 @@ compared.
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -40,21 +41,44 @@ if __name__ == "__main__":
 """
 
 
-def run(cmd, listener):
+CPU = []  # (label, cpu seconds of the program and all its processes, listener cpu seconds)
+
+
+def cpu_now():
+    c = resource.getrusage(resource.RUSAGE_CHILDREN)
+    s = resource.getrusage(resource.RUSAGE_SELF)
+    return c.ru_utime + c.ru_stime, s.ru_utime + s.ru_stime
+
+
+def run(cmd, listener, label=None):
     env = listener.env() if listener is not None else dict(os.environ)
     if listener is None:
         env.pop("PROCVIZ_TRACE_SOCKET", None)
     env.pop("PYTHONUNBUFFERED", None)
+    before = cpu_now()
     start = time.monotonic()
     proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=True)
     wall = time.monotonic() - start
+    if listener is not None:
+        listener.settle()
+    after = cpu_now()
+    if label:
+        CPU.append((label, after[0] - before[0], after[1] - before[1]))
     return wall, proc.stdout.decode()
+
+
+def cpu_summary(plain_label, traced_label):
+    plain = statistics.median(c for label, c, _ in CPU if label == plain_label)
+    traced = statistics.median(c for label, c, _ in CPU if label == traced_label)
+    listener = statistics.median(s for label, _, s in CPU if label == traced_label)
+    print(f"  CPU of all the program's processes (user+sys, median): untraced {plain:.2f} s, "
+          f"traced {traced:.2f} s ({traced / plain:.2f}x); the listener: {listener:.2f} s", flush=True)
 
 
 def compare(label, plain, traced, target):
     p, t = statistics.median(plain), statistics.median(traced)
     print(f"{label}: untraced {p:.3f} s, traced {t:.3f} s (medians of {len(plain)}), "
-          f"ratio {t / p:.3f} ({target})")
+          f"ratio {t / p:.3f} ({target}); fastest runs: {min(traced) / min(plain):.3f}")
     print(f"  untraced: {', '.join(f'{x:.3f}' for x in plain)}")
     print(f"  traced:   {', '.join(f'{x:.3f}' for x in traced)}", flush=True)
 
@@ -73,10 +97,9 @@ def main():
         plain, traced, lines = [], [], []
         cmd = [args.python, "-c", NOOP_PROGRAM, str(args.tasks), args.method]
         for _ in range(args.rounds):
-            plain.append(float(run(cmd, None)[1].split()[0]))
+            plain.append(float(run(cmd, None, "noop plain")[1].split()[0]))
             before = listener.count
-            traced.append(float(run(cmd, listener)[1].split()[0]))
-            listener.settle()
+            traced.append(float(run(cmd, listener, "noop traced")[1].split()[0]))
             lines.append(listener.count - before)
         compare(
             f"Pool(4).imap, {args.tasks:,} no-op tasks, chunksize 1, {args.method} "
@@ -85,14 +108,15 @@ def main():
             traced,
             "target <= 1.3",
         )
+        cpu_summary("noop plain", "noop traced")
         if args.seed:
             seed = [args.python, os.path.join(PROGRAMS_DIR, "pool_imap.py")]
             plain, traced = [], []
             for _ in range(args.rounds):
-                plain.append(run(seed, None)[0])
-                traced.append(run(seed, listener)[0])
-                listener.settle()
+                plain.append(run(seed, None, "seed plain")[0])
+                traced.append(run(seed, listener, "seed traced")[0])
             compare("programs/pool_imap.py, whole process", plain, traced, "target within 2 %")
+            cpu_summary("seed plain", "seed traced")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

@@ -1051,6 +1051,7 @@ def _imap_created(iterator, unordered_cls):
     items.n = n
     items.got = 0
     items.order = _deque() if api == "imap_unordered" else None
+    items.simple = chunksize == 1 and items.order is None
     old = iterator._items
     if old:
         items.extend(old)
@@ -1065,22 +1066,38 @@ def _imap_created(iterator, unordered_cls):
 from collections import deque as _deque  # noqa: E402  (C type; cheap, always imported)
 
 
+_deque_popleft = _deque.popleft
+
+
 class _Items(_deque):
     """``IMapIterator._items``: ``next()`` pops each result here, so the moment the caller
     gets it is seen without a frame around ``next``; an empty pop means the caller is about
     to wait, so pending lines are sent first."""
 
-    __slots__ = ("pool", "job", "cs", "n", "got", "order")
+    __slots__ = ("pool", "job", "cs", "n", "got", "order", "simple")
 
     def popleft(self):
         if not self:
             if _buf:
                 _flush()
-            return _deque.popleft(self)
-        item = _deque.popleft(self)
+            return _deque_popleft(self)
+        item = _deque_popleft(self)
         if _active:
             try:
-                self._consumed(item)
+                if self.simple and item[0]:  # imap, chunksize 1, a value: the common case
+                    x = self.got
+                    self.got = x + 1
+                    t = _now()
+                    value = item[1]
+                    r = '"%d"' % value if type(value) is int else _repr(value)
+                    _buf.append(
+                        '{"k":"got","t":%d,"pool":%d,"job":%d,"x":%d,"ok":1,"r":%s}\n'
+                        % (t, self.pool, self.job, x, r)
+                    )
+                    if len(_buf) >= _MAX_LINES or t - _last >= _MAX_DELAY_NS:
+                        _flush()
+                else:
+                    self._consumed(item)
             except Exception:
                 _error("got imap")
         return item
@@ -1226,7 +1243,12 @@ def _hook_pool_worker(inqueue, outqueue, pool_mod):
             _flush()
             return orig_get()
         try:
-            if not (_hold() and poller.poll(0)):
+            if not (
+                _fast >= _STREAK
+                and len(_buf) < _MAX_LINES
+                and _now() - _last < _MAX_DELAY_NS
+                and poller.poll(0)
+            ):
                 _flush()
             res = recv()
         finally:
@@ -1239,15 +1261,19 @@ def _hook_pool_worker(inqueue, outqueue, pool_mod):
         if task is not None and _active:
             try:
                 job, i, func, args, kwds = task
-                if func is _RERAISE:
-                    _cur = None
-                elif (func is _MAPSTAR or func is _STARMAPSTAR) and len(args) == 1:
+                if func is _MAPSTAR or func is _STARMAPSTAR:
                     f, chunk = args[0]
                     feed = _Feed(chunk, job, i)
                     _cur = (job, i, feed, _now())
                     task = (job, i, func, ((f, feed),), kwds)
+                elif func is _RERAISE:
+                    _cur = None
                 else:
-                    _cur = (job, i, None, _task_line('"job":%d,"i":%d' % (job, i)))
+                    t = _now()
+                    _buf.append('{"k":"ts","t":%d,"job":%d,"i":%d}\n' % (t, job, i))
+                    if _fast < _STREAK or len(_buf) >= _MAX_LINES or t - _last >= _MAX_DELAY_NS:
+                        _flush()
+                    _cur = (job, i, None, t)
             except Exception:
                 _error("ts")
         return task
@@ -1255,14 +1281,26 @@ def _hook_pool_worker(inqueue, outqueue, pool_mod):
     def put(obj):
         # the task's lines go out before its result: once the parent has the result it may
         # terminate() this worker at once
-        global _cur
+        global _cur, _fast
         cur = _cur
         if cur is not None and _active:
             _cur = None
             try:
                 job, i, (success, value) = obj
-                _finish(job, i, cur[2], cur[3], success, value, _now())
-                if not (exact and _hold() and poller.poll(0)):
+                t = _now()
+                if success and cur[2] is None:
+                    r = '"%d"' % value if type(value) is int else _repr(value)
+                    _buf.append('{"k":"te","t":%d,"job":%d,"i":%d,"ok":1,"r":%s}\n' % (t, job, i, r))
+                    _fast = _fast + 1 if t - cur[3] < _SHORT_TASK_NS else 0
+                else:
+                    _finish(job, i, cur[2], cur[3], success, value, t)
+                if not (
+                    exact
+                    and _fast >= _STREAK
+                    and len(_buf) < _MAX_LINES
+                    and t - _last < _MAX_DELAY_NS
+                    and poller.poll(0)
+                ):
                     _flush()
             except Exception:
                 _error("te")
