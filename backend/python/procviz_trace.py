@@ -17,9 +17,9 @@ Theory of operation
   paths are observed without one: the parent's ``spawn`` comes from a property on
   ``BaseProcess._popen`` (assigned right after the fork, while the target is still known),
   exits from a property on ``Popen.returncode``, the caller's results from a property on
-  ``ApplyResult._value`` (read by ``get()``), a ``collections.deque`` subclass as
-  ``IMapIterator._items`` (``next()`` pops from it) and a ``Future`` subclass whose
-  ``_exception`` is read by ``result()``. Pool workers are left as CPython wrote them: at
+  ``ApplyResult._value`` (read by ``get()``), from the entries of ``IMapIterator._items``
+  (``next()`` unpacks each one, which calls its ``__iter__``; the deque keeps its own C
+  ``popleft``) and from a ``Future`` subclass whose ``_exception`` is read by ``result()``. Pool workers are left as CPython wrote them: at
   ``_bootstrap`` the worker's task queue ``get`` and result queue ``put`` are replaced on the
   queue objects (per process, nothing is pickled), so the task starts when ``get`` hands it
   out and ends when its result is ``put``. A chunk (``mapstar``/``starmapstar``, or
@@ -36,9 +36,9 @@ Theory of operation
 - Sending: lines are built as ASCII strings and kept in a list; one ``sendall`` sends them
   all. Process, thread, pool and output lines are sent at once. Task and result lines are
   batched while a worker runs a streak of short tasks (at most 256 lines or 5 ms), and sent
-  before the process waits: before a worker blocks for its next task, before the caller
-  blocks in ``next()``, when the result thread goes idle, after ``get()``, before ``fork``
-  and at exit. No extra thread, and the send lock is never held across a fork.
+  before the process waits: before a worker blocks for its next task, when the caller takes
+  the last result there is (``next()``), when the result thread goes idle, after ``get()``,
+  before ``fork`` and at exit. No extra thread, and the send lock is never held across a fork.
 """
 
 import os
@@ -1051,10 +1051,9 @@ def _imap_created(iterator, unordered_cls):
     items.n = n
     items.got = 0
     items.order = _deque() if api == "imap_unordered" else None
-    items.simple = chunksize == 1 and items.order is None
-    old = iterator._items
-    if old:
-        items.extend(old)
+    items.appended = 0
+    for obj in iterator._items:  # (none yet: tasks are queued after this)
+        items.append(obj)
     iterator._items = items
     extra = ',"n":%d' % n if n is not None else ""
     _emit_now(
@@ -1066,67 +1065,92 @@ def _imap_created(iterator, unordered_cls):
 from collections import deque as _deque  # noqa: E402  (C type; cheap, always imported)
 
 
-_deque_popleft = _deque.popleft
+_deque_append = _deque.append
 
 
-class _Items(_deque):
-    """``IMapIterator._items``: ``next()`` pops each result here, so the moment the caller
-    gets it is seen without a frame around ``next``; an empty pop means the caller is about
-    to wait, so pending lines are sent first."""
+class _Result:
+    """One entry of ``IMapIterator._items``: ``next()`` pops it (the deque's own C
+    ``popleft``) and unpacks it (``success, value = item``), and unpacking calls
+    ``__iter__``: the moment the caller gets the result, seen with no procviz frame on any
+    path an exception can take out of ``next()``."""
 
-    __slots__ = ("pool", "job", "cs", "n", "got", "order", "simple")
+    __slots__ = ("items", "i", "obj")
 
-    def popleft(self):
-        if not self:
-            if _buf:
-                _flush()
-            return _deque_popleft(self)
-        item = _deque_popleft(self)
+    def __init__(self, items, i, obj):
+        self.items = items
+        self.i = i
+        self.obj = obj
+
+    def __iter__(self):
+        obj = self.obj
         if _active:
             try:
-                if self.simple and item[0]:  # imap, chunksize 1, a value: the common case
-                    x = self.got
-                    self.got = x + 1
+                items = self.items
+                if items.cs == 1 and obj[0]:  # the common case: imap, a value
                     t = _now()
-                    value = item[1]
+                    items.got += 1
+                    value = obj[1]
                     r = '"%d"' % value if type(value) is int else _repr(value)
                     _buf.append(
                         '{"k":"got","t":%d,"pool":%d,"job":%d,"x":%d,"ok":1,"r":%s}\n'
-                        % (t, self.pool, self.job, x, r)
+                        % (t, items.pool, items.job, self.i, r)
                     )
-                    if len(_buf) >= _MAX_LINES or t - _last >= _MAX_DELAY_NS:
+                    if not items or len(_buf) >= _MAX_LINES or t - _last >= _MAX_DELAY_NS:
                         _flush()
                 else:
-                    self._consumed(item)
+                    items.consumed(self.i, obj)
             except Exception:
                 _error("got imap")
-        return item
+        return iter(obj)
 
-    def _consumed(self, item):
+
+class _Items(_deque):
+    """``IMapIterator._items``: the pool's result thread appends each ``(success, value)``
+    here (``_set``); it is kept as a :class:`_Result` that knows its task number."""
+
+    __slots__ = ("pool", "job", "cs", "n", "got", "order", "appended")
+
+    def append(self, obj):
+        order = self.order
+        if order is not None:  # imap_unordered: the number _set was called with
+            i = order.popleft()
+        else:  # imap: _set appends in task order
+            i = self.appended
+            self.appended = i + 1
+        _deque_append(self, _Result(self, i, obj))
+
+    def consumed(self, i, obj):
         t = _now()
-        success, value = item
-        # the index of the (first) item: in order, the items before it all came already;
-        # unordered, the task (chunk) number the result thread saw
-        first = self.order.popleft() * self.cs if self.order is not None else self.got
-        head = '{"k":"got","t":%d,"pool":%d,"job":%d,"x":' % (t, self.pool, self.job)
-        if self.cs == 1:
+        success, value = obj
+        cs = self.cs
+        if cs == 1:
             self.got += 1
-            if success:
-                _emit('%s%d,"ok":1,"r":%s}\n' % (head, first, _repr(value)), t)
+            if not success:
+                line = '{"k":"got","t":%d,"pool":%d,"job":%d,"x":%d,"ok":0,%s}\n' % (
+                    t, self.pool, self.job, i, _exc_fields(value)
+                )
             else:
-                _emit('%s%d,"ok":0,%s}\n' % (head, first, _exc_fields(value)), t)
-            return
-        if success:
+                r = '"%d"' % value if type(value) is int else _repr(value)
+                line = '{"k":"got","t":%d,"pool":%d,"job":%d,"x":%d,"ok":1,"r":%s}\n' % (
+                    t, self.pool, self.job, i, r
+                )
+            _buf.append(line)
+        elif success:  # a chunk: the caller's generator hands out its items from now on
+            head = '{"k":"got","t":%d,"pool":%d,"job":%d,"x":' % (t, self.pool, self.job)
+            first = i * cs
             for c, v in enumerate(value):
                 _buf.append('%s%d,"ok":1,"r":%s}\n' % (head, first + c, _repr(v)))
             self.got += len(value)
-            _tick(t)
-        else:
+        else:  # a failed chunk ends a chunked imap
             lost = (self.n - self.got) if self.n is not None else -1
             _emit_now(
                 '{"k":"raised","t":%d,"pool":%d,"job":%d,%s,"lost":%d}\n'
                 % (t, self.pool, self.job, _exc_fields(value), lost)
             )
+            return
+        # nothing left to pop: the caller will wait for the next result, so send now
+        if not self or len(_buf) >= _MAX_LINES or t - _last >= _MAX_DELAY_NS:
+            _flush()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -198,6 +198,11 @@ def run_program(args, traced=True, listener=None, timeout=60, extra_env=None, cw
         if traced:
             listener.settle()
             events = listener.events()
+            errors = [e for e in events if e["k"] == "err"]
+            if errors:  # a tracer hook failed: every test that traces fails on it
+                raise AssertionError(f"tracer errors: {errors}")
+            if listener.bad:
+                raise AssertionError(f"lines that are not JSON: {listener.bad[:3]}")
         return Run(
             proc.returncode,
             proc.stdout.decode("utf-8", "replace"),

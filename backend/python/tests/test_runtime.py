@@ -4,10 +4,12 @@ the user's own sitecustomize, and doing nothing where it must not act. Real CPyt
 import glob
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 import unittest
 
 from listener import TRACER_DIR, TraceListener, root_pid, run_program, stream_text
@@ -95,6 +97,49 @@ class Tracebacks(unittest.TestCase):
         self.assertEqual(stream_text(run, 1), "exitcode 3\n")
         self.assertEqual([e["code"] for e in run.of("exit")], [3])
         self.assertEqual([e["code"] for e in run.of("reaped")], [3])
+
+
+class Interrupted(unittest.TestCase):
+    def run_interrupted(self, listener):
+        """Start progs/interrupt.py, SIGINT it while next() waits; its exit code and stderr."""
+        env = listener.env() if listener else dict(os.environ)
+        env.pop("PYTHONUNBUFFERED", None)
+        proc = subprocess.Popen(
+            [sys.executable, os.path.join(PROGS, "interrupt.py")],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        try:
+            if listener:
+                deadline = time.monotonic() + 20
+                while not any(e["s"] == "waiting" for e in listener.events("out")):
+                    self.assertLess(time.monotonic(), deadline)
+                    time.sleep(0.02)
+            else:
+                self.assertEqual(proc.stdout.readline(), b"waiting\n")
+            time.sleep(0.3)  # in next(), waiting
+            os.kill(proc.pid, signal.SIGINT)
+            _, err = proc.communicate(timeout=20)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+        if listener:
+            listener.settle()
+            return proc.returncode, "".join(
+                e["s"] + ("" if e.get("p") else "\n") for e in listener.events("out") if e["fd"] == 2
+            ) + err.decode()
+        return proc.returncode, err.decode()
+
+    def test_ctrl_c_in_imap_next_reads_as_untraced(self):
+        plain_code, plain_err = self.run_interrupted(None)
+        with TraceListener() as listener:
+            code, err = self.run_interrupted(listener)
+        self.assertEqual(code, plain_code)
+        self.assertIn("KeyboardInterrupt", plain_err)
+        self.assertEqual(comparable(err), comparable(plain_err))
+        self.assertNotIn("procviz", err)
 
 
 class Sitecustomize(unittest.TestCase):
