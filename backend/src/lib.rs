@@ -34,6 +34,7 @@ pub mod events;
 pub mod host;
 pub mod ipc;
 pub mod pool;
+pub mod python;
 pub mod runs;
 pub mod sampler;
 pub mod server;

@@ -50,6 +50,9 @@ struct ServeArgs {
     /// Slow-reader rule: how long a client may be more than `--max-backlog-mib` behind.
     #[arg(long, default_value_t = 30, hide = true)]
     backlog_grace_s: u64,
+    /// The interpreter of Python runs (CPython 3.8 or newer; default: python3 on PATH).
+    #[arg(long, value_name = "PATH", default_value = "python3")]
+    python: PathBuf,
     #[command(flatten)]
     budgets: BudgetArgs,
 }
@@ -221,6 +224,29 @@ enum DemoArgs {
     /// task 0 raising ZeroDivisionError).
     #[command(allow_negative_numbers = true)]
     Pool(PoolArgs),
+    /// A real Python program run by CPython, traced: `python FILE.py [-- ARGS…]`, or a shipped
+    /// one with `--program NAME` (`--list` names them).
+    Python(PythonArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct PythonArgs {
+    /// The program to run (at most 64 KiB; it runs as `main.py` in a private directory, from
+    /// the current directory).
+    #[arg(required_unless_present_any = ["program", "list"], conflicts_with = "program")]
+    file: Option<PathBuf>,
+    /// A program shipped in procviz instead of a file (`--list` names them).
+    #[arg(long, value_name = "NAME")]
+    program: Option<String>,
+    /// List the shipped programs and exit.
+    #[arg(long)]
+    list: bool,
+    /// The interpreter (CPython 3.8 or newer; default: python3 on PATH).
+    #[arg(long, value_name = "PATH", default_value = "python3")]
+    python: PathBuf,
+    /// The program's arguments (after `--`).
+    #[arg(last = true)]
+    args: Vec<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -318,8 +344,8 @@ fn parse_work(s: &str) -> Result<shared::Work, String> {
 }
 
 impl DemoArgs {
-    fn request(self) -> DemoRequest {
-        match self {
+    fn request(self) -> anyhow::Result<DemoRequest> {
+        Ok(match self {
             DemoArgs::TwoProcesses { num, linger_ms } => {
                 DemoRequest::TwoProcesses(shared::TwoProcessesParams { num, linger_ms })
             }
@@ -356,7 +382,32 @@ impl DemoArgs {
                 maxtasksperchild: a.maxtasksperchild,
                 cores: a.cores,
             }),
-        }
+            DemoArgs::Python(a) => {
+                let program = match (a.program, a.file) {
+                    (Some(name), _) => shared::PythonProgram::Shipped { name },
+                    (None, Some(file)) => shared::PythonProgram::Code {
+                        source: std::fs::read_to_string(&file)
+                            .with_context(|| format!("reading {}", file.display()))?,
+                    },
+                    (None, None) => anyhow::bail!("name a FILE.py or a --program"),
+                };
+                let request = DemoRequest::Python(shared::PythonParams {
+                    program,
+                    args: a.args,
+                });
+                request
+                    .validate(backend::host::online_cores())
+                    .map_err(|e| anyhow::anyhow!(e))?;
+                request
+            }
+        })
+    }
+}
+
+/// `procviz run python --list`: the shipped programs, one a line.
+fn list_programs() {
+    for (name, what, _) in backend::python::PROGRAMS {
+        println!("{name:<22} {what}");
     }
 }
 
@@ -376,7 +427,16 @@ fn main() -> anyhow::Result<()> {
             let defaults = RuntimeConfig::new(
                 std::env::current_exe().context("finding procviz's own binary")?,
             );
+            let python = match &demo {
+                DemoArgs::Python(a) if a.list => {
+                    list_programs();
+                    return Ok(());
+                }
+                DemoArgs::Python(a) => a.python.clone(),
+                _ => defaults.python.clone(),
+            };
             let limits = RuntimeConfig {
+                python,
                 max_output_lines,
                 max_run_time: std::time::Duration::from_millis(max_run_ms),
                 memory_budget: max_memory_mib
@@ -387,7 +447,7 @@ fn main() -> anyhow::Result<()> {
                 .and_then(|o| o.with_schedule(kill))
                 .context("checking the run's options")?;
             let trace = trace.as_deref().map(TraceFile::create).transpose()?;
-            let code = run_headless(demo.request(), limits, options, trace)?;
+            let code = run_headless(demo.request()?, limits, options, trace)?;
             std::process::exit(code);
         }
         Some(Command::Convert {
@@ -556,7 +616,10 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
         .map(|l| l.local_addr())
         .collect::<Result<_, _>>()
         .context("reading the bound addresses")?;
-    let config = args.budgets.apply(RuntimeConfig::new(exe));
+    let config = RuntimeConfig {
+        python: args.python.clone(),
+        ..args.budgets.apply(RuntimeConfig::new(exe))
+    };
     let runs = Arc::new(Runs::new(config).context("starting the runtime")?);
     let shutdown = CancellationToken::new();
     let tokens = Tokens::new(

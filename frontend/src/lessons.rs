@@ -114,6 +114,7 @@ fn results_line(m: &RunModel) -> String {
         .map(|r| match &r.result {
             TaskResult::Value { value } => value.to_string(),
             TaskResult::Error(e) => e.to_string(),
+            TaskResult::Repr { text } => text.clone(),
         })
         .collect();
     format!("[{}]", shown.join(", "))
