@@ -1001,8 +1001,8 @@ mod tests {
                     Ok(Some(Command::Run {
                         demo, sample_ms, ..
                     })) => {
-                        let request = demo.request();
-                        assert_eq!(request.validate(cores), Ok(()), "{what}");
+                        let request = demo.request().map_err(|e| e.to_string());
+                        assert_eq!(request.and_then(|r| r.validate(cores)), Ok(()), "{what}");
                         let options = backend::runs::RunOptions::with_sample_ms(sample_ms);
                         assert!(options.is_ok(), "{what}");
                     }
@@ -1013,10 +1013,48 @@ mod tests {
     }
 
     #[test]
+    fn python_takes_a_shipped_program_or_a_file_and_its_arguments() {
+        let parse = |args: &[&str]| match Cli::try_parse_from(args).map(|c| c.command) {
+            Ok(Some(Command::Run {
+                demo: DemoArgs::Python(a),
+                ..
+            })) => Some((a.program, a.file, a.args, a.list)),
+            _ => None,
+        };
+        assert_eq!(
+            parse(&["procviz", "run", "python", "--program", "pool_imap"]),
+            Some((Some("pool_imap".into()), None, vec![], false))
+        );
+        assert_eq!(
+            parse(&["procviz", "run", "python", "x.py", "--", "spawn", "-v"]),
+            Some((
+                None,
+                Some(PathBuf::from("x.py")),
+                vec!["spawn".to_string(), "-v".to_string()],
+                false
+            ))
+        );
+        assert_eq!(
+            parse(&["procviz", "run", "python", "--list"]).map(|p| p.3),
+            Some(true)
+        );
+        assert_eq!(
+            parse(&["procviz", "run", "python"]),
+            None,
+            "a program is required"
+        );
+        assert_eq!(
+            parse(&["procviz", "run", "python", "x.py", "--program", "pool_imap"]),
+            None,
+            "a file or a shipped program, not both"
+        );
+    }
+
+    #[test]
     fn the_pools_fail_list_may_be_empty() {
         let fail = |args: &[&str]| match Cli::try_parse_from(args).map(|c| c.command) {
-            Ok(Some(Command::Run { demo, .. })) => match demo.request() {
-                DemoRequest::Pool(p) => p.fail,
+            Ok(Some(Command::Run { demo, .. })) => match demo.request().ok() {
+                Some(DemoRequest::Pool(p)) => p.fail,
                 other => panic!("{other:?}"),
             },
             other => panic!("{other:?}"),

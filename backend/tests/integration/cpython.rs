@@ -259,9 +259,12 @@ fn four_processes_print_their_lines_in_any_order() {
     assert_nothing_left(&events);
 }
 
+/// Results (index, text), finished tasks, pool workers, the main process's lines.
+type Shape = (Vec<(u64, String)>, BTreeSet<u64>, usize, Vec<String>);
+
 /// What a run says about processes, tasks and results, whatever the start method (names
 /// lose their `Fork`/`Spawn`/`ForkServer` prefix; helper processes are left out).
-fn shape(events: &[shared::Event]) -> (Vec<(u64, String)>, BTreeSet<u64>, usize, Vec<String>) {
+fn shape(events: &[shared::Event]) -> Shape {
     let workers = names(events)
         .values()
         .filter(|n| n.contains("PoolWorker"))
