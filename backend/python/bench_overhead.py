@@ -78,7 +78,9 @@ def cpu_summary(plain_label, traced_label):
 def compare(label, plain, traced, target):
     p, t = statistics.median(plain), statistics.median(traced)
     print(f"{label}: untraced {p:.3f} s, traced {t:.3f} s (medians of {len(plain)}), "
-          f"ratio {t / p:.3f} ({target}); fastest runs: {min(traced) / min(plain):.3f}")
+          f"ratio {t / p:.3f} ({target}); per round (paired): "
+          f"{statistics.median(b / a for a, b in zip(plain, traced)):.3f}; "
+          f"fastest runs: {min(traced) / min(plain):.3f}")
     print(f"  untraced: {', '.join(f'{x:.3f}' for x in plain)}")
     print(f"  traced:   {', '.join(f'{x:.3f}' for x in traced)}", flush=True)
 
@@ -95,7 +97,11 @@ def main():
     print(f"python: {args.python}; load average before: {os.getloadavg()[0]:.2f}", flush=True)
     with TraceListener(keep=False) as listener:
         plain, traced, lines = [], [], []
-        cmd = [args.python, "-c", NOOP_PROGRAM, str(args.tasks), args.method]
+        # a file, not -c: spawn and forkserver children import the main module to find noop
+        program = os.path.join(listener.dir, "noop_pool.py")
+        with open(program, "w") as f:
+            f.write(NOOP_PROGRAM)
+        cmd = [args.python, program, str(args.tasks), args.method]
         for _ in range(args.rounds):
             plain.append(float(run(cmd, None, "noop plain")[1].split()[0]))
             before = listener.count
