@@ -43,6 +43,10 @@ pub const MAX_LINE: u64 = 1024 * 1024;
 const MAX_CONNECTIONS: u64 = 4096;
 /// How long the lines still in the sockets are read after the processes ended.
 pub const DRAIN: Duration = Duration::from_secs(2);
+/// How long events are held back to be recorded in the order of their `t` (the connections'
+/// lines are read concurrently, so a child's line may be read just after its parent's later
+/// one: `Square: 100` must still precede `Done!`).
+pub const REORDER: Duration = Duration::from_millis(25);
 
 /// What the connection readers send.
 enum Msg {
@@ -188,27 +192,50 @@ struct Traced<'a> {
     mapper: Mapper,
     main: ProcId,
     too_many: bool,
+    /// Events not yet recorded, held for [`REORDER`].
+    held: Vec<(shared::RunTime, shared::EventKind)>,
 }
 
 impl Traced<'_> {
     async fn act(&mut self, actions: Vec<Action>) {
-        let mut batch = Vec::with_capacity(actions.len());
         for action in actions {
             match action {
-                Action::Emit(t, kind) => batch.push((t, kind)),
+                Action::Emit(t, kind) => self.held.push((t, kind)),
                 Action::Watch(proc, pid) => self.ctx.watch(proc, pid),
                 Action::TooMany => self.too_many = true,
             }
         }
+        self.release(false).await;
+    }
+
+    /// Records the held events older than [`REORDER`] (`all`: every one), in `t` order (a
+    /// stable sort: events of one line keep their order).
+    async fn release(&mut self, all: bool) {
+        if self.held.is_empty() {
+            return;
+        }
+        let now = self.ctx.sink().clock().now();
+        let cutoff = shared::RunTime(now.as_nanos().saturating_sub(REORDER.as_nanos() as u64));
+        self.held.sort_by_key(|(t, _)| *t);
+        let n = if all {
+            self.held.len()
+        } else {
+            self.held.partition_point(|(t, _)| *t <= cutoff)
+        };
+        let batch: Vec<_> = self.held.drain(..n).collect();
         self.ctx.sink().emit_batch(batch).await;
     }
 
     async fn take(&mut self, msg: Msg, rx: &mut mpsc::Receiver<Msg>) {
         let mut actions = Vec::new();
+        let mut main_ended = false;
         let mut next = Some(msg);
         // Up to 256 lines per batch of events.
         for _ in 0..256 {
             let Some(msg) = next.take() else { break };
+            if let Msg::Closed(conn, _) = &msg {
+                main_ended |= self.mapper.is_main(*conn);
+            }
             actions.extend(match msg {
                 Msg::Line(conn, line) => self.mapper.line(conn, &line),
                 Msg::Closed(conn, t) => self.mapper.closed(conn, t),
@@ -216,12 +243,20 @@ impl Traced<'_> {
             next = rx.try_recv().ok();
         }
         if let Some(msg) = next {
+            if let Msg::Closed(conn, _) = &msg {
+                main_ended |= self.mapper.is_main(*conn);
+            }
             actions.extend(match msg {
                 Msg::Line(conn, line) => self.mapper.line(conn, &line),
                 Msg::Closed(conn, t) => self.mapper.closed(conn, t),
             });
         }
         self.act(actions).await;
+        if main_ended {
+            // The main process is exiting: its lines go before its exit (recorded by its
+            // supervisor, not held here).
+            self.release(true).await;
+        }
     }
 
     fn command(&mut self, command: RunCommand) {
@@ -316,13 +351,17 @@ pub async fn run(p: &PythonParams, ctx: &mut RunContext) -> Result<(), DemoError
         mapper,
         main: main.proc,
         too_many: false,
+        held: Vec::new(),
     };
+    let mut tick = tokio::time::interval(REORDER / 2);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let end = loop {
         if traced.too_many {
             break End::TooMany;
         }
         tokio::select! {
             Some(msg) = rx.recv() => traced.take(msg, &mut rx).await,
+            _ = tick.tick() => traced.release(false).await,
             _ = &mut main.done => break End::Exited,
             command = traced.ctx.next_command() => traced.command(command),
             () = cancel.cancelled() => break End::Cancelled(traced.ctx.kill_reason()),
@@ -347,9 +386,11 @@ pub async fn run(p: &PythonParams, ctx: &mut RunContext) -> Result<(), DemoError
             (libc::SIGKILL, Some(KillReason::LimitReached))
         }
     };
+    traced.release(true).await;
     traced.drain(&mut rx).await;
     let last = traced.mapper.finish(signal, reason, monotonic_ns());
     traced.act(last).await;
+    traced.release(true).await;
     if traced.mapper.discarded() > 0 {
         tracing::warn!(
             lines = traced.mapper.discarded(),

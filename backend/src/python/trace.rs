@@ -231,6 +231,11 @@ impl Mapper {
         self.discarded
     }
 
+    /// Whether `conn` is the main process's connection.
+    pub fn is_main(&self, conn: ConnId) -> bool {
+        self.conns.get(&conn).and_then(|c| c.pid) == Some(self.main_pid)
+    }
+
     /// Every traced process's pid and id, the main one included.
     pub fn pids(&self) -> Vec<(ProcId, u32)> {
         self.procs.iter().map(|(pid, p)| (p.proc, *pid)).collect()
