@@ -12,8 +12,9 @@
 //!    what bypassed the tracer (see PROTOCOL.md, "which copy is authoritative").
 //! 4. Every connection to the socket is read by its own task, line by line (at most
 //!    [`MAX_LINE`] bytes; longer lines are skipped and counted), into one bounded channel;
-//!    this task feeds [`Mapper`] and records what it says. A traced process writing faster
-//!    than this blocks in `send` (backpressure, no loss).
+//!    this task feeds [`Mapper`] and records what it says, held [`REORDER`] and sorted by
+//!    `t` (see there). A traced process writing faster than this blocks in `send`
+//!    (backpressure, no loss).
 //! 5. The run ends when the main process exits (leftover processes are SIGKILLed with the
 //!    run's groups), when it is cancelled (SIGTERM, grace, SIGKILL), or when it passes
 //!    [`MAX_PROCESSES`] (SIGKILL, failed). The remaining lines are read (at most

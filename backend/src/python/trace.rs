@@ -20,8 +20,9 @@
 //!   before its parent's `spawn` told its pool; a job after an `imap` of unknown length) waits
 //!   in its connection's queue, with every later line of that connection, until a `spawn`,
 //!   `job` or `jobn` line resolves it (at most [`MAX_DEFERRED`] lines in all).
-//! - **Order.** The log is in the order lines are read; `t` is the source's stamp, so across
-//!   processes `t` is not monotonic in `seq` — as for the runtime's own children's reports.
+//! - **Order.** Actions come out in the order lines are read; each event keeps its source's
+//!   `t`. The run ([`crate::demos::python`]) holds events back briefly and records them in `t`
+//!   order; the log itself requires only `seq` order.
 
 use crate::child::OutputBudget;
 use crate::child::output::Admit;

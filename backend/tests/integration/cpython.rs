@@ -104,10 +104,11 @@ fn assert_nothing_left(events: &[shared::Event]) {
     assert_eq!(spawned, exited, "every process has its exit");
 }
 
-/// The seed: result list, error first, in 2.9–3.3 s, the worker of task 0 taking task 4 —
-/// or, `exact_task` false, taking its next task at once (on a machine loaded by others, a
-/// worker that starts late lets the first one take tasks 0 and 1: seen with CPython 3.8).
-fn check_seed(events: &[shared::Event], stderr: &str, code: i32, exact_task: bool) {
+/// The seed: result list, error first, in 2.9–3.3 s, and CPython's FIFO hand-out: the worker
+/// that failed task 0 takes its next task at once — task 4 when tasks 0–3 went to four
+/// different workers (on a machine loaded by others a worker may start late, and the first
+/// one then takes task 1 too; seen with 3.8 and 3.11).
+fn check_seed(events: &[shared::Event], stderr: &str, code: i32) {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(outcome(events), RunOutcome::Completed, "{stderr}");
     let got = results(events);
@@ -152,7 +153,8 @@ fn check_seed(events: &[shared::Event], stderr: &str, code: i32, exact_task: boo
             _ => None,
         })
     };
-    if exact_task {
+    let first_four: BTreeSet<Option<ProcId>> = (0..4).map(worker_of).collect();
+    if first_four.len() == 4 {
         assert_eq!(
             worker_of(0),
             worker_of(4),
@@ -199,7 +201,7 @@ fn the_seed_pool_program_gives_its_result_list_in_three_seconds() {
     // on idle cores (under load a late-starting worker may take task 4).
     let _alone = one_at_a_time();
     let (events, stderr, code) = run_cli(&["python", "--program", "pool_imap"]);
-    check_seed(&events, &stderr, code, true);
+    check_seed(&events, &stderr, code);
     let start = match &events[0].kind {
         EventKind::RunStarted(start) => start.clone(),
         other => panic!("{other:?}"),
@@ -544,7 +546,7 @@ fn the_seed_runs_on_every_other_cpython_found() {
             continue;
         }
         eprintln!("{version}: ran the seed");
-        check_seed(&events, &stderr, code, false);
+        check_seed(&events, &stderr, code);
     }
 }
 
