@@ -53,17 +53,17 @@ pub const PROGRAMS: [(&str, &str, &str); 8] = [
     ),
     (
         "threads_vs_processes",
-        "4 CPU-bound threads in one process, then 4 processes (`threads` | `processes`)",
+        "the same CPU work as 4 threads, then 4 processes (`threads` | `processes`: one)",
         include_str!("../../python/programs/threads_vs_processes.py"),
     ),
     (
         "how_many_workers",
-        "Pool(n) for n = 1, 2, 4, 8 (argument N: one of them)",
+        "eight CPU-bound tasks on Pool(n) (argument N: 1, 2, 4 or 8; default 4)",
         include_str!("../../python/programs/how_many_workers.py"),
     ),
     (
         "sleeping_vs_working",
-        "sleeping tasks vs computing tasks (`sleep` | `cpu`)",
+        "Pool(4) over 8 tasks, sleeping then computing (`sleep` | `cpu`: one)",
         include_str!("../../python/programs/sleeping_vs_working.py"),
     ),
     (
