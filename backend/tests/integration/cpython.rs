@@ -174,6 +174,19 @@ fn check_seed(events: &[shared::Event], stderr: &str, code: i32) {
             "the worker of task 0 takes its next task at once: {starts:?}"
         );
     }
+    // The sampler watched every traced process: each worker has thread segments.
+    let sampled: BTreeSet<ProcId> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::ThreadSegment { proc, .. } => Some(*proc),
+            _ => None,
+        })
+        .collect();
+    for (proc, name) in names(events) {
+        if name.contains("PoolWorker") {
+            assert!(sampled.contains(&proc), "{name} was not sampled");
+        }
+    }
     // Its error carries the worker's traceback and the line it failed on.
     let error = events.iter().find_map(|e| match &e.kind {
         EventKind::TaskFinished {
