@@ -23,6 +23,7 @@
 //! | [`demos`] | what each demo does, one file per demo (`python`: a real program, traced) |
 //! | [`runs`] | the registry of runs, their options and limits, timed actions, and the driver of one run |
 //! | [`summary`] | the human summary `procviz run` prints |
+//! | [`headless`] | `procviz run` without a browser: following a run's events to its end, a page lesson's runs one after another and its story |
 //! | [`assets`] | the page, embedded in the binary |
 //! | [`server`] | HTTP + WebSocket (axum): routes, guards, a connection's send and receive tasks, commands |
 
@@ -32,6 +33,7 @@ pub mod clock;
 pub mod context;
 pub mod demos;
 pub mod events;
+pub mod headless;
 pub mod host;
 pub mod ipc;
 pub mod pool;

@@ -145,8 +145,9 @@ enum Command {
     /// Serve the page and the WebSocket (the default).
     #[command(allow_negative_numbers = true)]
     Serve(ServeArgs),
-    /// Run a demo without a browser: its events as NDJSON on stdout (the WebSocket's schema),
-    /// a summary on stderr. Exit code 0 when the run completed.
+    /// Run a demo (or a page lesson: `run lesson NAME`) without a browser: its events as
+    /// NDJSON on stdout (the WebSocket's schema), a summary (a lesson's story) on stderr. Exit
+    /// code 0 when the run (every run of the lesson) completed.
     #[command(allow_negative_numbers = true)]
     Run {
         /// Output lines the run keeps; further lines are counted and dropped.
@@ -179,7 +180,7 @@ enum Command {
         #[arg(long, value_name = "FILE.json", global = true)]
         trace: Option<PathBuf>,
         #[command(subcommand)]
-        demo: DemoArgs,
+        demo: RunArgs,
     },
     /// Convert a recording (`procviz run … > RUN.ndjson`) into a Perfetto trace.
     Convert {
@@ -192,6 +193,34 @@ enum Command {
     /// The fork server of a procviz server (internal).
     #[command(name = "__zygote", hide = true)]
     Zygote,
+}
+
+/// What `procviz run` runs: a demo, or a page lesson.
+#[derive(Subcommand, Debug)]
+enum RunArgs {
+    #[command(flatten)]
+    Demo(DemoArgs),
+    /// A page lesson, all its runs as its button runs them (one after another, on this
+    /// machine's cores): every event as NDJSON on stdout, then the lesson as the page tells it
+    /// (caption, expected, observed) on stderr. `--list` lists the lessons.
+    Lesson(LessonArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct LessonArgs {
+    /// The lesson's id (`chef_alone`; see `--list`).
+    #[arg(required_unless_present = "list", value_parser = parse_lesson)]
+    name: Option<shared::Lesson>,
+    /// List the lessons: id, presenter key, title, caption.
+    #[arg(long, conflicts_with = "name")]
+    list: bool,
+    /// The pool API of `pool_imap` (the page's switch): map, imap, imap_unordered, apply_async.
+    #[arg(long, default_value = "imap", value_parser = parse_api)]
+    api: shared::PoolApi,
+}
+
+fn parse_lesson(name: &str) -> Result<shared::Lesson, String> {
+    shared::Lesson::from_id(name).ok_or_else(|| backend::headless::unknown_lesson(name))
 }
 
 // Every numeric option takes the range `shared` validates (`DemoRequest::validate`), and says
@@ -428,11 +457,11 @@ fn main() -> anyhow::Result<()> {
                 std::env::current_exe().context("finding procviz's own binary")?,
             );
             let python = match &demo {
-                DemoArgs::Python(a) if a.list => {
+                RunArgs::Demo(DemoArgs::Python(a)) if a.list => {
                     list_programs();
                     return Ok(());
                 }
-                DemoArgs::Python(a) => a.python.clone(),
+                RunArgs::Demo(DemoArgs::Python(a)) => a.python.clone(),
                 _ => defaults.python.clone(),
             };
             let limits = RuntimeConfig {
@@ -446,8 +475,32 @@ fn main() -> anyhow::Result<()> {
             let options = backend::runs::RunOptions::with_sample_ms(sample_ms)
                 .and_then(|o| o.with_schedule(kill))
                 .context("checking the run's options")?;
+            let demo = match demo {
+                RunArgs::Demo(demo) => demo.request()?,
+                RunArgs::Lesson(args) => {
+                    anyhow::ensure!(
+                        options.schedule.is_empty(),
+                        "--kill: a lesson's runs carry their own timed actions, as on the page \
+                         (worker_dies kills {} at {} ms); run a demo to kill what you choose",
+                        shared::Lesson::KILLED_WORKER,
+                        shared::Lesson::KILL_AT_MS
+                    );
+                    anyhow::ensure!(
+                        trace.is_none(),
+                        "--trace: a lesson has several runs; write a trace of one with \
+                         `procviz run <demo> --trace`, or convert a run's recording"
+                    );
+                    if args.list {
+                        print!("{}", backend::headless::lesson_list());
+                        return Ok(());
+                    }
+                    let lesson = args.name.context("naming the lesson (see --list)")?;
+                    let code = run_lesson(lesson, args.api, limits, sample_ms)?;
+                    std::process::exit(code);
+                }
+            };
             let trace = trace.as_deref().map(TraceFile::create).transpose()?;
-            let code = run_headless(demo.request()?, limits, options, trace)?;
+            let code = run_headless(demo, limits, options, trace)?;
             std::process::exit(code);
         }
         Some(Command::Convert {
@@ -487,37 +540,62 @@ fn run_headless(
     runtime()?.block_on(async move {
         let runs = Runs::new(config).context("starting the runtime")?;
         let run = runs.start(demo, 0, options).context("starting the run")?;
+        let stop = stop_on_ctrl_c();
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        let mut cursor = 0;
         let mut summary = backend::summary::Summary::default();
-        let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
-        loop {
-            let (events, complete) = run.log.read_from(cursor, 65_536);
-            cursor += events.len();
-            for event in &events {
-                serde_json::to_writer(&mut out, event).context("writing an event")?;
-                std::io::Write::write_all(&mut out, b"\n").context("writing an event")?;
+        backend::headless::follow(&run, &stop, |events| {
+            for event in events {
+                backend::headless::write_event(&mut out, event).context("writing an event")?;
                 summary.add(event);
                 if let Some(trace) = &mut trace {
                     trace.event(event)?;
                 }
             }
-            if complete {
-                break;
-            }
-            if events.is_empty() {
-                std::io::Write::flush(&mut out).context("writing events")?;
-                tokio::select! {
-                    () = tokio::time::sleep(std::time::Duration::from_millis(20)) => {}
-                    _ = &mut interrupted => run.cancel(shared::KillReason::Cancelled),
-                }
-            }
-        }
-        std::io::Write::flush(&mut out).context("writing events")?;
+            std::io::Write::flush(&mut out).context("writing events")
+        })
+        .await?;
         trace.map(TraceFile::finish).transpose()?;
         runs.shutdown().await;
         eprint!("{summary}");
         Ok(if summary.completed() { 0 } else { 1 })
+    })
+}
+
+/// A token cancelled at the first Ctrl-C (the run going on is then cancelled).
+fn stop_on_ctrl_c() -> CancellationToken {
+    let stop = CancellationToken::new();
+    let cancel = stop.clone();
+    tokio::spawn(async move {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => cancel.cancel(),
+            Err(e) => tracing::warn!(error = %e, "cannot listen for Ctrl-C"),
+        }
+    });
+    stop
+}
+
+/// `procviz run lesson NAME`: the lesson's runs as the page runs them, their events as NDJSON
+/// on stdout, then the lesson's story on stderr; 0 when every run completed.
+fn run_lesson(
+    lesson: shared::Lesson,
+    api: shared::PoolApi,
+    config: RuntimeConfig,
+    sample_ms: Option<u32>,
+) -> anyhow::Result<i32> {
+    init_logging();
+    let cores = backend::host::online_cores();
+    runtime()?.block_on(async move {
+        let runs = Runs::new(config).context("starting the runtime")?;
+        let stop = stop_on_ctrl_c();
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        let ran =
+            backend::headless::run_lesson(&runs, lesson, (cores, api, sample_ms), &mut out, &stop)
+                .await
+                .with_context(|| format!("running the lesson {}", lesson.id()));
+        runs.shutdown().await;
+        let outcome = ran?;
+        eprint!("{}", backend::headless::lesson_report(&outcome));
+        Ok(if outcome.completed() { 0 } else { 1 })
     })
 }
 
@@ -999,7 +1077,9 @@ mod tests {
                 let what = format!("{} {value}", case.option);
                 match run_with(case, &value).map(|cli| cli.command) {
                     Ok(Some(Command::Run {
-                        demo, sample_ms, ..
+                        demo: RunArgs::Demo(demo),
+                        sample_ms,
+                        ..
                     })) => {
                         let request = demo.request().map_err(|e| e.to_string());
                         assert_eq!(request.and_then(|r| r.validate(cores)), Ok(()), "{what}");
@@ -1016,7 +1096,7 @@ mod tests {
     fn python_takes_a_shipped_program_or_a_file_and_its_arguments() {
         let parse = |args: &[&str]| match Cli::try_parse_from(args).map(|c| c.command) {
             Ok(Some(Command::Run {
-                demo: DemoArgs::Python(a),
+                demo: RunArgs::Demo(DemoArgs::Python(a)),
                 ..
             })) => Some((a.program, a.file, a.args, a.list)),
             _ => None,
@@ -1053,7 +1133,10 @@ mod tests {
     #[test]
     fn the_pools_fail_list_may_be_empty() {
         let fail = |args: &[&str]| match Cli::try_parse_from(args).map(|c| c.command) {
-            Ok(Some(Command::Run { demo, .. })) => match demo.request().ok() {
+            Ok(Some(Command::Run {
+                demo: RunArgs::Demo(demo),
+                ..
+            })) => match demo.request().ok() {
                 Some(DemoRequest::Pool(p)) => p.fail,
                 other => panic!("{other:?}"),
             },
@@ -1157,6 +1240,49 @@ mod tests {
         }
         let missing = Cli::try_parse_from(["procviz", "convert", "r.ndjson"]);
         assert!(missing.is_err_and(|e| e.to_string().contains("--perfetto")));
+    }
+
+    #[test]
+    fn run_lesson_takes_a_lesson_id_or_list_and_the_pool_lessons_api() {
+        let lesson = |args: &[&str]| match Cli::try_parse_from(args).map(|c| c.command) {
+            Ok(Some(Command::Run {
+                demo: RunArgs::Lesson(a),
+                ..
+            })) => Ok((a.name, a.list, a.api)),
+            Ok(other) => panic!("{args:?}: a lesson expected, got {other:?}"),
+            Err(e) => Err(e),
+        };
+        let ok = |args: &[&str]| lesson(args).map_err(|e| e.to_string());
+        assert_eq!(
+            ok(&["procviz", "run", "lesson", "chef_alone"]),
+            Ok((
+                Some(shared::Lesson::ChefAlone),
+                false,
+                shared::PoolApi::Imap
+            ))
+        );
+        assert_eq!(
+            ok(&["procviz", "run", "lesson", "pool_imap", "--api", "map"]),
+            Ok((Some(shared::Lesson::PoolImap), false, shared::PoolApi::Map))
+        );
+        assert_eq!(
+            ok(&["procviz", "run", "lesson", "--list"]),
+            Ok((None, true, shared::PoolApi::Imap))
+        );
+        let unknown = lesson(&["procviz", "run", "lesson", "chef"]).map(|_| ());
+        assert!(
+            unknown
+                .as_ref()
+                .is_err_and(|e| e.kind() == ErrorKind::ValueValidation
+                    && e.to_string().contains("the lessons are: two_processes, ")),
+            "{unknown:?}"
+        );
+        let none = lesson(&["procviz", "run", "lesson"]).map(|_| ());
+        assert!(
+            none.as_ref()
+                .is_err_and(|e| e.kind() == ErrorKind::MissingRequiredArgument),
+            "{none:?}"
+        );
     }
 
     #[test]

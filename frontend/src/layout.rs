@@ -230,16 +230,9 @@ pub fn format_time(t: f64, step: f64) -> String {
     }
 }
 
-/// A duration for people: "3.02 s", "12.4 ms", "850 µs".
-pub fn format_duration(secs: f64) -> String {
-    if secs >= 1.0 {
-        format!("{secs:.2} s")
-    } else if secs >= 0.001 {
-        format!("{:.1} ms", secs * 1e3)
-    } else {
-        format!("{:.0} µs", secs * 1e6)
-    }
-}
+/// A duration for people: "3.02 s", "12.4 ms", "850 µs" (the lessons' rule, so the page and
+/// `procviz run lesson` write durations alike).
+pub use shared::lessons::format_duration;
 
 /// Vertical placement of lanes: lane `i` spans `[top(i), top(i) + height)`.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -1,224 +1,48 @@
-//! The lecture demos as the page tells them: a two-line caption, what to expect, and what the
-//! runs actually showed (computed from their models). Pure; tested natively. The runs each
-//! lesson starts come from [`shared::Lesson::runs`].
+//! The lecture demos on the page: the figures a lesson states read off the page's run models
+//! ([`facts`]), the story of a lesson's runs as far as they got, and the "How many
+//! workers?" chart. Pure; tested natively. The runs each lesson starts, its texts and the
+//! observation lines are [`shared::lessons`]'s, the same `procviz run lesson` prints.
 
-use crate::layout::format_duration;
-use crate::run::{RunModel, print_order};
-use shared::{Lesson, TaskResult};
+use crate::run::RunModel;
+use shared::lessons::{self, RunFacts};
+use shared::{Lesson, ProcId};
 
-/// The two-line caption of a lesson: the concept.
-pub fn caption(lesson: Lesson) -> [&'static str; 2] {
-    match lesson {
-        Lesson::TwoProcesses => [
-            "A process is a running program with its own PID and memory.",
-            "start() launches both children; join() waits for them, so Done! comes last.",
-        ],
-        Lesson::WhoPrintsFirst => [
-            "Started processes run independently; the OS decides who gets a core first.",
-            "The order of their output is not the order they were started in — run it 10×.",
-        ],
-        Lesson::PoolImap => [
-            "A Pool hands tasks to idle workers from one queue; imap yields results in order.",
-            "A failing task does not stop the others: the caller gets its error in its place.",
-        ],
-        Lesson::ChefAlone => [
-            "One core is a chef alone in a kitchen: it does many jobs by switching between them.",
-            "Time-slicing makes them all progress, but it does not make them finish sooner.",
-        ],
-        Lesson::ThreadsVsProcesses => [
-            "Threads share one process (one PID); processes each have their own.",
-            "Native threads spread over the cores; Python threads cannot run Python code in parallel (the GIL).",
-        ],
-        Lesson::WorkerDies => [
-            "A worker killed mid-task loses that task; the pool must notice and carry on.",
-            "Python's Pool replaces the worker but the lost result never arrives: map() hangs. ProcessPoolExecutor breaks (BrokenProcessPool).",
-        ],
-        Lesson::HowManyWorkers => [
-            "More workers help only while there are idle cores to run them.",
-            "CPU-bound tasks: the speedup stops at the number of cores.",
-        ],
-        Lesson::SleepingVsWorking => [
-            "A sleeping (I/O-bound) task waits off the CPU; a CPU-bound task needs a core.",
-            "Watch the core lanes: empty while tasks sleep, full while they compute.",
-        ],
+/// What a lesson states about a run, read off its model: the same figures
+/// `procviz run lesson` folds from the run's events ([`RunFacts::add`]).
+pub fn facts(m: &RunModel) -> RunFacts {
+    RunFacts {
+        wall_s: m.last_t,
+        cores: m.cores,
+        processes: m
+            .processes
+            .iter()
+            .map(|p| lessons::ProcessFacts {
+                proc: p.proc,
+                name: p.name.clone(),
+                pid: p.pid,
+                exit_code: p.exit_code(),
+            })
+            .collect(),
+        printed: m
+            .console
+            .iter()
+            .filter(|l| l.proc != ProcId::MAIN && l.stream == shared::Stream::Stdout)
+            .map(|l| l.text.clone())
+            .collect(),
+        results: m.results.iter().map(|r| r.result.clone()).collect(),
+        raised: m.raised.as_ref().map(|(e, lost, _)| (e.clone(), *lost)),
+        core_busy_s: m.core_busy(),
+        waited_ns: m.waiting_ns.iter().map(|(_, ns)| ns).sum(),
+        slices: m.slices,
+        outcome: m.outcome.clone(),
     }
-}
-
-/// The label of a lesson's button (short, so the eight fit one row).
-pub fn short_title(lesson: Lesson) -> &'static str {
-    match lesson {
-        Lesson::TwoProcesses => "Two processes",
-        Lesson::WhoPrintsFirst => "Who prints first?",
-        Lesson::PoolImap => "Pool.imap + error",
-        Lesson::ChefAlone => "Chef alone",
-        Lesson::ThreadsVsProcesses => "Threads vs processes",
-        Lesson::WorkerDies => "Worker dies",
-        Lesson::HowManyWorkers => "How many workers?",
-        Lesson::SleepingVsWorking => "Sleeping vs working",
-    }
-}
-
-/// What to expect, in one sentence.
-pub fn expected(lesson: Lesson, cores: u32) -> String {
-    match lesson {
-        Lesson::TwoProcesses => {
-            "Square: 100 and Cube: 1000 from two PIDs, both exit 0, then Done!".into()
-        }
-        Lesson::WhoPrintsFirst => {
-            "Num: 1 … Num: 4, in an order that changes from run to run".into()
-        }
-        Lesson::PoolImap => {
-            "Results [ZeroDivisionError: division by zero, 1, …, 9] in about 3.0 s, in three waves"
-                .into()
-        }
-        Lesson::ChefAlone => format!(
-            "4 one-second jobs: about 4 s on one core (sliced, each waiting); about {:.0} s on {cores} cores",
-            (4.0 / f64::from(cores.clamp(1, 4))).ceil()
-        ),
-        Lesson::ThreadsVsProcesses => format!(
-            "Here both take about {:.0} s, the threads of one PID spread over the cores. In Python, 4 threads took 4.1 s and 4 processes 2.0 s on 2 cores (measured): about 2× longer because of the GIL",
-            (4.0 / f64::from(cores.clamp(1, 4))).ceil()
-        ),
-        Lesson::WorkerDies => format!(
-            "{} is killed at {:.1} s: its task is reported lost (SIGKILL), a new worker takes over, all 10 tasks get a result",
-            Lesson::KILLED_WORKER,
-            Lesson::KILL_AT_MS as f64 / 1000.0
-        ),
-        Lesson::HowManyWorkers => format!(
-            "8 tasks of 0.5 s CPU: Pool(1) about 4 s; the speedup grows up to {cores}× ({cores} cores), not beyond"
-        ),
-        Lesson::SleepingVsWorking => {
-            "Same pool, same 8 × 0.5 s tasks: sleeping leaves the cores idle (about 1 s); CPU tasks fill them"
-                .into()
-        }
-    }
-}
-
-/// Why a lesson cannot make its point on this machine, if it cannot.
-pub fn honesty_note(lesson: Lesson, cores: u32) -> Option<String> {
-    (lesson.needs_many_cores() && cores < 2).then(|| {
-        format!(
-            "This machine has {cores} core: the \"many cores\" side of this demo cannot be shown here, so it is left out rather than drawn misleadingly. Run procviz on a machine with 2 or more cores to see it."
-        )
-    })
-}
-
-fn core_use(m: &RunModel) -> f64 {
-    m.core_busy().iter().sum::<f64>()
-}
-
-fn results_line(m: &RunModel) -> String {
-    let shown: Vec<String> = m
-        .results
-        .iter()
-        .map(|r| match &r.result {
-            TaskResult::Value { value } => value.to_string(),
-            TaskResult::Error(e) => e.to_string(),
-            TaskResult::Repr { text } => text.clone(),
-        })
-        .collect();
-    format!("[{}]", shown.join(", "))
 }
 
 /// What finished runs showed (in lesson order), one line each, and after two or more, how
-/// the last compares with the first.
+/// the last compares with the first ([`shared::lessons::observed`]).
 pub fn observed(lesson: Lesson, runs: &[(String, &RunModel)]) -> Vec<String> {
-    let mut lines = run_lines(lesson, runs);
-    lines.extend(comparison(lesson, runs));
-    lines
-}
-
-/// One line per finished run.
-fn run_lines(lesson: Lesson, runs: &[(String, &RunModel)]) -> Vec<String> {
-    let wall = |m: &RunModel| format_duration(m.last_t);
-    match lesson {
-        Lesson::TwoProcesses | Lesson::WhoPrintsFirst => runs
-            .iter()
-            .map(|(_, m)| {
-                let codes: Vec<String> = m
-                    .processes
-                    .iter()
-                    .map(|p| {
-                        format!(
-                            "{} (PID {}) exit {}",
-                            p.name,
-                            p.pid,
-                            p.exit_code().map_or("—".into(), |c| c.to_string())
-                        )
-                    })
-                    .collect();
-                format!(
-                    "printed {} · {} · {}",
-                    print_order(m),
-                    codes.join(", "),
-                    wall(m)
-                )
-            })
-            .collect(),
-        Lesson::PoolImap | Lesson::WorkerDies => runs
-            .iter()
-            .map(|(label, m)| {
-                let raised = m
-                    .raised
-                    .as_ref()
-                    .map(|(e, lost, _)| format!(" · raised {e}, {lost} results lost"))
-                    .unwrap_or_default();
-                let killed: Vec<String> = m
-                    .processes
-                    .iter()
-                    .filter(|p| p.exit_code() == Some(-9))
-                    .map(|p| format!("{} killed (-9)", p.name))
-                    .collect();
-                let killed = if killed.is_empty() {
-                    String::new()
-                } else {
-                    format!(" · {}", killed.join(", "))
-                };
-                format!(
-                    "{label}: {} in {}{raised}{killed}",
-                    results_line(m),
-                    wall(m)
-                )
-            })
-            .collect(),
-        Lesson::ChefAlone | Lesson::ThreadsVsProcesses | Lesson::SleepingVsWorking => runs
-            .iter()
-            .map(|(label, m)| {
-                let waited: u64 = m.waiting_ns.iter().map(|(_, ns)| ns).sum();
-                format!(
-                    "{label}: {} wall · {} on the cores · waited {} · {} slices",
-                    wall(m),
-                    format_duration(core_use(m)),
-                    format_duration(waited as f64 / 1e9),
-                    m.slices
-                )
-            })
-            .collect(),
-        Lesson::HowManyWorkers => {
-            let base = runs.first().map(|(_, m)| m.last_t);
-            runs.iter()
-                .map(|(label, m)| {
-                    let speedup = base.map_or(1.0, |b| b / m.last_t.max(1e-9));
-                    format!("{label}: {} · {speedup:.2}× Pool(1)", wall(m))
-                })
-                .collect()
-        }
-    }
-}
-
-/// How the last of two or more finished runs compares with the first.
-fn comparison(lesson: Lesson, runs: &[(String, &RunModel)]) -> Option<String> {
-    match runs {
-        [(a, first), .., (b, last)]
-            if first.last_t > 0.0 && last.last_t > 0.0 && lesson != Lesson::HowManyWorkers =>
-        {
-            Some(format!(
-                "{b} took {:.2}× the time of {a}",
-                last.last_t / first.last_t
-            ))
-        }
-        _ => None,
-    }
+    let runs: Vec<(String, RunFacts)> = runs.iter().map(|(l, m)| (l.clone(), facts(m))).collect();
+    lessons::observed(lesson, &runs)
 }
 
 /// Where one of a lesson's runs is.
@@ -236,26 +60,21 @@ pub enum Progress<'a> {
 }
 
 /// The "Observed" lines of a lesson: the finished runs' figures and their comparison; a run
-/// still going (or not yet started) says so instead of showing figures that are not final.
+/// still going (or not yet started) says so instead of showing figures that are not final
+/// ([`shared::lessons::story`]).
 pub fn story(lesson: Lesson, runs: &[(String, Progress)]) -> Vec<String> {
-    let finished: Vec<(String, &RunModel)> = runs
+    let runs: Vec<(String, lessons::Progress)> = runs
         .iter()
-        .filter_map(|(label, p)| match p {
-            Progress::Finished(m) => Some((label.clone(), *m)),
-            _ => None,
+        .map(|(label, p)| {
+            let p = match *p {
+                Progress::Requested { connected } => lessons::Progress::Requested { connected },
+                Progress::Running => lessons::Progress::Running,
+                Progress::Finished(m) => lessons::Progress::Finished(Box::new(facts(m))),
+            };
+            (label.clone(), p)
         })
         .collect();
-    let mut lines = run_lines(lesson, &finished);
-    lines.extend(runs.iter().filter_map(|(label, p)| match p {
-        Progress::Requested { connected: true } => Some(format!("{label}: starting…")),
-        Progress::Requested { connected: false } => Some(format!(
-            "{label}: waiting for the connection to the server…"
-        )),
-        Progress::Running => Some(format!("{label}: running…")),
-        Progress::Finished(_) => None,
-    }));
-    lines.extend(comparison(lesson, &finished));
-    lines
+    lessons::story(lesson, &runs)
 }
 
 /// One bar of the "How many workers?" chart.
@@ -314,23 +133,82 @@ mod tests {
         m
     }
 
-    #[test]
-    fn every_lesson_has_a_caption_and_an_expectation() {
-        for lesson in Lesson::ALL {
-            let [a, b] = caption(lesson);
-            assert!(!a.is_empty() && !b.is_empty());
-            assert!(!expected(lesson, 2).is_empty());
+    /// Runs recorded with `procviz run [--sample-ms 100] lesson NAME > FILE` (the pool
+    /// lesson with `--api map`).
+    const RECORDED: [(Lesson, &str); 4] = [
+        (
+            Lesson::TwoProcesses,
+            include_str!("../tests/fixtures/lesson-two_processes.ndjson"),
+        ),
+        (
+            Lesson::PoolImap,
+            include_str!("../tests/fixtures/lesson-pool_imap-map.ndjson"),
+        ),
+        (
+            Lesson::WorkerDies,
+            include_str!("../tests/fixtures/lesson-worker_dies.ndjson"),
+        ),
+        (
+            Lesson::ChefAlone,
+            include_str!("../tests/fixtures/lesson-chef_alone.ndjson"),
+        ),
+    ];
+
+    /// A recording's runs, in order: each run's label (from its request, `chef_alone: 4
+    /// jobs, 1 core`) and events.
+    fn runs_of(ndjson: &str) -> Vec<(String, Vec<shared::Event>)> {
+        let mut runs: Vec<(String, Vec<shared::Event>)> = Vec::new();
+        for line in ndjson.lines() {
+            let event: shared::Event = serde_json::from_str(line).expect("an event");
+            if let shared::EventKind::RunStarted(start) = &event.kind {
+                let request = start.request.as_deref().expect("a lesson run's label");
+                let label = request.split_once(": ").expect("lesson: label").1;
+                runs.push((label.to_string(), Vec::new()));
+            }
+            runs.last_mut().expect("run_started first").1.push(event);
         }
-        assert!(expected(Lesson::ThreadsVsProcesses, 2).contains("GIL"));
-        assert!(expected(Lesson::ChefAlone, 2).contains("about 2 s on 2 cores"));
+        runs
     }
 
     #[test]
-    fn a_one_core_machine_is_told_why_the_demo_is_partial() {
-        let note = honesty_note(Lesson::ChefAlone, 1).expect("a note on one core");
-        assert!(note.contains("1 core"));
-        assert_eq!(honesty_note(Lesson::ChefAlone, 2), None);
-        assert_eq!(honesty_note(Lesson::PoolImap, 1), None);
+    fn the_page_states_what_procviz_run_lesson_states_from_the_same_events() {
+        for (lesson, ndjson) in RECORDED {
+            let runs = runs_of(ndjson);
+            let models: Vec<(String, RunModel)> = runs
+                .iter()
+                .map(|(label, events)| {
+                    let mut m = RunModel::new(events[0].run);
+                    for e in events {
+                        m.apply(e);
+                    }
+                    (label.clone(), m)
+                })
+                .collect();
+            let cli: Vec<(String, RunFacts)> = runs
+                .iter()
+                .map(|(label, events)| (label.clone(), RunFacts::of(events)))
+                .collect();
+            for ((_, m), (_, f)) in models.iter().zip(&cli) {
+                assert!(m.finished() && f.completed(), "{lesson:?}");
+                assert_eq!(facts(m), *f, "{lesson:?}: the same figures");
+            }
+            let page: Vec<(String, &RunModel)> =
+                models.iter().map(|(l, m)| (l.clone(), m)).collect();
+            // Every lesson's way of telling runs, over these real runs.
+            for telling in Lesson::ALL {
+                assert_eq!(
+                    observed(telling, &page),
+                    lessons::observed(telling, &cli),
+                    "{lesson:?} told as {telling:?}"
+                );
+            }
+            let lines = observed(lesson, &page);
+            assert_eq!(
+                lines.len(),
+                runs.len() + usize::from(runs.len() > 1),
+                "{lines:?}"
+            );
+        }
     }
 
     #[test]

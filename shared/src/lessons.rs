@@ -1,10 +1,21 @@
 //! The lecture demos: each example of the teaching material as the run requests its button
-//! sends. Shared so the server's integration tests run exactly what the page's buttons run;
-//! the page adds captions, expectations and what it observed.
+//! sends, and the lesson as it is told: caption, what to expect, and what its finished runs
+//! showed. Shared so the server's integration tests and `procviz run lesson` run exactly what
+//! the page's buttons run, and the CLI states exactly what the page states.
+//!
+//! - this file: the lessons and their runs ([`Lesson::runs`]);
+//! - `facts`: the figures a lesson states about one run ([`RunFacts`]), folded from its
+//!   events;
+//! - `story`: the texts ([`Lesson::caption`], [`Lesson::expected`], [`observed`], [`story`]).
 
 use crate::demo::{DemoRequest, PoolParams, ProcessesParams, TwoProcessesParams, Work};
 use crate::{ClientMessage, PoolApi, RunAction, Scheduled};
 use serde::{Deserialize, Serialize};
+
+mod facts;
+mod story;
+pub use facts::{ProcessFacts, RunFacts};
+pub use story::{Progress, format_duration, observed, story};
 
 /// One lecture demo.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -87,6 +98,12 @@ impl Lesson {
             Lesson::HowManyWorkers => "how_many_workers",
             Lesson::SleepingVsWorking => "sleeping_vs_working",
         }
+    }
+
+    /// Its presenter key on the page: its place in [`Lesson::ALL`], from `1`.
+    pub fn key(self) -> char {
+        let place = Lesson::ALL.iter().position(|l| *l == self).unwrap_or(0);
+        char::from(b'1' + place as u8)
     }
 
     /// The lesson with this id.
@@ -215,6 +232,8 @@ mod tests {
     fn every_lesson_has_a_unique_id_and_valid_runs() {
         for lesson in Lesson::ALL {
             assert_eq!(Lesson::from_id(lesson.id()), Some(lesson));
+            let place = Lesson::ALL.iter().position(|l| *l == lesson).map(|i| i + 1);
+            assert_eq!(lesson.key().to_digit(10), place.map(|p| p as u32));
             for cores in [1, 2, 8] {
                 let runs = lesson.runs(cores, PoolApi::Imap);
                 assert!(!runs.is_empty());

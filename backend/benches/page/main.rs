@@ -8,6 +8,8 @@
 //!    frame gap (a `requestAnimationFrame` loop stamping `performance.now()`), long tasks
 //!    (`PerformanceObserver`), events received (counted on the page's own WebSocket);
 //! 2. after it, zoom and pan steps on the timeline (keys sent to it), one per animation frame;
+//! 0. first, five cold loads of the page (a new browser each): time to its lesson buttons
+//!    and to its connection, and the bytes it transferred;
 //! 3. a recording of 1,000,000 tasks (`procviz run pool --tasks 1000000 …`, about 500 MB)
 //!    opened from the file input: load time and frame gaps while it loads, then zoom and pan.
 //!
@@ -20,6 +22,7 @@
 //! the recording's temporary file) is ended or removed on the way out, also on failure.
 
 mod cdp;
+mod cold;
 mod phases;
 mod probe;
 mod profile;
@@ -51,9 +54,13 @@ async fn bench() -> Option<(Live, Opened)> {
 
 fn main() -> ExitCode {
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let cold = runtime.block_on(cold::cold_loads(5));
     match runtime.block_on(bench()) {
         Some((live, opened)) => {
             print_report(&live, &opened);
+            if let Some(cold) = &cold {
+                cold::print_cold(cold);
+            }
             print_profiles(&live, &opened);
             ExitCode::SUCCESS
         }

@@ -71,10 +71,7 @@ impl Command {
     /// Its key, as `KeyboardEvent.key` names it.
     pub fn key(self) -> String {
         match self {
-            Command::StartLesson(lesson) => Lesson::ALL
-                .iter()
-                .position(|l| *l == lesson)
-                .map_or_else(String::new, |i| (i + 1).to_string()),
+            Command::StartLesson(lesson) => lesson.key().to_string(),
             Command::RerunLesson => "r".into(),
             Command::Replay => "p".into(),
             Command::StepBack => ",".into(),

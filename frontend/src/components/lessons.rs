@@ -7,9 +7,7 @@ use super::timeline::Timeline;
 use crate::app::lessons::Pick;
 use crate::app::{AppState, Command, Lessons};
 use crate::layout::format_duration;
-use crate::lessons::{
-    CHART_H, CHART_W, Progress, caption, expected, honesty_note, short_title, speedup_chart, story,
-};
+use crate::lessons::{CHART_H, CHART_W, Progress, speedup_chart, story};
 use crate::run::RunModel;
 use leptos::prelude::*;
 use shared::{Lesson, PoolApi, RunId};
@@ -29,11 +27,11 @@ pub fn LessonPicker(lessons: Lessons) -> impl IntoView {
                         class="lesson"
                         class:active=move || lessons.lesson() == Some(lesson)
                         data-testid=format!("lesson-{}", lesson.id())
-                        title=format!("{}: {} (key {})", lesson.title(), caption(lesson)[0], command.key())
+                        title=format!("{}: {} (key {})", lesson.title(), lesson.caption()[0], command.key())
                         on:click=move |_| app.dispatch(command)
                     >
                         <span class="key-hint">{command.key()}</span>
-                        {short_title(lesson)}
+                        {lesson.short_title()}
                     </button>
                 })
                 .collect_view()}
@@ -167,15 +165,15 @@ pub fn LessonPanel(
             >
                 <h2>{move || lessons.lesson().map(|l| l.title())}</h2>
                 {move || lessons.lesson().map(|l| {
-                    let [a, b] = caption(l);
+                    let [a, b] = l.caption();
                     view! { <p class="caption">{a}<br />{b}</p> }
                 })}
-                {move || lessons.lesson().and_then(|l| honesty_note(l, cores.get())).map(|n| view! {
+                {move || lessons.lesson().and_then(|l| l.honesty_note(cores.get())).map(|n| view! {
                     <p class="honesty" data-testid="honesty" role="note">{n}</p>
                 })}
                 <dl class="story">
                     <dt>"Expected"</dt>
-                    <dd data-testid="expected">{move || lessons.lesson().map(|l| expected(l, cores.get()))}</dd>
+                    <dd data-testid="expected">{move || lessons.lesson().map(|l| l.expected(cores.get()))}</dd>
                     <dt>"Observed"</dt>
                     <dd data-testid="observed">
                         <ul>{move || observed_lines().unwrap_or_default().into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
