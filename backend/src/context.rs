@@ -11,7 +11,7 @@
 //! The registry that creates a context and the driver that hands it to a demo live in
 //! [`crate::runs`]; they depend on this module, never the other way round.
 
-use crate::child::zygote::{ChildKind, Zygote};
+use crate::child::zygote::{ChildKind, ExecSpec, Zygote};
 use crate::child::{
     ChildHandle, ChildSpec, KillReasons, OutputBudget, ProcessGroups, SpawnError, Wiring,
     WorkerMsg, spawn_child,
@@ -49,6 +49,9 @@ pub enum DemoError {
     /// A process could not be started.
     #[error(transparent)]
     Spawn(#[from] SpawnError),
+    /// The run cannot go on (a Python run: no suitable interpreter, more than 64 processes).
+    #[error("{0}")]
+    Failed(String),
 }
 
 /// What a run's context is made of (the run's driver assembles it).
@@ -69,6 +72,8 @@ pub struct ContextParts {
     pub reason: Arc<OnceLock<KillReason>>,
     /// The run's command queue.
     pub commands: mpsc::UnboundedReceiver<RunCommand>,
+    /// For a Python run: the interpreter probed before it started, or why it cannot run.
+    pub interpreter: Option<Result<shared::Interpreter, String>>,
 }
 
 /// What a demo uses to act within its run.
@@ -82,6 +87,7 @@ pub struct RunContext {
     reason: Arc<OnceLock<KillReason>>,
     budget: Arc<OutputBudget>,
     commands: mpsc::UnboundedReceiver<RunCommand>,
+    interpreter: Option<Result<shared::Interpreter, String>>,
     /// Every child's supervisor, to wait for before the run's end is recorded.
     supervisors: TaskTracker,
     /// Live children: PID, name and own kill reason, for kills from the page.
@@ -102,6 +108,7 @@ impl RunContext {
             reason: parts.reason,
             budget: Arc::new(OutputBudget::new(parts.max_output_lines)),
             commands: parts.commands,
+            interpreter: parts.interpreter,
             supervisors: TaskTracker::new(),
             children: HashMap::new(),
             next_proc: 0,
@@ -121,6 +128,34 @@ impl RunContext {
     /// Why the run is being stopped (once it is).
     pub fn kill_reason(&self) -> KillReason {
         self.reason.get().copied().unwrap_or(KillReason::Cancelled)
+    }
+
+    /// The run's output budget (sources other than children's pipes count their lines in it).
+    pub fn budget(&self) -> Arc<OutputBudget> {
+        self.budget.clone()
+    }
+
+    /// For a Python run: the interpreter, or why there is none.
+    pub fn interpreter(&self) -> Option<&Result<shared::Interpreter, String>> {
+        self.interpreter.as_ref()
+    }
+
+    /// Samples the threads of `pid` (a process the run did not spawn itself) as `proc`.
+    pub fn watch(&self, proc: ProcId, pid: u32) {
+        if let Some(sampler) = &self.sampler {
+            sampler.watch(proc, pid);
+        }
+    }
+
+    /// Starts a child of the main process that execs another program (a Python interpreter),
+    /// supervised like every child (group, death signal, output pipes, exit status).
+    pub async fn spawn_exec(
+        &mut self,
+        name: String,
+        exec: ExecSpec,
+    ) -> Result<ChildHandle, DemoError> {
+        self.spawn_spec(name, Vec::new(), ChildKind::Exec, None, None, Some(exec))
+            .await
     }
 
     /// Starts a plain child of the main process running `script` once as task `task`.
@@ -143,6 +178,19 @@ impl RunContext {
         affinity: Option<Vec<u32>>,
         pool: Option<mpsc::Sender<WorkerMsg>>,
     ) -> Result<ChildHandle, DemoError> {
+        self.spawn_spec(name, script, kind, affinity, pool, None)
+            .await
+    }
+
+    async fn spawn_spec(
+        &mut self,
+        name: String,
+        script: Vec<Step>,
+        kind: ChildKind,
+        affinity: Option<Vec<u32>>,
+        pool: Option<mpsc::Sender<WorkerMsg>>,
+        exec: Option<ExecSpec>,
+    ) -> Result<ChildHandle, DemoError> {
         if self.cancel.is_cancelled() {
             return Err(DemoError::Cancelled(self.kill_reason()));
         }
@@ -156,6 +204,7 @@ impl RunContext {
             script,
             kind,
             affinity,
+            exec,
         };
         let wiring = Wiring {
             sink: self.sink.clone(),

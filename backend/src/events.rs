@@ -181,17 +181,20 @@ fn task_error_bytes(e: &TaskError) -> usize {
         error_type,
         message,
         location,
+        traceback,
     } = e;
     allocation(size_of::<TaskError>())
         + allocation(error_type.capacity())
         + allocation(message.capacity())
         + allocation(location.capacity())
+        + traceback.as_ref().map_or(0, |t| allocation(t.capacity()))
 }
 
 fn task_result_bytes(r: &TaskResult) -> usize {
     match r {
         TaskResult::Value { .. } => 0,
         TaskResult::Error(e) => task_error_bytes(e),
+        TaskResult::Repr { text } => allocation(text.capacity()),
     }
 }
 
@@ -214,6 +217,18 @@ fn demo_bytes(demo: &DemoRequest) -> usize {
                 + vec_bytes(&p.fail)
                 + vec_bytes(&p.crash)
                 + p.cores.as_ref().map_or(0, vec_bytes)
+        }
+        DemoRequest::Python(p) => {
+            let program = match &p.program {
+                shared::PythonProgram::Shipped { name } => allocation(name.capacity()),
+                shared::PythonProgram::Code { source } => allocation(source.capacity()),
+            };
+            program
+                + vec_bytes(&p.args)
+                + p.args
+                    .iter()
+                    .map(|a| allocation(a.capacity()))
+                    .sum::<usize>()
         }
     }
 }
@@ -240,6 +255,17 @@ pub fn heap_bytes(kind: &EventKind) -> usize {
                     })
                     .sum::<usize>()
                 + demo_bytes(&start.demo)
+                + start.interpreter.as_ref().map_or(0, |i| {
+                    allocation(i.name.capacity())
+                        + allocation(i.version.capacity())
+                        + allocation(i.executable.capacity())
+                        + i.start_method
+                            .as_ref()
+                            .map_or(0, |m| allocation(m.capacity()))
+                })
+        }
+        EventKind::ThreadStarted(start) => {
+            allocation(size_of::<shared::ThreadStart>()) + allocation(start.name.capacity())
         }
         EventKind::ProcessSpawned { name, .. } => allocation(name.capacity()),
         EventKind::ProcessStarted { cpus, .. } => vec_bytes(cpus),
@@ -263,7 +289,8 @@ pub fn heap_bytes(kind: &EventKind) -> usize {
         | EventKind::PoolTerminated { .. }
         | EventKind::SamplerStarted { .. }
         | EventKind::ThreadSegment { .. }
-        | EventKind::OutputDropped { .. } => 0,
+        | EventKind::OutputDropped { .. }
+        | EventKind::ThreadEnded { .. } => 0,
     }
 }
 
@@ -429,6 +456,7 @@ mod tests {
                 error_type: "ZeroDivisionError".into(),
                 message: "division by zero".into(),
                 location: format!("PoolWorker-{}, task {n}, step 2 (fail)", worker.0),
+                traceback: None,
             }))
         } else {
             TaskResult::Value { value: n as i64 }

@@ -19,7 +19,8 @@
 //! | [`sampler`] | per-core lanes: which thread ran on which core, from /proc |
 //! | [`context`] | what a demo sees of its run: spawn, join, print, kill commands, stop |
 //! | [`pool`] | `Pool(n)`: a pure state machine ([`pool::state`], [`pool::results`]) and the task that does its I/O ([`pool::driver`]) |
-//! | [`demos`] | what each demo does, one file per demo |
+//! | [`python`] | real CPython as a run source: the embedded tracer and programs, the interpreter probe, the tracer's lines → events |
+//! | [`demos`] | what each demo does, one file per demo (`python`: a real program, traced) |
 //! | [`runs`] | the registry of runs, their options and limits, timed actions, and the driver of one run |
 //! | [`summary`] | the human summary `procviz run` prints |
 //! | [`headless`] | `procviz run` without a browser: following a run's events to its end, a page lesson's runs one after another and its story |
@@ -36,6 +37,7 @@ pub mod headless;
 pub mod host;
 pub mod ipc;
 pub mod pool;
+pub mod python;
 pub mod runs;
 pub mod sampler;
 pub mod server;

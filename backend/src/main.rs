@@ -50,6 +50,9 @@ struct ServeArgs {
     /// Slow-reader rule: how long a client may be more than `--max-backlog-mib` behind.
     #[arg(long, default_value_t = 30, hide = true)]
     backlog_grace_s: u64,
+    /// The interpreter of Python runs (CPython 3.8 or newer; default: python3 on PATH).
+    #[arg(long, value_name = "PATH", default_value = "python3")]
+    python: PathBuf,
     #[command(flatten)]
     budgets: BudgetArgs,
 }
@@ -250,6 +253,29 @@ enum DemoArgs {
     /// task 0 raising ZeroDivisionError).
     #[command(allow_negative_numbers = true)]
     Pool(PoolArgs),
+    /// A real Python program run by CPython, traced: `python FILE.py [-- ARGS…]`, or a shipped
+    /// one with `--program NAME` (`--list` names them).
+    Python(PythonArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct PythonArgs {
+    /// The program to run (at most 64 KiB; it runs as `main.py` in a private directory, from
+    /// the current directory).
+    #[arg(required_unless_present_any = ["program", "list"], conflicts_with = "program")]
+    file: Option<PathBuf>,
+    /// A program shipped in procviz instead of a file (`--list` names them).
+    #[arg(long, value_name = "NAME")]
+    program: Option<String>,
+    /// List the shipped programs and exit.
+    #[arg(long)]
+    list: bool,
+    /// The interpreter (CPython 3.8 or newer; default: python3 on PATH).
+    #[arg(long, value_name = "PATH", default_value = "python3")]
+    python: PathBuf,
+    /// The program's arguments (after `--`).
+    #[arg(last = true)]
+    args: Vec<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -347,8 +373,8 @@ fn parse_work(s: &str) -> Result<shared::Work, String> {
 }
 
 impl DemoArgs {
-    fn request(self) -> DemoRequest {
-        match self {
+    fn request(self) -> anyhow::Result<DemoRequest> {
+        Ok(match self {
             DemoArgs::TwoProcesses { num, linger_ms } => {
                 DemoRequest::TwoProcesses(shared::TwoProcessesParams { num, linger_ms })
             }
@@ -385,7 +411,32 @@ impl DemoArgs {
                 maxtasksperchild: a.maxtasksperchild,
                 cores: a.cores,
             }),
-        }
+            DemoArgs::Python(a) => {
+                let program = match (a.program, a.file) {
+                    (Some(name), _) => shared::PythonProgram::Shipped { name },
+                    (None, Some(file)) => shared::PythonProgram::Code {
+                        source: std::fs::read_to_string(&file)
+                            .with_context(|| format!("reading {}", file.display()))?,
+                    },
+                    (None, None) => anyhow::bail!("name a FILE.py or a --program"),
+                };
+                let request = DemoRequest::Python(shared::PythonParams {
+                    program,
+                    args: a.args,
+                });
+                request
+                    .validate(backend::host::online_cores())
+                    .map_err(|e| anyhow::anyhow!(e))?;
+                request
+            }
+        })
+    }
+}
+
+/// `procviz run python --list`: the shipped programs, one a line.
+fn list_programs() {
+    for (name, what, _) in backend::python::PROGRAMS {
+        println!("{name:<22} {what}");
     }
 }
 
@@ -405,7 +456,16 @@ fn main() -> anyhow::Result<()> {
             let defaults = RuntimeConfig::new(
                 std::env::current_exe().context("finding procviz's own binary")?,
             );
+            let python = match &demo {
+                RunArgs::Demo(DemoArgs::Python(a)) if a.list => {
+                    list_programs();
+                    return Ok(());
+                }
+                RunArgs::Demo(DemoArgs::Python(a)) => a.python.clone(),
+                _ => defaults.python.clone(),
+            };
             let limits = RuntimeConfig {
+                python,
                 max_output_lines,
                 max_run_time: std::time::Duration::from_millis(max_run_ms),
                 memory_budget: max_memory_mib
@@ -416,7 +476,7 @@ fn main() -> anyhow::Result<()> {
                 .and_then(|o| o.with_schedule(kill))
                 .context("checking the run's options")?;
             let demo = match demo {
-                RunArgs::Demo(demo) => demo.request(),
+                RunArgs::Demo(demo) => demo.request()?,
                 RunArgs::Lesson(args) => {
                     anyhow::ensure!(
                         options.schedule.is_empty(),
@@ -634,7 +694,10 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
         .map(|l| l.local_addr())
         .collect::<Result<_, _>>()
         .context("reading the bound addresses")?;
-    let config = args.budgets.apply(RuntimeConfig::new(exe));
+    let config = RuntimeConfig {
+        python: args.python.clone(),
+        ..args.budgets.apply(RuntimeConfig::new(exe))
+    };
     let runs = Arc::new(Runs::new(config).context("starting the runtime")?);
     let shutdown = CancellationToken::new();
     let tokens = Tokens::new(
@@ -1018,8 +1081,8 @@ mod tests {
                         sample_ms,
                         ..
                     })) => {
-                        let request = demo.request();
-                        assert_eq!(request.validate(cores), Ok(()), "{what}");
+                        let request = demo.request().map_err(|e| e.to_string());
+                        assert_eq!(request.and_then(|r| r.validate(cores)), Ok(()), "{what}");
                         let options = backend::runs::RunOptions::with_sample_ms(sample_ms);
                         assert!(options.is_ok(), "{what}");
                     }
@@ -1030,13 +1093,51 @@ mod tests {
     }
 
     #[test]
+    fn python_takes_a_shipped_program_or_a_file_and_its_arguments() {
+        let parse = |args: &[&str]| match Cli::try_parse_from(args).map(|c| c.command) {
+            Ok(Some(Command::Run {
+                demo: RunArgs::Demo(DemoArgs::Python(a)),
+                ..
+            })) => Some((a.program, a.file, a.args, a.list)),
+            _ => None,
+        };
+        assert_eq!(
+            parse(&["procviz", "run", "python", "--program", "pool_imap"]),
+            Some((Some("pool_imap".into()), None, vec![], false))
+        );
+        assert_eq!(
+            parse(&["procviz", "run", "python", "x.py", "--", "spawn", "-v"]),
+            Some((
+                None,
+                Some(PathBuf::from("x.py")),
+                vec!["spawn".to_string(), "-v".to_string()],
+                false
+            ))
+        );
+        assert_eq!(
+            parse(&["procviz", "run", "python", "--list"]).map(|p| p.3),
+            Some(true)
+        );
+        assert_eq!(
+            parse(&["procviz", "run", "python"]),
+            None,
+            "a program is required"
+        );
+        assert_eq!(
+            parse(&["procviz", "run", "python", "x.py", "--program", "pool_imap"]),
+            None,
+            "a file or a shipped program, not both"
+        );
+    }
+
+    #[test]
     fn the_pools_fail_list_may_be_empty() {
         let fail = |args: &[&str]| match Cli::try_parse_from(args).map(|c| c.command) {
             Ok(Some(Command::Run {
                 demo: RunArgs::Demo(demo),
                 ..
-            })) => match demo.request() {
-                DemoRequest::Pool(p) => p.fail,
+            })) => match demo.request().ok() {
+                Some(DemoRequest::Pool(p)) => p.fail,
                 other => panic!("{other:?}"),
             },
             other => panic!("{other:?}"),

@@ -10,6 +10,7 @@ const SHOWN: usize = 20;
 #[derive(Debug, Default)]
 pub struct Summary {
     title: String,
+    interpreter: Option<String>,
     results: Vec<TaskResult>,
     consumed: u64,
     raised: Option<String>,
@@ -25,7 +26,16 @@ impl Summary {
     pub fn add(&mut self, event: &Event) {
         self.wall = self.wall.max(event.t.as_secs_f64());
         match &event.kind {
-            EventKind::RunStarted(start) => self.title = start.title.clone(),
+            EventKind::RunStarted(start) => {
+                self.title = start.title.clone();
+                self.interpreter = start.interpreter.as_ref().map(|i| {
+                    let method = i
+                        .start_method
+                        .as_ref()
+                        .map_or_else(String::new, |m| format!(", start method {m}"));
+                    format!("{} {} ({}{method})", i.name, i.version, i.executable)
+                });
+            }
             EventKind::ProcessSpawned { proc, name, .. } => self.names.push((proc.0, name.clone())),
             EventKind::ProcessExited { proc, status, .. } => {
                 let name = self
@@ -62,6 +72,9 @@ impl Summary {
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{}", self.title)?;
+        if let Some(interpreter) = &self.interpreter {
+            writeln!(f, "interpreter: {interpreter}")?;
+        }
         if self.consumed > 0 || self.raised.is_some() {
             let shown: Vec<String> = self.results.iter().map(ToString::to_string).collect();
             let more = if self.consumed > shown.len() as u64 {
@@ -100,5 +113,51 @@ impl fmt::Display for Summary {
             None => "unfinished".into(),
         };
         writeln!(f, "run: {outcome}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::{RunId, RunTime, TaskError};
+
+    fn event(seq: u64, kind: EventKind) -> Event {
+        Event {
+            run: RunId(1),
+            seq,
+            t: RunTime::from_millis(seq * 100),
+            kind,
+        }
+    }
+
+    #[test]
+    fn python_results_read_as_python_prints_them() {
+        let mut summary = Summary::default();
+        let results = [
+            TaskResult::Error(Box::new(TaskError {
+                error_type: "ZeroDivisionError".into(),
+                message: "division by zero".into(),
+                location: "p.py:8 in f".into(),
+                traceback: Some("Traceback …".into()),
+            })),
+            TaskResult::Value { value: 1 },
+            TaskResult::Repr {
+                text: "'two'".into(),
+            },
+        ];
+        for (i, result) in results.into_iter().enumerate() {
+            summary.add(&event(
+                i as u64,
+                EventKind::ResultConsumed {
+                    index: i as u64,
+                    result,
+                },
+            ));
+        }
+        let text = summary.to_string();
+        assert!(
+            text.contains("result list: [ZeroDivisionError: division by zero, 1, 'two']"),
+            "{text}"
+        );
     }
 }

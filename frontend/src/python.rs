@@ -9,6 +9,12 @@ pub fn python_code(demo: &DemoRequest) -> String {
         DemoRequest::TwoProcesses(p) => two_processes(p),
         DemoRequest::Pool(p) => pool(p),
         DemoRequest::Processes(p) => processes(p),
+        DemoRequest::Python(p) => match &p.program {
+            shared::PythonProgram::Code { source } => source.clone(),
+            shared::PythonProgram::Shipped { name } => {
+                format!("# {name}.py, one of the programs procviz ships (run as written)\n")
+            }
+        },
     }
 }
 

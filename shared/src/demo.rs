@@ -20,6 +20,10 @@ pub enum DemoRequest {
     /// `count` processes started and joined, each running a short workload; shows exit codes
     /// (0, a chosen code, 1 for an uncaught error, minus the signal for a crash).
     Processes(ProcessesParams),
+    /// A real Python program run by a real CPython, traced (its processes, pools, tasks,
+    /// results, threads and output become the same events as the runtime's): one of the
+    /// teaching programs shipped in procviz, or code the presenter typed.
+    Python(PythonParams),
 }
 
 impl DemoRequest {
@@ -29,15 +33,19 @@ impl DemoRequest {
             DemoRequest::TwoProcesses(_) => "Two processes",
             DemoRequest::Pool(_) => "Pool",
             DemoRequest::Processes(_) => "Processes",
+            DemoRequest::Python(_) => "Python program",
         }
     }
 
     /// The most memory the run's processes are asked to hold at once, in MiB (what the
     /// server's memory budget counts): [`ProcessesParams::peak_memory_mib`] for the processes
-    /// demo, 0 for the others (their children allocate nothing on purpose).
+    /// demo, [`PythonParams::NOMINAL_MEMORY_MIB`] for a Python program (what it holds is
+    /// unknown before it runs: a fixed nominal share), 0 for the others (their children
+    /// allocate nothing on purpose).
     pub fn memory_mib(&self) -> u64 {
         match self {
             DemoRequest::Processes(p) => p.peak_memory_mib(),
+            DemoRequest::Python(_) => PythonParams::NOMINAL_MEMORY_MIB,
             DemoRequest::TwoProcesses(_) | DemoRequest::Pool(_) => 0,
         }
     }
@@ -49,7 +57,101 @@ impl DemoRequest {
             DemoRequest::TwoProcesses(p) => p.validate(),
             DemoRequest::Pool(p) => p.validate(machine_cores),
             DemoRequest::Processes(p) => p.validate(machine_cores),
+            DemoRequest::Python(p) => p.validate(),
         }
+    }
+}
+
+/// Parameters of [`DemoRequest::Python`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PythonParams {
+    /// The program.
+    pub program: PythonProgram,
+    /// Its command-line arguments (`sys.argv[1:]`; at most [`PythonParams::MAX_ARGS`], each
+    /// at most [`PythonParams::MAX_ARG_BYTES`] bytes, no NUL byte). May be omitted (none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+}
+
+/// Which Python program a [`DemoRequest::Python`] runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PythonProgram {
+    /// One of the teaching programs procviz ships (`pool_imap`, `two_processes`, …; the
+    /// server lists them), run as written.
+    Shipped {
+        /// Its name, without `.py`.
+        name: String,
+    },
+    /// Code the presenter typed (or `procviz run python FILE.py` read), run as `main.py`; at
+    /// most [`PythonParams::MAX_SOURCE_BYTES`] bytes of UTF-8 without NUL bytes.
+    Code {
+        /// The program's text.
+        source: String,
+    },
+}
+
+impl PythonParams {
+    /// Upper bound of a typed program's size in bytes. (A page's whole command must also fit
+    /// in [`crate::MAX_CLIENT_MESSAGE_BYTES`], so there a little less, after JSON escaping.)
+    pub const MAX_SOURCE_BYTES: usize = 64 * 1024;
+    /// Upper bound of the number of arguments.
+    pub const MAX_ARGS: usize = 64;
+    /// Upper bound of one argument's size in bytes.
+    pub const MAX_ARG_BYTES: usize = 1024;
+    /// Upper bound of a shipped program's name.
+    pub const MAX_NAME_BYTES: usize = 64;
+    /// The memory a Python run asks of the server's budget, in MiB: a nominal amount (a
+    /// program's real needs are unknown before it runs; about what 8 CPython processes hold).
+    pub const NOMINAL_MEMORY_MIB: u64 = 256;
+
+    fn validate(&self) -> Result<(), String> {
+        match &self.program {
+            PythonProgram::Shipped { name } => {
+                if name.is_empty()
+                    || name.len() > Self::MAX_NAME_BYTES
+                    || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                {
+                    return Err(format!(
+                        "program name must be 1 to {} letters, digits or _ (e.g. pool_imap), got {name:?}",
+                        Self::MAX_NAME_BYTES
+                    ));
+                }
+            }
+            PythonProgram::Code { source } => {
+                if source.len() > Self::MAX_SOURCE_BYTES {
+                    return Err(format!(
+                        "the program is {} bytes; at most {} are accepted",
+                        source.len(),
+                        Self::MAX_SOURCE_BYTES
+                    ));
+                }
+                if source.contains('\0') {
+                    return Err("the program contains a NUL byte".into());
+                }
+            }
+        }
+        if self.args.len() > Self::MAX_ARGS {
+            return Err(format!(
+                "at most {} arguments, got {}",
+                Self::MAX_ARGS,
+                self.args.len()
+            ));
+        }
+        if let Some((i, _)) = self
+            .args
+            .iter()
+            .enumerate()
+            .find(|(_, a)| a.len() > Self::MAX_ARG_BYTES || a.contains('\0'))
+        {
+            return Err(format!(
+                "argument {} must be at most {} bytes without NUL bytes",
+                i + 1,
+                Self::MAX_ARG_BYTES
+            ));
+        }
+        Ok(())
     }
 }
 

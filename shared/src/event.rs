@@ -36,6 +36,26 @@ pub struct RunStart {
     /// The timed actions the run carries out ([`crate::ClientMessage::StartRun::schedule`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub schedule: Vec<Scheduled>,
+    /// The interpreter that runs the program, for a run of a real Python program
+    /// ([`DemoRequest::Python`]); absent for procviz's own runtime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interpreter: Option<Interpreter>,
+}
+
+/// The interpreter of a real Python run ([`RunStart::interpreter`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interpreter {
+    /// Its implementation: `CPython`.
+    pub name: String,
+    /// Its version, `3.11.7`.
+    pub version: String,
+    /// Its executable (`sys.executable`).
+    pub executable: String,
+    /// `multiprocessing`'s default start method on it (`fork`, `spawn`, `forkserver`); the
+    /// program may choose another (its processes' own method is in the trace). Absent when
+    /// unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_method: Option<String>,
 }
 
 /// What happened.
@@ -212,6 +232,28 @@ pub enum EventKind {
         /// Lines discarded so far for this run (a running total).
         lines: u64,
     },
+    /// A thread of a process began running (a real Python program's `threading.Thread`; its
+    /// main thread, whose ID is the PID, gets none). Boxed: events stay small.
+    ThreadStarted(Box<ThreadStart>),
+    /// A thread of a process ended (daemon threads killed at exit report none: their process's
+    /// exit ends them).
+    ThreadEnded {
+        /// The process.
+        proc: ProcId,
+        /// The thread's ID, as in `/proc/<pid>/task/<tid>` and [`EventKind::ThreadSegment`].
+        tid: u32,
+    },
+}
+
+/// What [`EventKind::ThreadStarted`] says of a thread.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadStart {
+    /// The process it belongs to.
+    pub proc: ProcId,
+    /// Its thread ID (native, as in `/proc/<pid>/task/<tid>`).
+    pub tid: u32,
+    /// Its name (`Thread-1 (burn_cpu)`, `Thread-3 (_handle_results)`).
+    pub name: String,
 }
 
 /// One core's load over a window: `busy` (anything) and `run` (this run's threads), each a
@@ -280,6 +322,12 @@ pub enum TaskResult {
     },
     /// It raised, or was lost with its worker (boxed: a result is small in memory).
     Error(Box<TaskError>),
+    /// It returned a value that is not an integer (a real Python program's result: its
+    /// `repr`, at most 200 characters, cut with `…`).
+    Repr {
+        /// The value's `repr` (`'done'`, `(1, 2)`, `None`).
+        text: String,
+    },
 }
 
 /// An error a task raised (or the loss of a task with its worker).
@@ -289,8 +337,13 @@ pub struct TaskError {
     pub error_type: String,
     /// The message (`division by zero`).
     pub message: String,
-    /// Where it happened: worker, task and step (`PoolWorker-1, task 0, step 2 (fail)`).
+    /// Where it happened: worker, task and step (`PoolWorker-1, task 0, step 2 (fail)`), or
+    /// for a real Python program the innermost frame (`pool_imap.py:8 in my_awesome_foo`).
     pub location: String,
+    /// The worker's formatted traceback, as Python prints it (a real Python program's errors;
+    /// absent for procviz's runtime and where it is unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceback: Option<String>,
 }
 
 impl fmt::Display for TaskError {
@@ -304,6 +357,7 @@ impl fmt::Display for TaskResult {
         match self {
             TaskResult::Value { value } => write!(f, "{value}"),
             TaskResult::Error(e) => e.fmt(f),
+            TaskResult::Repr { text } => f.write_str(text),
         }
     }
 }
@@ -379,6 +433,9 @@ pub enum KillReason {
     LimitReached,
     /// The user killed this process (the kill button on its lane).
     User,
+    /// The program itself: a real Python program's `Pool.terminate()`, or leaving its
+    /// `with Pool()` block.
+    Program,
 }
 
 /// How a run ended.

@@ -29,10 +29,13 @@ use std::fmt;
 pub mod demo;
 pub mod event;
 pub mod lessons;
-pub use demo::{CrashSignal, DemoRequest, PoolParams, ProcessesParams, TwoProcessesParams, Work};
+pub use demo::{
+    CrashSignal, DemoRequest, PoolParams, ProcessesParams, PythonParams, PythonProgram,
+    TwoProcessesParams, Work,
+};
 pub use event::{
-    CoreShare, Event, EventKind, ExitStatus, KillReason, PoolApi, RunOutcome, RunStart, Stream,
-    TaskError, TaskResult, signal_name,
+    CoreShare, Event, EventKind, ExitStatus, Interpreter, KillReason, PoolApi, RunOutcome,
+    RunStart, Stream, TaskError, TaskResult, ThreadStart, signal_name,
 };
 pub use lessons::{Lesson, LessonRun};
 

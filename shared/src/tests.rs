@@ -25,6 +25,26 @@ fn every_event_kind() -> Vec<EventKind> {
                     name: "PoolWorker-2".into(),
                 },
             }],
+            interpreter: None,
+        })),
+        EventKind::RunStarted(Box::new(RunStart {
+            demo: DemoRequest::Python(PythonParams {
+                program: PythonProgram::Code {
+                    source: "print('hi')\n".into(),
+                },
+                args: vec!["--fast".into()],
+            }),
+            title: "Python program".into(),
+            cores: 2,
+            main_pid: 42,
+            request: None,
+            schedule: Vec::new(),
+            interpreter: Some(Interpreter {
+                name: "CPython".into(),
+                version: "3.11.7".into(),
+                executable: "/usr/bin/python3".into(),
+                start_method: Some("fork".into()),
+            }),
         })),
         EventKind::ProcessSpawned {
             proc: ProcId(1),
@@ -116,6 +136,32 @@ fn every_event_kind() -> Vec<EventKind> {
         EventKind::PoolTerminated {
             reason: KillReason::User,
         },
+        EventKind::PoolTerminated {
+            reason: KillReason::Program,
+        },
+        EventKind::TaskFinished {
+            task: 2,
+            worker: ProcId(2),
+            result: TaskResult::Repr {
+                text: "'done'".into(),
+            },
+        },
+        EventKind::ResultConsumed {
+            index: 1,
+            result: TaskResult::Error(Box::new(TaskError {
+                traceback: Some("Traceback (most recent call last):\n  ...".into()),
+                ..zero_division()
+            })),
+        },
+        EventKind::ThreadStarted(Box::new(ThreadStart {
+            proc: ProcId(1),
+            tid: 1236,
+            name: "Thread-1 (burn_cpu)".into(),
+        })),
+        EventKind::ThreadEnded {
+            proc: ProcId(1),
+            tid: 1236,
+        },
         EventKind::OutputDropped {
             proc: ProcId(3),
             lines: 12,
@@ -160,6 +206,7 @@ fn zero_division() -> TaskError {
         error_type: "ZeroDivisionError".into(),
         message: "division by zero".into(),
         location: "PoolWorker-1, task 0, step 2 (fail)".into(),
+        traceback: None,
     }
 }
 
@@ -271,6 +318,7 @@ fn run_started_is_one_flat_object_on_the_wire() {
         main_pid: 42,
         request: Some("tab-1".into()),
         schedule: Vec::new(),
+        interpreter: None,
     }));
     let json = serde_json::to_value(&kind).unwrap();
     assert_eq!(json["type"], "run_started");
@@ -436,4 +484,79 @@ fn a_version_1_hello_reads_as_a_presenters_and_roles_have_their_wire_names() {
         Ok("\"forbidden\"".to_string())
     );
     assert!(Role::Presenter.may_command() && !Role::Viewer.may_command());
+}
+
+#[test]
+fn a_python_request_has_its_wire_shape_and_its_limits_are_named() {
+    let shipped: DemoRequest = serde_json::from_str(
+        r#"{"demo":"python","program":{"type":"shipped","name":"pool_imap"}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        shipped,
+        DemoRequest::Python(PythonParams {
+            program: PythonProgram::Shipped {
+                name: "pool_imap".into()
+            },
+            args: Vec::new(),
+        })
+    );
+    assert!(shipped.validate(2).is_ok());
+    assert_eq!(shipped.title(), "Python program");
+    assert_eq!(shipped.memory_mib(), PythonParams::NOMINAL_MEMORY_MIB);
+    let code = |source: String, args: Vec<String>| {
+        DemoRequest::Python(PythonParams {
+            program: PythonProgram::Code { source },
+            args,
+        })
+        .validate(2)
+    };
+    assert!(code("print(1)\n".into(), vec!["spawn".into()]).is_ok());
+    let big = code("#".repeat(PythonParams::MAX_SOURCE_BYTES + 1), Vec::new());
+    assert!(big.is_err_and(|e| e.contains("65537 bytes") && e.contains("65536")));
+    assert!(code("a\0b".into(), Vec::new()).is_err_and(|e| e.contains("NUL")));
+    let many = vec![String::new(); PythonParams::MAX_ARGS + 1];
+    assert!(code(String::new(), many).is_err_and(|e| e.contains("arguments")));
+    let bad_name = DemoRequest::Python(PythonParams {
+        program: PythonProgram::Shipped {
+            name: "../etc/passwd".into(),
+        },
+        args: Vec::new(),
+    });
+    assert!(
+        bad_name
+            .validate(2)
+            .is_err_and(|e| e.contains("program name"))
+    );
+}
+
+#[test]
+fn python_additions_read_from_old_json_and_are_absent_when_empty() {
+    // An error of before the traceback existed still reads, and one without a traceback
+    // writes none.
+    let old = r#"{"error_type":"ZeroDivisionError","message":"division by zero","location":"x"}"#;
+    let error: TaskError = serde_json::from_str(old).unwrap();
+    assert_eq!(error.traceback, None);
+    assert_eq!(serde_json::to_string(&error).unwrap(), old);
+    assert_eq!(
+        TaskResult::Repr {
+            text: "None".into()
+        }
+        .to_string(),
+        "None"
+    );
+    assert_eq!(
+        serde_json::to_string(&KillReason::Program).unwrap(),
+        "\"program\""
+    );
+    let thread = serde_json::to_value(EventKind::ThreadStarted(Box::new(ThreadStart {
+        proc: ProcId(2),
+        tid: 77,
+        name: "Thread-1".into(),
+    })))
+    .unwrap();
+    assert_eq!(
+        thread,
+        serde_json::json!({"type": "thread_started", "proc": 2, "tid": 77, "name": "Thread-1"})
+    );
 }

@@ -37,7 +37,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::task::TaskTracker;
-use zygote::{ChildKind, Exit, SpawnRequest, Spawned, Zygote, ZygoteError};
+use zygote::{ChildKind, ExecSpec, Exit, SpawnRequest, Spawned, Zygote, ZygoteError};
 
 /// How long a supervisor waits for a child's pipes to close after it exited (a grandchild may
 /// still hold them).
@@ -79,6 +79,8 @@ pub struct ChildSpec {
     pub kind: ChildKind,
     /// The cores it may run on (absent: the server's own affinity).
     pub affinity: Option<Vec<u32>>,
+    /// For [`ChildKind::Exec`]: the program it execs.
+    pub exec: Option<ExecSpec>,
 }
 
 /// Who asked for a child's death: its own entry (a kill from the page) or the run's (cancel,
@@ -172,6 +174,7 @@ pub async fn spawn_child(
         script: spec.script,
         pgid: groups.current().unwrap_or(0),
         affinity: spec.affinity,
+        exec: spec.exec,
     };
     // Stamped before fork: the child's own `Started` report can reach us before the fork
     // server answers, and must not precede its spawn on the timeline.
@@ -223,7 +226,7 @@ pub async fn spawn_child(
                     source,
                 })?,
         ),
-        ChildKind::Process { .. } => None,
+        ChildKind::Process { .. } | ChildKind::Exec => None,
     };
     match ours
         .set_nonblocking(true)

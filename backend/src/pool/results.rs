@@ -13,6 +13,8 @@ enum Slot {
     Value(i64),
     /// Index into `Results::errors`.
     Error(u32),
+    /// Index into `Results::reprs` (procviz's workers return integers; kept for completeness).
+    Repr(u32),
 }
 
 /// Every task's result and what the caller has had of them.
@@ -24,6 +26,7 @@ pub struct Results {
     chunks: u64,
     slots: Vec<Slot>,
     errors: Vec<TaskError>,
+    reprs: Vec<String>,
     /// Tasks left per chunk.
     chunk_left: Vec<u32>,
     finished: u64,
@@ -47,6 +50,7 @@ impl Results {
             chunks,
             slots: vec![Slot::Pending; tasks as usize],
             errors: Vec::new(),
+            reprs: Vec::new(),
             chunk_left: (0..chunks)
                 .map(|c| (tasks - c * chunksize).min(chunksize) as u32)
                 .collect(),
@@ -93,6 +97,10 @@ impl Results {
                 self.errors.push((**e).clone());
                 Slot::Error((self.errors.len() - 1) as u32)
             }
+            TaskResult::Repr { text } => {
+                self.reprs.push(text.clone());
+                Slot::Repr((self.reprs.len() - 1) as u32)
+            }
         };
         self.finished += 1;
         let chunk = task / self.chunksize;
@@ -104,10 +112,14 @@ impl Results {
         match self.slots[task as usize] {
             Slot::Value(value) => TaskResult::Value { value },
             Slot::Error(i) => TaskResult::Error(Box::new(self.errors[i as usize].clone())),
+            Slot::Repr(i) => TaskResult::Repr {
+                text: self.reprs[i as usize].clone(),
+            },
             Slot::Pending => TaskResult::Error(Box::new(TaskError {
                 error_type: "Pending".into(),
                 message: "not finished".into(),
                 location: String::new(),
+                traceback: None,
             })),
         }
     }

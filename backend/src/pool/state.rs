@@ -370,6 +370,7 @@ impl Pool {
                     error_type: "WorkerLost".into(),
                     message,
                     location: format!("{}, task {task}", worker.name),
+                    traceback: None,
                 };
                 self.finish(task, proc, now, TaskResult::Error(Box::new(error)), now);
             }
@@ -440,6 +441,7 @@ impl Pool {
                         error_type,
                         message,
                         location,
+                        traceback: None,
                     })),
                 };
                 self.finish(task, proc, self.clock.at(at_ns), result, now);

@@ -110,6 +110,10 @@ fn how(demo: &DemoRequest) -> String {
             grouped(u64::from(p.count)),
             mib(p.memory_mib)
         ),
+        DemoRequest::Python(_) => format!(
+            "a Python program's nominal {}",
+            mib(shared::PythonParams::NOMINAL_MEMORY_MIB)
+        ),
         DemoRequest::TwoProcesses(_) | DemoRequest::Pool(_) => "its processes".into(),
     }
 }

@@ -15,7 +15,7 @@ use crate::runs::handle::RunHandle;
 use crate::runs::options::{RunOptions, RuntimeConfig};
 use crate::runs::schedule;
 use crate::sampler::Sampler;
-use shared::{EventKind, KillReason, RunOutcome, RunStart, RunTime};
+use shared::{DemoRequest, EventKind, KillReason, RunOutcome, RunStart, RunTime};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -31,6 +31,15 @@ pub async fn drive(
     zygote: Arc<Zygote>,
     commands: mpsc::UnboundedReceiver<RunCommand>,
 ) {
+    // A Python run asks its interpreter what it is before it starts (said in `run_started`).
+    let interpreter = match &handle.demo {
+        DemoRequest::Python(_) => Some(
+            crate::python::probe(&config.python)
+                .await
+                .map_err(|e| e.to_string()),
+        ),
+        _ => None,
+    };
     let (sink, recorder) = Recorder::start(RunClock::start_now(), handle.log.clone());
     sink.emit(
         RunTime::ZERO,
@@ -41,6 +50,7 @@ pub async fn drive(
             main_pid: std::process::id(),
             request: options.request.clone(),
             schedule: options.schedule.clone(),
+            interpreter: interpreter.clone().and_then(Result::ok),
         })),
     )
     .await;
@@ -69,6 +79,7 @@ pub async fn drive(
         cancel: handle.cancel.clone(),
         reason: handle.reason.clone(),
         commands,
+        interpreter,
     });
     let timer = {
         let handle = handle.clone();
@@ -89,6 +100,10 @@ pub async fn drive(
     let outcome = match ended {
         Some(Ok(())) => RunOutcome::Completed,
         Some(Err(DemoError::Cancelled(reason))) => RunOutcome::Cancelled { reason },
+        Some(Err(DemoError::Failed(message))) => {
+            ctx.kill_all();
+            RunOutcome::Failed { message }
+        }
         Some(Err(e @ DemoError::Spawn(_))) if health.borrow().deaths == deaths => {
             // Children already started must not outlive the failed run.
             ctx.kill_all();

@@ -29,6 +29,8 @@ pub struct RuntimeConfig {
     pub kill_grace: Duration,
     /// Output lines a run keeps; the rest are counted and dropped.
     pub max_output_lines: u64,
+    /// The Python interpreter of Python runs (a path, or a name looked up on `PATH`).
+    pub python: PathBuf,
 }
 
 impl RuntimeConfig {
@@ -51,6 +53,7 @@ impl RuntimeConfig {
             max_run_time: Duration::from_secs(600),
             kill_grace: Duration::from_millis(500),
             max_output_lines: 200_000,
+            python: PathBuf::from("python3"),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod budgets;
+mod cpython;
 mod fork_server;
 mod lesson_cli;
 mod lessons;

@@ -64,6 +64,7 @@ pub fn Results(
                             let (text, error) = match &c.result {
                                 TaskResult::Value { value } => (value.to_string(), false),
                                 TaskResult::Error(e) => (format!("✗ {e}"), true),
+                                TaskResult::Repr { text } => (text.clone(), false),
                             };
                             (i, c.index, text, error, c.t, m.run)
                         })

@@ -35,8 +35,13 @@ impl RunModel {
             None => ("State", "running".to_string()),
             Some(TaskResult::Value { value }) => ("Result", value.to_string()),
             Some(TaskResult::Error(e)) => ("Error", format!("{e} (in {})", e.location)),
+            Some(TaskResult::Repr { text }) => ("Result", text.clone()),
         };
-        vec![
+        let traceback = match &bar.result {
+            Some(TaskResult::Error(e)) => e.traceback.clone(),
+            _ => None,
+        };
+        let mut rows = vec![
             ("Task", bar.task.to_string()),
             (
                 "Process",
@@ -52,7 +57,11 @@ impl RunModel {
             ("Duration", format_duration(end - bar.started)),
             ("Core(s)", cores),
             outcome,
-        ]
+        ];
+        if let Some(traceback) = traceback {
+            rows.push(("Traceback", traceback));
+        }
+        rows
     }
 
     /// The hover panel of a process lane: (label, value) rows.
@@ -81,6 +90,7 @@ impl RunModel {
                             KillReason::ClientGone => "tab closed",
                             KillReason::ServerShutdown => "server stopped",
                             KillReason::LimitReached => "run limit reached",
+                            KillReason::Program => "by the program",
                         };
                         format!("{code} ({}, {who})", shared::signal_name(signal))
                     }

@@ -28,6 +28,7 @@ fn two_process_run() -> Vec<Event> {
                 main_pid: 10,
                 request: None,
                 schedule: Vec::new(),
+                interpreter: None,
             })),
         ),
         ev(
@@ -151,6 +152,7 @@ fn pool_events_build_bars_results_and_core_blocks() {
             error_type: "ZeroDivisionError".into(),
             message: "division by zero".into(),
             location: "PoolWorker-1, task 0".into(),
+            traceback: None,
         }))
     };
     let mut model = RunModel::new(RunId(1));

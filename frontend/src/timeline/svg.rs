@@ -266,6 +266,7 @@ mod tests {
             error_type: "ZeroDivisionError".into(),
             message: "division by zero".into(),
             location: "here".into(),
+            traceback: None,
         }));
         let kinds = [
             (

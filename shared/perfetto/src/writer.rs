@@ -289,6 +289,7 @@ impl<W: Write> TraceWriter<W> {
         match result {
             Some(TaskResult::Value { value }) => write!(self.out, ",\"result\":{value}")?,
             Some(TaskResult::Error(e)) => write_error(&mut self.out, e)?,
+            Some(TaskResult::Repr { text }) => write!(self.out, ",\"result\":{}", Str(text))?,
             None => self.out.write_all(b",\"unfinished\":true")?,
         }
         self.out.write_all(b"}}")?;
@@ -542,6 +543,7 @@ fn killer(reason: KillReason) -> &'static str {
         KillReason::ServerShutdown => "the server shut down",
         KillReason::LimitReached => "a run limit was reached",
         KillReason::User => "the user killed it",
+        KillReason::Program => "the program stopped it",
     }
 }
 
@@ -555,6 +557,7 @@ fn wire(reason: KillReason) -> &'static str {
         KillReason::ServerShutdown => "server_shutdown",
         KillReason::LimitReached => "limit_reached",
         KillReason::User => "user",
+        KillReason::Program => "program",
     }
 }
 
@@ -614,6 +617,7 @@ mod tests {
             main_pid: 10,
             request: None,
             schedule: Vec::new(),
+            interpreter: None,
         }))
     }
 

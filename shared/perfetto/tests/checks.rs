@@ -264,6 +264,7 @@ fn threads_run() -> Vec<Event> {
                 main_pid: 100,
                 request: None,
                 schedule: Vec::new(),
+                interpreter: None,
             })),
         ),
         (

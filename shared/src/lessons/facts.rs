@@ -165,6 +165,7 @@ mod tests {
             main_pid: 10,
             request: None,
             schedule: Vec::new(),
+            interpreter: None,
         }));
         let spawned = |proc: u32, name: &str| EventKind::ProcessSpawned {
             proc: ProcId(proc),

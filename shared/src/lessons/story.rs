@@ -397,6 +397,7 @@ mod tests {
             error_type: "ZeroDivisionError".into(),
             message: "division by zero".into(),
             location: "PoolWorker-1, task 0".into(),
+            traceback: None,
         };
         let map = RunFacts {
             wall_s: 3.01,

@@ -51,7 +51,7 @@ pub mod serve;
 pub mod wire;
 
 pub use serve::serve;
-pub use wire::{ChildKind, SpawnRequest};
+pub use wire::{ChildKind, ExecSpec, SpawnRequest};
 
 use nix::sys::socket::{
     AddressFamily, ControlMessage, MsgFlags, Shutdown, SockFlag, SockType, recvmsg, sendmsg,

@@ -269,5 +269,58 @@ fn child_main(
         ChildKind::PoolWorker { maxtasks } => {
             crate::worker::run_pool(&request.name, &request.script, *maxtasks)
         }
+        ChildKind::Exec => match &request.exec {
+            Some(spec) => exec(spec),
+            None => {
+                eprintln!("procviz: an exec child needs a program");
+                70
+            }
+        },
     }
+}
+
+/// Replaces this child by `spec`'s program: no control channel, stdin from `/dev/null`, the
+/// given environment and directory. Returns only when that fails (127, said on stderr, which
+/// is the child's pipe to the server).
+fn exec(spec: &super::wire::ExecSpec) -> i32 {
+    use std::ffi::CString;
+    // SAFETY: closing and opening descriptors this new process owns.
+    unsafe {
+        libc::close(crate::ipc::CONTROL_FD);
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
+        if null == -1 || (null != 0 && libc::dup2(null, 0) == -1) {
+            eprintln!("procviz: opening /dev/null as stdin failed");
+            return 127;
+        }
+        if null != 0 {
+            libc::close(null);
+        }
+    }
+    let cstring = |s: &str| CString::new(s.as_bytes().to_vec());
+    let program = cstring(&spec.program);
+    let argv: Result<Vec<CString>, _> = std::iter::once(spec.program.as_str())
+        .chain(spec.args.iter().map(String::as_str))
+        .map(cstring)
+        .collect();
+    let env: Result<Vec<CString>, _> = spec
+        .env
+        .iter()
+        .map(|(k, v)| cstring(&format!("{k}={v}")))
+        .collect();
+    let (Ok(program), Ok(argv), Ok(env)) = (program, argv, env) else {
+        eprintln!("procviz: the program, an argument or the environment holds a NUL byte");
+        return 127;
+    };
+    if let Err(e) = nix::unistd::chdir(spec.cwd.as_str()) {
+        eprintln!("procviz: cannot enter {}: {e}", spec.cwd);
+        return 127;
+    }
+    // execvpe looks the program up on the PATH of the *new* environment.
+    let error = nix::unistd::execvpe(&program, &argv, &env);
+    eprintln!(
+        "procviz: could not run {}: {}",
+        spec.program,
+        error.map_or_else(|e| e.desc().to_string(), |never| match never {})
+    );
+    127
 }

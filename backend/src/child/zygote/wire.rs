@@ -26,6 +26,23 @@ pub enum ChildKind {
         /// `maxtasksperchild`.
         maxtasks: Option<u32>,
     },
+    /// Another program: after the usual setup (group, death signal, affinity, stdout and
+    /// stderr; stdin from `/dev/null`, no control channel) the child execs
+    /// [`SpawnRequest::exec`].
+    Exec,
+}
+
+/// What an [`ChildKind::Exec`] child runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecSpec {
+    /// The program (a path, or a name looked up on `PATH`).
+    pub program: String,
+    /// Its arguments, `argv[1..]`.
+    pub args: Vec<String>,
+    /// Its whole environment (nothing of the fork server's is passed on).
+    pub env: Vec<(String, String)>,
+    /// The directory it starts in.
+    pub cwd: String,
 }
 
 /// A request to fork a child.
@@ -43,6 +60,9 @@ pub struct SpawnRequest {
     pub pgid: i32,
     /// The cores it may use.
     pub affinity: Option<Vec<u32>>,
+    /// For [`ChildKind::Exec`]: the program to exec.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec: Option<ExecSpec>,
 }
 
 /// A message from the zygote.
@@ -126,6 +146,7 @@ mod tests {
             script,
             pgid: 1234,
             affinity: Some(vec![0, 1]),
+            exec: None,
         }
     }
 
@@ -141,6 +162,19 @@ mod tests {
         let body = encode_request(&sent).map_err(|e| e.to_string());
         let back = body.and_then(|b| decode_request(&b).map_err(|e| e.to_string()));
         assert_eq!(back, Ok(sent));
+        let exec = SpawnRequest {
+            kind: ChildKind::Exec,
+            script: Vec::new(),
+            exec: Some(ExecSpec {
+                program: "python3".into(),
+                args: vec!["-c".into(), "print('ü')".into()],
+                env: vec![("PYTHONPATH".into(), "/tmp/x".into())],
+                cwd: "/tmp".into(),
+            }),
+            ..request(Vec::new())
+        };
+        let back = encode_request(&exec).and_then(|b| decode_request(&b));
+        assert_eq!(back.map_err(|e| e.to_string()), Ok(exec));
         let replies = [
             Reply::Spawned {
                 id: 7,

@@ -285,6 +285,6 @@ pub(super) fn value(v: i64) -> TaskResult {
 pub(super) fn error_text(r: &TaskResult) -> Option<String> {
     match r {
         TaskResult::Error(e) => Some(e.to_string()),
-        TaskResult::Value { .. } => None,
+        TaskResult::Value { .. } | TaskResult::Repr { .. } => None,
     }
 }

@@ -36,6 +36,7 @@ fn big_run(n: u64) -> RunModel {
                 error_type: "ZeroDivisionError".into(),
                 message: "division by zero".into(),
                 location: "here".into(),
+                traceback: None,
             }))
         } else {
             TaskResult::Value { value: task as i64 }
@@ -215,6 +216,7 @@ fn failed_then_long() -> RunModel {
         error_type: "ZeroDivisionError".into(),
         message: "division by zero".into(),
         location: "here".into(),
+        traceback: None,
     }));
     let events = [
         (
