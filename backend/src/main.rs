@@ -665,6 +665,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     runtime()?.block_on(serve_async(args))
 }
 
+/// `eprintln!` for the server's messages, except that a closed stderr (`procviz 2>&1 | head`)
+/// is ignored instead of panicking: a panic in the signal task would leave the server unable
+/// to stop.
+macro_rules! tell {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        // Nowhere left to report a failed write to stderr.
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
     let exe = std::env::current_exe().context("finding procviz's own binary for its children")?;
     let presenter = match &args.token {
@@ -723,11 +734,11 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
         presenter.as_str()
     );
     if !backend::assets::frontend_built() {
-        eprintln!("procviz: built with PROCVIZ_SKIP_FRONTEND: the page is a placeholder");
+        tell!("procviz: built with PROCVIZ_SKIP_FRONTEND: the page is a placeholder");
     }
-    println!("procviz listening on {url}");
+    say(&format!("procviz listening on {url}"));
     for exposed in bound.iter().filter(|a| !a.ip().is_loopback()) {
-        eprintln!("{}", exposure_warning(exposed));
+        tell!("{}", exposure_warning(exposed));
     }
     if let Some((at, token)) = &viewer {
         let viewer_url = format!(
@@ -735,10 +746,10 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
             backend::server::hosts::host_of(at.ip(), at.port()),
             token.as_str()
         );
-        println!("students (view-only): {viewer_url}");
+        say(&format!("students (view-only): {viewer_url}"));
         match qr_text(&viewer_url) {
-            Ok(qr) => println!("{qr}"),
-            Err(e) => eprintln!("procviz: no QR code for the viewer URL: {e}"),
+            Ok(qr) => say(&qr),
+            Err(e) => tell!("procviz: no QR code for the viewer URL: {e}"),
         }
     }
     if args.open {
@@ -778,10 +789,10 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
     };
     let (served, closed) = tokio::join!(serving, stopping);
     if !closed {
-        eprintln!("procviz: some connections did not close in time; they were cut");
+        tell!("procviz: some connections did not close in time; they were cut");
     }
     served.context("serving")?;
-    eprintln!("procviz: stopped; every child process has ended");
+    tell!("procviz: stopped; every child process has ended");
     Ok(())
 }
 
@@ -830,6 +841,16 @@ fn qr_text(url: &str) -> anyhow::Result<String> {
         .build())
 }
 
+/// Prints a line of the server's banner on stdout. A closed stdout (`procviz | head -1`) must
+/// not stop the server: `println!` would panic there, so a failed write is only logged.
+fn say(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
+        tracing::warn!(error = %e, "could not print to stdout");
+    }
+}
+
 async fn wait_for_signal(shutdown: CancellationToken) {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = match signal(SignalKind::terminate()) {
@@ -843,7 +864,7 @@ async fn wait_for_signal(shutdown: CancellationToken) {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
-    eprintln!("procviz: shutting down");
+    tell!("procviz: shutting down");
     shutdown.cancel();
 }
 
@@ -855,7 +876,7 @@ fn open_browser(url: &str) {
         .spawn()
     {
         Ok(_) => {}
-        Err(e) => eprintln!("procviz: could not open a browser ({e}); open {url} yourself"),
+        Err(e) => tell!("procviz: could not open a browser ({e}); open {url} yourself"),
     }
 }
 

@@ -104,3 +104,40 @@ async fn sigterm_ends_every_run_for_its_viewers_then_closes_with_1001_and_leaves
 async fn ctrl_c_ends_the_same_way() {
     stop_with(libc::SIGINT, 1).await;
 }
+
+#[test]
+fn a_server_whose_terminal_went_away_still_stops_on_sigterm() {
+    // `procviz 2>&1 | head -1`: after the first line nobody reads stdout or stderr. Printing
+    // "shutting down" then fails; the server must stop all the same.
+    let mut child = std::process::Command::new(procviz())
+        .args(["--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start procviz");
+    let mut line = String::new();
+    let stdout = child.stdout.take().expect("stdout");
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+        .expect("the URL line");
+    assert!(line.starts_with("procviz listening on"), "{line}");
+    drop(child.stderr.take());
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    assert!(
+        status.is_some(),
+        "the server did not stop within 10 s of SIGTERM once its stdout and stderr were closed"
+    );
+}
