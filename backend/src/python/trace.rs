@@ -376,14 +376,11 @@ impl Mapper {
             .map(|(id, _)| *id)
             .collect();
         for conn in waiting {
-            loop {
-                let Some(v) = self
-                    .conns
-                    .get_mut(&conn)
-                    .and_then(|c| c.deferred.pop_front())
-                else {
-                    break;
-                };
+            while let Some(v) = self
+                .conns
+                .get_mut(&conn)
+                .and_then(|c| c.deferred.pop_front())
+            {
                 if self.apply(conn, &v, out).is_err() {
                     if let Some(c) = self.conns.get_mut(&conn) {
                         c.deferred.push_front(v);
