@@ -57,7 +57,11 @@ impl Summary {
             } => {
                 self.raised = Some(format!("{error} (raised; {lost_results} results lost)"));
             }
-            EventKind::OutputDropped { lines, .. } => self.dropped_output = *lines,
+            // Each process's reader reports the run's total as it saw it; reports of two
+            // readers may arrive out of order, so the largest is the total.
+            EventKind::OutputDropped { lines, .. } => {
+                self.dropped_output = self.dropped_output.max(*lines);
+            }
             EventKind::RunFinished { outcome } => self.outcome = Some(outcome.clone()),
             _ => {}
         }

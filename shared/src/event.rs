@@ -229,7 +229,9 @@ pub enum EventKind {
     OutputDropped {
         /// The process.
         proc: ProcId,
-        /// Lines discarded so far for this run (a running total).
+        /// Lines discarded so far for this run (a running total, as this process's output
+        /// reader saw it: reports from the readers of two processes may arrive out of order,
+        /// so the largest one seen is the run's total).
         lines: u64,
     },
     /// A thread of a process began running (a real Python program's `threading.Thread`; its

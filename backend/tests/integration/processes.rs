@@ -219,11 +219,13 @@ async fn an_output_flood_past_the_servers_limit_reaches_the_page_as_output_dropp
             _ => None,
         })
         .collect();
+    // The run's running total as each process's reader saw it: never above the real total,
+    // and the largest report is it.
     assert!(
-        dropped.windows(2).all(|w| w[0] <= w[1]),
+        dropped.iter().all(|&d| (1..=2_000).contains(&d)),
         "a running total: {dropped:?}"
     );
-    assert_eq!(dropped.last(), Some(&2_000), "202,000 lines printed");
+    assert_eq!(dropped.iter().max(), Some(&2_000), "202,000 lines printed");
     assert_eq!(
         events.last().map(|e| &e.kind),
         Some(&EventKind::RunFinished {
