@@ -131,6 +131,15 @@ impl Tokens {
         }
     }
 
+    /// The token in the URL alone (the printed URL the page trades), judged; `None` when the
+    /// URL has none.
+    pub fn judge_url(&self, uri: &Uri) -> Option<Credentials> {
+        from_query(uri).map(|t| {
+            self.role_of(&t)
+                .map_or(Credentials::Wrong, Credentials::Valid)
+        })
+    }
+
     /// The `Set-Cookie` value that keeps `role`'s token in the browser: not readable by
     /// scripts, never sent by another site's request, for this server's paths; it lasts as
     /// long as the browser session (a restarted server makes new tokens anyway).
@@ -171,11 +180,6 @@ fn from_query(uri: &Uri) -> Option<String> {
     form_urlencoded::parse(uri.query()?.as_bytes())
         .find(|(k, _)| k == TOKEN_PARAM)
         .map(|(_, v)| v.into_owned())
-}
-
-/// Whether the URL carries a token.
-pub fn has_token_in_url(uri: &Uri) -> bool {
-    from_query(uri).is_some()
 }
 
 /// The same path and query without the token (where the trade redirects to).
@@ -279,8 +283,13 @@ mod tests {
             without_token(&uri("/?task_ms=300&token=x&tasks=4")),
             "/?task_ms=300&tasks=4"
         );
-        assert!(has_token_in_url(&uri("/?token=x")));
-        assert!(!has_token_in_url(&uri("/?tokens=x")));
+        let t = tokens();
+        assert_eq!(
+            t.judge_url(&uri("/?token=presenter-secret-0123")),
+            Some(Credentials::Valid(Role::Presenter))
+        );
+        assert_eq!(t.judge_url(&uri("/?token=x")), Some(Credentials::Wrong));
+        assert_eq!(t.judge_url(&uri("/?tokens=x")), None);
     }
 
     #[test]

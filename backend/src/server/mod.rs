@@ -197,16 +197,6 @@ impl AppState {
             .await
             .is_ok()
     }
-
-    /// The same state with at most `limit` WebSocket connections (tests, small machines).
-    pub fn with_max_connections(mut self, limit: usize) -> Self {
-        self.audience = Arc::new(Audience {
-            connections: AtomicUsize::new(0),
-            viewers: watch::channel(0).0,
-            limit,
-        });
-        self
-    }
 }
 
 /// The router with every route and layer.
@@ -273,9 +263,8 @@ async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> R
         return next.run(req).await;
     }
     // The page: the printed URL's token is traded for a cookie and leaves the address bar.
-    if auth::has_token_in_url(req.uri()) {
+    if let Some(from_url) = state.tokens.judge_url(req.uri()) {
         let target = auth::without_token(req.uri());
-        let from_url = state.tokens.judge(&HeaderMap::new(), req.uri());
         return match from_url {
             Credentials::Valid(role) => {
                 let mut response = Redirect::to(&target).into_response();
@@ -610,17 +599,14 @@ impl Sender {
         Stop::close(close::too_slow(self.backlog.limits()), SLOW_CLOSE_LINGER)
     }
 
-    async fn send_message(&mut self, msg: &ServerMessage) -> Result<usize, Stop> {
-        let text = match serde_json::to_string(msg) {
-            Ok(text) => text,
+    async fn send_message(&mut self, msg: &ServerMessage) -> Result<(), Stop> {
+        match serde_json::to_string(msg) {
+            Ok(text) => self.send(Message::Text(text.into())).await,
             Err(e) => {
                 tracing::error!(error = %e, "could not encode a server message");
-                return Ok(0);
+                Ok(())
             }
-        };
-        let bytes = text.len();
-        self.send(Message::Text(text.into())).await?;
-        Ok(bytes)
+        }
     }
 
     /// Sends a frame of events and counts it.
@@ -648,14 +634,7 @@ impl Sender {
                 _ = watchdog.tick() => {
                     let behind = self.followed.backlog_bytes();
                     if self.backlog.judge(Instant::now(), behind, false) {
-                        tracing::warn!(
-                            behind_bytes = behind,
-                            "closing a connection that stopped reading (slow-reader rule)"
-                        );
-                        return Err(Stop::close(
-                            close::too_slow(self.backlog.limits()),
-                            SLOW_CLOSE_LINGER,
-                        ));
+                        return Err(self.too_slow(behind));
                     }
                 }
                 () = self.drain.over() => {
