@@ -1,6 +1,30 @@
-//! Reading a run's events: times, spawned PIDs, the sampler's thread segments.
+//! Reading a run's events: times, spawned PIDs, exits, the sampler's thread segments; and
+//! the start of a plain pool run.
 
-use shared::{Event, EventKind};
+use shared::{ClientMessage, DemoRequest, Event, EventKind, ExitStatus, KillReason, PoolParams};
+
+/// `start_run` of `Pool(4).imap` over `tasks` tasks of `task_ms` ms of sleep, none failing.
+pub fn pool_request(tasks: u64, task_ms: u64) -> ClientMessage {
+    ClientMessage::start(DemoRequest::Pool(PoolParams {
+        tasks,
+        task_ms,
+        fail: vec![],
+        ..PoolParams::default()
+    }))
+}
+
+/// Every `ProcessExited`: how the process ended, and what procviz killed it for (if it did).
+pub fn exits(events: &[Event]) -> Vec<(ExitStatus, Option<KillReason>)> {
+    events
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::ProcessExited {
+                status, killed_by, ..
+            } => Some((status, killed_by)),
+            _ => None,
+        })
+        .collect()
+}
 
 /// PIDs of `ProcessSpawned` events.
 pub fn spawned_pids(events: &[Event]) -> Vec<u32> {

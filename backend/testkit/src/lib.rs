@@ -22,7 +22,7 @@ mod ws;
 
 pub use browser::{Browser, save_picture};
 pub use cores::{Cores, one_at_a_time};
-pub use events::{Seg, run_secs, secs, segments, spawned_pids};
+pub use events::{Seg, exits, pool_request, run_secs, secs, segments, spawned_pids};
 pub use page::Page;
 pub use procs::{
     assert_child_of_server, children_of, cmdline, cpu_time, is_live_worker, parent_of,

@@ -3,7 +3,7 @@
 //! it at the default level, a new fork server starts, and the next run works.
 
 use shared::{
-    ClientMessage, DemoRequest, Event, EventKind, ExitStatus, PoolParams, RunOutcome, TaskResult,
+    ClientMessage, DemoRequest, Event, EventKind, ExitStatus, RunOutcome, TaskResult,
     TwoProcessesParams,
 };
 use std::time::Duration;
@@ -13,15 +13,6 @@ const LINGER: ClientMessage = ClientMessage::start(DemoRequest::TwoProcesses(Two
     num: 2,
     linger_ms: 30_000,
 }));
-
-fn pool(tasks: u64, task_ms: u64) -> ClientMessage {
-    ClientMessage::start(DemoRequest::Pool(PoolParams {
-        tasks,
-        task_ms,
-        fail: vec![],
-        ..PoolParams::default()
-    }))
-}
 
 /// The server's live fork server: its one child whose command line names `__zygote` and is not
 /// `old` (a fork server it had before).
@@ -58,7 +49,7 @@ async fn a_fork_server_killed_mid_run_fails_the_runs_in_flight_and_the_next_run_
     send(&mut a, &LINGER).await;
     let mut run_a = until_second_child_printed(&mut a).await;
     let (mut b, _) = connect(&server).await;
-    send(&mut b, &pool(8, 1000)).await;
+    send(&mut b, &pool_request(8, 1000)).await;
     let mut run_b = events_until(&mut b, |e| {
         matches!(e.kind, EventKind::TaskStarted { task: 3, .. })
     })
@@ -87,15 +78,7 @@ async fn a_fork_server_killed_mid_run_fails_the_runs_in_flight_and_the_next_run_
             other => panic!("the run in flight must fail, not end {other:?}"),
         }
         // Each child died with it (SIGKILL from the kernel), not killed by procviz.
-        let exits: Vec<_> = run
-            .iter()
-            .filter_map(|e| match e.kind {
-                EventKind::ProcessExited {
-                    status, killed_by, ..
-                } => Some((status, killed_by)),
-                _ => None,
-            })
-            .collect();
+        let exits = exits(run);
         assert_eq!(
             exits,
             vec![(ExitStatus::Signal { signal: 9 }, None); spawned],
@@ -133,7 +116,7 @@ async fn a_fork_server_killed_mid_run_fails_the_runs_in_flight_and_the_next_run_
 
     // The next run works, its workers forked by the new fork server.
     let (mut c, _) = connect(&server).await;
-    send(&mut c, &pool(4, 300)).await;
+    send(&mut c, &pool_request(4, 300)).await;
     let mut run_c = events_until(&mut c, |e| {
         matches!(e.kind, EventKind::TaskStarted { task: 3, .. })
     })

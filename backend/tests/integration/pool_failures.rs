@@ -3,20 +3,10 @@
 //! worker that is only stopped (SIGSTOP, then SIGCONT) is not dead: its task waits for it.
 
 use shared::{
-    ClientMessage, DemoRequest, Event, EventKind, ExitStatus, KillReason, PoolParams, ProcId,
-    RunOutcome, TaskResult,
+    ClientMessage, Event, EventKind, ExitStatus, KillReason, ProcId, RunOutcome, TaskResult,
 };
 use std::time::Duration;
 use testkit::*;
-
-fn pool(tasks: u64, task_ms: u64) -> ClientMessage {
-    ClientMessage::start(DemoRequest::Pool(PoolParams {
-        tasks,
-        task_ms,
-        fail: vec![],
-        ..PoolParams::default()
-    }))
-}
 
 fn worker_of(events: &[Event], task: u64) -> Option<ProcId> {
     events.iter().find_map(|e| match e.kind {
@@ -60,7 +50,7 @@ fn results(events: &[Event]) -> Vec<(u64, TaskResult)> {
 async fn kill_busy_worker(from_page: bool) {
     let server = Server::start();
     let (mut ws, _) = connect(&server).await;
-    send(&mut ws, &pool(8, 1000)).await;
+    send(&mut ws, &pool_request(8, 1000)).await;
     let mut events = events_until(&mut ws, |e| {
         matches!(e.kind, EventKind::TaskStarted { task: 2, .. })
     })
@@ -172,7 +162,7 @@ fn state_of(pid: u32) -> Option<char> {
 async fn a_worker_stopped_and_continued_mid_task_only_delays_its_task() {
     let server = Server::start();
     let (mut ws, _) = connect(&server).await;
-    send(&mut ws, &pool(8, 1000)).await;
+    send(&mut ws, &pool_request(8, 1000)).await;
     let mut events = events_until(&mut ws, |e| {
         matches!(e.kind, EventKind::TaskStarted { task: 2, .. })
     })
@@ -248,7 +238,7 @@ async fn a_worker_killed_while_idle_does_not_wedge_the_pool() {
     let server = Server::start();
     let (mut ws, _) = connect(&server).await;
     // Two tasks for four workers: two workers stay idle.
-    send(&mut ws, &pool(2, 800)).await;
+    send(&mut ws, &pool_request(2, 800)).await;
     let mut events = events_until(&mut ws, |e| {
         matches!(e.kind, EventKind::TaskStarted { task: 1, .. })
     })
@@ -288,7 +278,7 @@ async fn a_worker_killed_while_idle_does_not_wedge_the_pool() {
 async fn cancelling_a_pool_terminates_its_workers() {
     let server = Server::start();
     let (mut ws, _) = connect(&server).await;
-    send(&mut ws, &pool(8, 5000)).await;
+    send(&mut ws, &pool_request(8, 5000)).await;
     let mut events = events_until(&mut ws, |e| {
         matches!(e.kind, EventKind::TaskStarted { task: 3, .. })
     })
@@ -321,7 +311,7 @@ async fn cancelling_a_pool_terminates_its_workers() {
 async fn killing_the_main_process_or_a_finished_run_is_refused() {
     let server = Server::start();
     let (mut ws, _) = connect(&server).await;
-    send(&mut ws, &pool(1, 0)).await;
+    send(&mut ws, &pool_request(1, 0)).await;
     let (events, _) = events_until_finished(&mut ws).await;
     let run = events[0].run;
     send(

@@ -30,15 +30,7 @@ async fn cancel_terminates_the_children_and_records_why() {
     let run = shared::RunId(1);
     send(&mut ws, &ClientMessage::CancelRun { run }).await;
     let (events, _) = events_until_finished(&mut ws).await;
-    let exits: Vec<_> = events
-        .iter()
-        .filter_map(|e| match e.kind {
-            EventKind::ProcessExited {
-                status, killed_by, ..
-            } => Some((status, killed_by)),
-            _ => None,
-        })
-        .collect();
+    let exits = exits(&events);
     assert_eq!(exits.len(), 2);
     for (status, by) in exits {
         assert_eq!(status, ExitStatus::Signal { signal: 15 });
