@@ -154,7 +154,7 @@ impl RunContext {
         name: String,
         exec: ExecSpec,
     ) -> Result<ChildHandle, DemoError> {
-        self.spawn_spec(name, Vec::new(), ChildKind::Exec, None, None, Some(exec))
+        self.spawn_child(name, Vec::new(), ChildKind::Exec(exec), None, None)
             .await
     }
 
@@ -178,19 +178,6 @@ impl RunContext {
         affinity: Option<Vec<u32>>,
         pool: Option<mpsc::Sender<WorkerMsg>>,
     ) -> Result<ChildHandle, DemoError> {
-        self.spawn_spec(name, script, kind, affinity, pool, None)
-            .await
-    }
-
-    async fn spawn_spec(
-        &mut self,
-        name: String,
-        script: Vec<Step>,
-        kind: ChildKind,
-        affinity: Option<Vec<u32>>,
-        pool: Option<mpsc::Sender<WorkerMsg>>,
-        exec: Option<ExecSpec>,
-    ) -> Result<ChildHandle, DemoError> {
         if self.cancel.is_cancelled() {
             return Err(DemoError::Cancelled(self.kill_reason()));
         }
@@ -204,7 +191,6 @@ impl RunContext {
             script,
             kind,
             affinity,
-            exec,
         };
         let wiring = Wiring {
             sink: self.sink.clone(),
