@@ -140,7 +140,8 @@ impl RunContext {
         self.interpreter.as_ref()
     }
 
-    /// Samples the threads of `pid` (a process the run did not spawn itself) as `proc`.
+    /// Samples the threads of `pid` as `proc` (every child the run spawns is; a Python run also
+    /// names the processes its program forked).
     pub fn watch(&self, proc: ProcId, pid: u32) {
         if let Some(sampler) = &self.sampler {
             sampler.watch(proc, pid);
@@ -203,9 +204,7 @@ impl RunContext {
             supervisors: self.supervisors.clone(),
         };
         let child = spawn_child(&self.zygote, spec, &self.groups, wiring).await?;
-        if let Some(sampler) = &self.sampler {
-            sampler.watch(proc, child.pid);
-        }
+        self.watch(proc, child.pid);
         self.children.insert(proc, (child.pid, name, own));
         Ok(child)
     }
