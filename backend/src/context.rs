@@ -76,6 +76,18 @@ pub struct ContextParts {
     pub interpreter: Option<Result<shared::Interpreter, String>>,
 }
 
+/// SIGKILLs one process of a run, `proc` with PID `pid` (a kill from the page); one that is
+/// already gone is no error.
+pub fn kill_process(proc: ProcId, pid: u32) {
+    match nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    ) {
+        Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
+        Err(e) => tracing::warn!(?proc, error = %e, "kill failed"),
+    }
+}
+
 /// What a demo uses to act within its run.
 pub struct RunContext {
     sink: EventSink,
@@ -236,13 +248,7 @@ impl RunContext {
                 if let Some((pid, _, own)) = self.children.get(&proc) {
                     // The first reason wins; a repeated kill changes nothing.
                     let _first = own.set(KillReason::User);
-                    match nix::sys::signal::kill(
-                        nix::unistd::Pid::from_raw(*pid as i32),
-                        nix::sys::signal::Signal::SIGKILL,
-                    ) {
-                        Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
-                        Err(e) => tracing::warn!(?proc, error = %e, "kill failed"),
-                    }
+                    kill_process(proc, *pid);
                 }
             }
         }

@@ -27,7 +27,7 @@
 
 use crate::child::zygote::ExecSpec;
 use crate::clock::monotonic_ns;
-use crate::context::{DemoError, RunCommand, RunContext};
+use crate::context::{DemoError, RunCommand, RunContext, kill_process};
 use crate::python::trace::{Action, ConnId, Mapper};
 use shared::{KillReason, ProcId, PythonParams, PythonProgram};
 use std::os::unix::fs::DirBuilderExt;
@@ -268,13 +268,7 @@ impl Traced<'_> {
         match proc.and_then(|p| self.mapper.live(p).map(|pid| (p, pid))) {
             Some((proc, pid)) if proc != self.main => {
                 self.mapper.killed(proc, KillReason::User);
-                match nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid as i32),
-                    nix::sys::signal::Signal::SIGKILL,
-                ) {
-                    Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
-                    Err(e) => tracing::warn!(?proc, error = %e, "kill failed"),
-                }
+                kill_process(proc, pid);
             }
             _ => self.ctx.apply(command),
         }
