@@ -230,26 +230,15 @@ impl Traced<'_> {
     async fn take(&mut self, msg: Msg, rx: &mut mpsc::Receiver<Msg>) {
         let mut actions = Vec::new();
         let mut main_ended = false;
-        let mut next = Some(msg);
         // Up to 256 lines per batch of events.
-        for _ in 0..256 {
-            let Some(msg) = next.take() else { break };
-            if let Msg::Closed(conn, _) = &msg {
-                main_ended |= self.mapper.is_main(*conn);
-            }
+        let batch = std::iter::once(msg).chain(std::iter::from_fn(|| rx.try_recv().ok()));
+        for msg in batch.take(256) {
             actions.extend(match msg {
                 Msg::Line(conn, line) => self.mapper.line(conn, &line),
-                Msg::Closed(conn, t) => self.mapper.closed(conn, t),
-            });
-            next = rx.try_recv().ok();
-        }
-        if let Some(msg) = next {
-            if let Msg::Closed(conn, _) = &msg {
-                main_ended |= self.mapper.is_main(*conn);
-            }
-            actions.extend(match msg {
-                Msg::Line(conn, line) => self.mapper.line(conn, &line),
-                Msg::Closed(conn, t) => self.mapper.closed(conn, t),
+                Msg::Closed(conn, t) => {
+                    main_ended |= self.mapper.is_main(conn);
+                    self.mapper.closed(conn, t)
+                }
             });
         }
         self.act(actions).await;
