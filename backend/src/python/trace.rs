@@ -105,7 +105,6 @@ struct Job {
     cs: u64,
     n: Option<u64>,
     base: Option<u64>,
-    queued: bool,
     t: u64,
     got: u64,
 }
@@ -136,6 +135,8 @@ pub struct Mapper {
     job_index: HashMap<(u32, u64, u64), usize>,
     /// Jobs whose base is known: `jobs[..settled]`.
     settled: usize,
+    /// Jobs whose tasks were queued: `jobs[..queued]`.
+    queued: usize,
     errors: HashMap<u64, (String, Option<String>)>,
     deferred: usize,
     discarded: u64,
@@ -220,6 +221,7 @@ impl Mapper {
             jobs: Vec::new(),
             job_index: HashMap::new(),
             settled: 0,
+            queued: 0,
             errors: HashMap::new(),
             deferred: 0,
             discarded: 0,
@@ -570,21 +572,17 @@ impl Mapper {
             self.jobs[i].base = Some(base);
             self.settled += 1;
         }
-        for i in 0..self.settled {
-            let job = &self.jobs[i];
-            if let (false, Some(base), Some(n)) = (job.queued, job.base, job.n) {
-                let t = job.t;
-                self.jobs[i].queued = true;
-                if n > 0 {
-                    self.emit(
-                        out,
-                        t,
-                        EventKind::TasksQueued {
-                            first: base,
-                            count: n,
-                        },
-                    );
-                }
+        // A job is queued once its base and size are known; the next job's base needs this
+        // one's size, so the queued jobs are a prefix of the settled ones.
+        while self.queued < self.settled {
+            let job = &self.jobs[self.queued];
+            let (Some(first), Some(count)) = (job.base, job.n) else {
+                break;
+            };
+            let t = job.t;
+            self.queued += 1;
+            if count > 0 {
+                self.emit(out, t, EventKind::TasksQueued { first, count });
             }
         }
     }
@@ -758,7 +756,6 @@ impl Mapper {
                     cs,
                     n,
                     base: None,
-                    queued: false,
                     t,
                     got: 0,
                 });
@@ -1040,6 +1037,39 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn a_job_after_an_imap_of_unknown_length_is_numbered_once_that_length_is_known() {
+        let mut m = mapper();
+        let queued = |events: Vec<EventKind>| -> Vec<(u64, u64)> {
+            events
+                .into_iter()
+                .filter_map(|e| match e {
+                    EventKind::TasksQueued { first, count } => Some((first, count)),
+                    _ => None,
+                })
+                .collect()
+        };
+        let before = feed(
+            &mut m,
+            1,
+            &[
+                r#"{"k":"hello","t":2000,"pid":100,"ppid":1,"via":"exec"}"#,
+                r#"{"k":"job","t":3000,"pool":1,"job":0,"api":"imap","cs":1}"#,
+                r#"{"k":"job","t":4000,"pool":1,"job":1,"api":"map","cs":1,"n":3}"#,
+            ],
+        );
+        assert_eq!(queued(before), []);
+        let after = feed(
+            &mut m,
+            1,
+            &[
+                r#"{"k":"jobn","t":5000,"pool":1,"job":0,"n":5}"#,
+                r#"{"k":"job","t":6000,"pool":1,"job":2,"api":"apply_async","cs":1,"n":1}"#,
+            ],
+        );
+        assert_eq!(queued(after), [(0, 5), (5, 3), (8, 1)]);
     }
 
     #[test]
