@@ -69,6 +69,7 @@ struct Proc {
     exited: bool,
     killed_by: Option<KillReason>,
     name: String,
+    /// An unfinished output line per stream, in [`STREAMS`] order.
     partial: [Option<String>; 2],
 }
 
@@ -98,6 +99,17 @@ struct Pool {
     t: u64,
     started: bool,
     terminated: bool,
+}
+
+impl Pool {
+    fn new(size: u32, t: u64) -> Self {
+        Pool {
+            size,
+            t,
+            started: false,
+            terminated: false,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -151,9 +163,17 @@ fn unum(v: &Value, key: &str) -> Option<u64> {
     v.get(key).and_then(Value::as_u64)
 }
 
+/// A pid field.
+fn pid_at(v: &Value, key: &str) -> Option<u32> {
+    unum(v, key).and_then(|p| u32::try_from(p).ok())
+}
+
 fn text(v: &Value, key: &str) -> Option<String> {
     v.get(key).and_then(Value::as_str).map(str::to_string)
 }
+
+/// The stream of `Proc::partial`'s slot `i`.
+const STREAMS: [Stream; 2] = [Stream::Stdout, Stream::Stderr];
 
 fn api_of(name: &str) -> PoolApi {
     match name {
@@ -341,14 +361,9 @@ impl Mapper {
             self.discarded += 1;
             return out;
         };
-        let c = self.conns.entry(conn).or_default();
-        if !c.deferred.is_empty() {
-            if self.deferred >= MAX_DEFERRED {
-                self.discarded += 1;
-            } else {
-                c.deferred.push_back(v);
-                self.deferred += 1;
-            }
+        if !self.conns.entry(conn).or_default().deferred.is_empty() {
+            // Behind a waiting line of its connection.
+            self.defer(conn, v);
             return out;
         }
         let unblocks = matches!(
@@ -356,12 +371,7 @@ impl Mapper {
             Some("spawn" | "job" | "jobn" | "hello")
         );
         if self.apply(conn, &v, &mut out).is_err() {
-            if self.deferred >= MAX_DEFERRED {
-                self.discarded += 1;
-            } else if let Some(c) = self.conns.get_mut(&conn) {
-                c.deferred.push_back(v);
-                self.deferred += 1;
-            }
+            self.defer(conn, v);
         }
         if unblocks {
             self.retry(&mut out);
@@ -369,8 +379,22 @@ impl Mapper {
         out
     }
 
+    /// Keeps `v` to wait in its connection's queue (or counts it discarded when
+    /// [`MAX_DEFERRED`] lines wait).
+    fn defer(&mut self, conn: ConnId, v: Value) {
+        if self.deferred >= MAX_DEFERRED {
+            self.discarded += 1;
+        } else if let Some(c) = self.conns.get_mut(&conn) {
+            c.deferred.push_back(v);
+            self.deferred += 1;
+        }
+    }
+
     /// Processes waiting lines that can now be numbered, connection by connection in order.
     fn retry(&mut self, out: &mut Vec<Action>) {
+        if self.deferred == 0 {
+            return;
+        }
         let waiting: Vec<ConnId> = self
             .conns
             .iter()
@@ -547,12 +571,7 @@ impl Mapper {
             .filter_map(|(i, s)| s.take().map(|s| (i, s)))
             .collect();
         for (i, text) in pieces {
-            let stream = if i == 0 {
-                Stream::Stdout
-            } else {
-                Stream::Stderr
-            };
-            self.output(proc, stream, text, t, out);
+            self.output(proc, STREAMS[i], text, t, out);
         }
     }
 
@@ -615,7 +634,7 @@ impl Mapper {
         let kind = v.get("k").and_then(Value::as_str).unwrap_or("");
         let t = unum(v, "t").unwrap_or(0);
         if kind == "hello" {
-            let Some(pid) = unum(v, "pid").and_then(|p| u32::try_from(p).ok()) else {
+            let Some(pid) = pid_at(v, "pid") else {
                 return Ok(());
             };
             if let Some(c) = self.conns.get_mut(&conn) {
@@ -633,9 +652,7 @@ impl Mapper {
                     started = main;
                 }
                 if first {
-                    p.ppid = unum(v, "ppid")
-                        .and_then(|p| u32::try_from(p).ok())
-                        .unwrap_or(0);
+                    p.ppid = pid_at(v, "ppid").unwrap_or(0);
                 }
             }
             if started {
@@ -656,7 +673,7 @@ impl Mapper {
         let me = self.proc_of(pid);
         match kind {
             "spawn" => {
-                let Some(child) = unum(v, "pid").and_then(|p| u32::try_from(p).ok()) else {
+                let Some(child) = pid_at(v, "pid") else {
                     return Ok(());
                 };
                 let name = text(v, "name").unwrap_or_else(|| format!("python (pid {child})"));
@@ -665,7 +682,7 @@ impl Mapper {
                 if let (Some(pool), Some(p)) = (unum(v, "pool"), self.procs.get_mut(&child)) {
                     p.pool = Some((pid, pool));
                 }
-                if let Some(old) = unum(v, "replaces").and_then(|p| u32::try_from(p).ok())
+                if let Some(old) = pid_at(v, "replaces")
                     && let Some(exited) = self.procs.get(&old).map(|p| p.proc)
                 {
                     self.emit(
@@ -680,9 +697,7 @@ impl Mapper {
             }
             "start" => {
                 let hello_t = self.procs.get(&pid).and_then(|p| p.hello_t).unwrap_or(t);
-                let parent = unum(v, "parent")
-                    .and_then(|p| u32::try_from(p).ok())
-                    .map_or(self.main, |p| self.proc_of(p));
+                let parent = pid_at(v, "parent").map_or(self.main, |p| self.proc_of(p));
                 let name = text(v, "name").unwrap_or_else(|| format!("python (pid {pid})"));
                 self.announce(pid, hello_t, name, parent, out);
                 let cpus = v
@@ -703,7 +718,7 @@ impl Mapper {
                 }
             }
             "reaped" => {
-                let Some(child) = unum(v, "pid").and_then(|p| u32::try_from(p).ok()) else {
+                let Some(child) = pid_at(v, "pid") else {
                     return Ok(());
                 };
                 self.know(child, out);
@@ -715,27 +730,15 @@ impl Mapper {
             }
             "pool" => {
                 let key = (pid, unum(v, "pool").unwrap_or(0));
-                self.pools.insert(
-                    key,
-                    Pool {
-                        size: unum(v, "size").unwrap_or(0) as u32,
-                        t,
-                        started: false,
-                        terminated: false,
-                    },
-                );
+                let size = unum(v, "size").unwrap_or(0) as u32;
+                self.pools.insert(key, Pool::new(size, t));
             }
             "job" => {
                 let pool = unum(v, "pool").unwrap_or(0);
                 let api = api_of(&text(v, "api").unwrap_or_default());
                 let cs = unum(v, "cs").unwrap_or(1).max(1);
                 let n = unum(v, "n");
-                let entry = self.pools.entry((pid, pool)).or_insert(Pool {
-                    size: 0,
-                    t,
-                    started: false,
-                    terminated: false,
-                });
+                let entry = self.pools.entry((pid, pool)).or_insert(Pool::new(0, t));
                 if !entry.started {
                     entry.started = true;
                     let (workers, pool_t) = (entry.size, entry.t);
@@ -891,12 +894,7 @@ impl Mapper {
                 if partial && joined.len() < MAX_PARTIAL {
                     p.partial[fd] = Some(joined);
                 } else {
-                    let stream = if fd == 0 {
-                        Stream::Stdout
-                    } else {
-                        Stream::Stderr
-                    };
-                    self.output(me, stream, joined, t, out);
+                    self.output(me, STREAMS[fd], joined, t, out);
                 }
             }
             "err" => {
