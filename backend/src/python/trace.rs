@@ -947,14 +947,16 @@ mod tests {
             .collect()
     }
 
+    /// The main process's `hello` at `t`, on connection 1.
+    fn main_hello(m: &mut Mapper, t: u64) {
+        let line = format!(r#"{{"k":"hello","t":{t},"pid":{MAIN},"ppid":1,"via":"exec"}}"#);
+        feed(m, 1, &[&line]);
+    }
+
     #[test]
     fn a_worker_line_read_before_its_pool_is_known_waits_for_it() {
         let mut m = mapper();
-        feed(
-            &mut m,
-            1,
-            &[r#"{"k":"hello","t":2000,"pid":100,"ppid":1,"via":"exec"}"#],
-        );
+        main_hello(&mut m, 2000);
         // The worker's lines arrive before the parent's spawn and job lines were read.
         let early = feed(
             &mut m,
@@ -1049,11 +1051,11 @@ mod tests {
                 })
                 .collect()
         };
+        main_hello(&mut m, 2000);
         let before = feed(
             &mut m,
             1,
             &[
-                r#"{"k":"hello","t":2000,"pid":100,"ppid":1,"via":"exec"}"#,
                 r#"{"k":"job","t":3000,"pool":1,"job":0,"api":"imap","cs":1}"#,
                 r#"{"k":"job","t":4000,"pool":1,"job":1,"api":"map","cs":1,"n":3}"#,
             ],
@@ -1073,11 +1075,7 @@ mod tests {
     #[test]
     fn a_reaped_child_exits_after_its_last_line_with_the_signal_and_who_sent_it() {
         let mut m = mapper();
-        feed(
-            &mut m,
-            1,
-            &[r#"{"k":"hello","t":2000,"pid":100,"ppid":1,"via":"exec"}"#],
-        );
+        main_hello(&mut m, 2000);
         feed(
             &mut m,
             2,
@@ -1130,11 +1128,7 @@ mod tests {
             3,
             |_| Vec::new(),
         );
-        feed(
-            &mut m,
-            1,
-            &[r#"{"k":"hello","t":1,"pid":100,"ppid":1,"via":"exec"}"#],
-        );
+        main_hello(&mut m, 1);
         let out = feed(
             &mut m,
             1,
