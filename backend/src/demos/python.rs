@@ -86,17 +86,6 @@ impl Drop for RunDir {
     }
 }
 
-/// The cores `pid` may run on.
-fn cpus_of(pid: u32) -> Vec<u32> {
-    let Ok(set) = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(pid as i32)) else {
-        return Vec::new();
-    };
-    (0..nix::sched::CpuSet::count())
-        .filter(|&c| set.is_set(c).unwrap_or(false))
-        .map(|c| c as u32)
-        .collect()
-}
-
 /// The environment of the interpreter: the server's, with the tracer's directory first on
 /// `PYTHONPATH` and the socket named.
 fn environment(dir: &Path, socket: &Path) -> Vec<(String, String)> {
@@ -327,7 +316,7 @@ pub async fn run(p: &PythonParams, ctx: &mut RunContext) -> Result<(), DemoError
         main.proc,
         main.pid,
         MAX_PROCESSES,
-        cpus_of,
+        crate::worker::cpus_of,
     );
     let cancel = ctx.cancelled().clone();
     let mut traced = Traced {
