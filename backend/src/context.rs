@@ -76,6 +76,18 @@ pub struct ContextParts {
     pub interpreter: Option<Result<shared::Interpreter, String>>,
 }
 
+/// SIGKILLs one process of a run, `proc` with PID `pid` (a kill from the page); one that is
+/// already gone is no error.
+pub fn kill_process(proc: ProcId, pid: u32) {
+    match nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    ) {
+        Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
+        Err(e) => tracing::warn!(?proc, error = %e, "kill failed"),
+    }
+}
+
 /// What a demo uses to act within its run.
 pub struct RunContext {
     sink: EventSink,
@@ -140,7 +152,8 @@ impl RunContext {
         self.interpreter.as_ref()
     }
 
-    /// Samples the threads of `pid` (a process the run did not spawn itself) as `proc`.
+    /// Samples the threads of `pid` as `proc` (every child the run spawns is; a Python run also
+    /// names the processes its program forked).
     pub fn watch(&self, proc: ProcId, pid: u32) {
         if let Some(sampler) = &self.sampler {
             sampler.watch(proc, pid);
@@ -154,7 +167,7 @@ impl RunContext {
         name: String,
         exec: ExecSpec,
     ) -> Result<ChildHandle, DemoError> {
-        self.spawn_spec(name, Vec::new(), ChildKind::Exec, None, None, Some(exec))
+        self.spawn_child(name, Vec::new(), ChildKind::Exec(exec), None, None)
             .await
     }
 
@@ -178,19 +191,6 @@ impl RunContext {
         affinity: Option<Vec<u32>>,
         pool: Option<mpsc::Sender<WorkerMsg>>,
     ) -> Result<ChildHandle, DemoError> {
-        self.spawn_spec(name, script, kind, affinity, pool, None)
-            .await
-    }
-
-    async fn spawn_spec(
-        &mut self,
-        name: String,
-        script: Vec<Step>,
-        kind: ChildKind,
-        affinity: Option<Vec<u32>>,
-        pool: Option<mpsc::Sender<WorkerMsg>>,
-        exec: Option<ExecSpec>,
-    ) -> Result<ChildHandle, DemoError> {
         if self.cancel.is_cancelled() {
             return Err(DemoError::Cancelled(self.kill_reason()));
         }
@@ -204,7 +204,6 @@ impl RunContext {
             script,
             kind,
             affinity,
-            exec,
         };
         let wiring = Wiring {
             sink: self.sink.clone(),
@@ -217,9 +216,7 @@ impl RunContext {
             supervisors: self.supervisors.clone(),
         };
         let child = spawn_child(&self.zygote, spec, &self.groups, wiring).await?;
-        if let Some(sampler) = &self.sampler {
-            sampler.watch(proc, child.pid);
-        }
+        self.watch(proc, child.pid);
         self.children.insert(proc, (child.pid, name, own));
         Ok(child)
     }
@@ -251,13 +248,7 @@ impl RunContext {
                 if let Some((pid, _, own)) = self.children.get(&proc) {
                     // The first reason wins; a repeated kill changes nothing.
                     let _first = own.set(KillReason::User);
-                    match nix::sys::signal::kill(
-                        nix::unistd::Pid::from_raw(*pid as i32),
-                        nix::sys::signal::Signal::SIGKILL,
-                    ) {
-                        Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
-                        Err(e) => tracing::warn!(?proc, error = %e, "kill failed"),
-                    }
+                    kill_process(proc, *pid);
                 }
             }
         }

@@ -204,9 +204,14 @@ impl Inbox {
 
 /// The cores this process may run on, ascending.
 pub fn allowed_cpus() -> Vec<u32> {
+    cpus_of(0)
+}
+
+/// The cores process `pid` (0: this one) may run on, ascending; none if they cannot be read.
+pub fn cpus_of(pid: u32) -> Vec<u32> {
     use nix::sched::{CpuSet, sched_getaffinity};
     use nix::unistd::Pid;
-    match sched_getaffinity(Pid::from_raw(0)) {
+    match sched_getaffinity(Pid::from_raw(pid as i32)) {
         Ok(set) => (0..CpuSet::count())
             .filter(|&i| set.is_set(i).unwrap_or(false))
             .map(|i| i as u32)

@@ -37,7 +37,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::task::TaskTracker;
-use zygote::{ChildKind, ExecSpec, Exit, SpawnRequest, Spawned, Zygote, ZygoteError};
+use zygote::{ChildKind, Exit, SpawnRequest, Spawned, Zygote, ZygoteError};
 
 /// How long a supervisor waits for a child's pipes to close after it exited (a grandchild may
 /// still hold them).
@@ -79,8 +79,6 @@ pub struct ChildSpec {
     pub kind: ChildKind,
     /// The cores it may run on (absent: the server's own affinity).
     pub affinity: Option<Vec<u32>>,
-    /// For [`ChildKind::Exec`]: the program it execs.
-    pub exec: Option<ExecSpec>,
 }
 
 /// Who asked for a child's death: its own entry (a kill from the page) or the run's (cancel,
@@ -167,6 +165,10 @@ pub async fn spawn_child(
     let (ours, theirs) = std::os::unix::net::UnixStream::pair().map_err(control_error)?;
     let (out_r, out_w) = pipe().map_err(control_error)?;
     let (err_r, err_w) = pipe().map_err(control_error)?;
+    let pool_worker = match &spec.kind {
+        ChildKind::PoolWorker { .. } => true,
+        ChildKind::Process { .. } | ChildKind::Exec(_) => false,
+    };
     let request = SpawnRequest {
         id: 0,
         name: spec.name.clone(),
@@ -174,7 +176,6 @@ pub async fn spawn_child(
         script: spec.script,
         pgid: groups.current().unwrap_or(0),
         affinity: spec.affinity,
-        exec: spec.exec,
     };
     // Stamped before fork: the child's own `Started` report can reach us before the fork
     // server answers, and must not precede its spawn on the timeline.
@@ -214,8 +215,8 @@ pub async fn spawn_child(
     }
     // A pool worker receives its tasks on the control channel: keep a second descriptor of
     // our end for writing (closing it later does not shut the channel down).
-    let input = match spec.kind {
-        ChildKind::PoolWorker { .. } => Some(
+    let input = if pool_worker {
+        Some(
             ours.try_clone()
                 .and_then(|s| {
                     s.set_nonblocking(true)?;
@@ -225,8 +226,9 @@ pub async fn spawn_child(
                     name: spec.name.clone(),
                     source,
                 })?,
-        ),
-        ChildKind::Process { .. } | ChildKind::Exec => None,
+        )
+    } else {
+        None
     };
     match ours
         .set_nonblocking(true)

@@ -27,7 +27,7 @@
 
 use crate::child::zygote::ExecSpec;
 use crate::clock::monotonic_ns;
-use crate::context::{DemoError, RunCommand, RunContext};
+use crate::context::{DemoError, RunCommand, RunContext, kill_process};
 use crate::python::trace::{Action, ConnId, Mapper};
 use shared::{KillReason, ProcId, PythonParams, PythonProgram};
 use std::os::unix::fs::DirBuilderExt;
@@ -84,17 +84,6 @@ impl Drop for RunDir {
             tracing::warn!(dir = %self.0.display(), error = %e, "could not remove the run's directory");
         }
     }
-}
-
-/// The cores `pid` may run on.
-fn cpus_of(pid: u32) -> Vec<u32> {
-    let Ok(set) = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(pid as i32)) else {
-        return Vec::new();
-    };
-    (0..nix::sched::CpuSet::count())
-        .filter(|&c| set.is_set(c).unwrap_or(false))
-        .map(|c| c as u32)
-        .collect()
 }
 
 /// The environment of the interpreter: the server's, with the tracer's directory first on
@@ -230,26 +219,15 @@ impl Traced<'_> {
     async fn take(&mut self, msg: Msg, rx: &mut mpsc::Receiver<Msg>) {
         let mut actions = Vec::new();
         let mut main_ended = false;
-        let mut next = Some(msg);
         // Up to 256 lines per batch of events.
-        for _ in 0..256 {
-            let Some(msg) = next.take() else { break };
-            if let Msg::Closed(conn, _) = &msg {
-                main_ended |= self.mapper.is_main(*conn);
-            }
+        let batch = std::iter::once(msg).chain(std::iter::from_fn(|| rx.try_recv().ok()));
+        for msg in batch.take(256) {
             actions.extend(match msg {
                 Msg::Line(conn, line) => self.mapper.line(conn, &line),
-                Msg::Closed(conn, t) => self.mapper.closed(conn, t),
-            });
-            next = rx.try_recv().ok();
-        }
-        if let Some(msg) = next {
-            if let Msg::Closed(conn, _) = &msg {
-                main_ended |= self.mapper.is_main(*conn);
-            }
-            actions.extend(match msg {
-                Msg::Line(conn, line) => self.mapper.line(conn, &line),
-                Msg::Closed(conn, t) => self.mapper.closed(conn, t),
+                Msg::Closed(conn, t) => {
+                    main_ended |= self.mapper.is_main(conn);
+                    self.mapper.closed(conn, t)
+                }
             });
         }
         self.act(actions).await;
@@ -268,13 +246,7 @@ impl Traced<'_> {
         match proc.and_then(|p| self.mapper.live(p).map(|pid| (p, pid))) {
             Some((proc, pid)) if proc != self.main => {
                 self.mapper.killed(proc, KillReason::User);
-                match nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid as i32),
-                    nix::sys::signal::Signal::SIGKILL,
-                ) {
-                    Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
-                    Err(e) => tracing::warn!(?proc, error = %e, "kill failed"),
-                }
+                kill_process(proc, pid);
             }
             _ => self.ctx.apply(command),
         }
@@ -344,7 +316,7 @@ pub async fn run(p: &PythonParams, ctx: &mut RunContext) -> Result<(), DemoError
         main.proc,
         main.pid,
         MAX_PROCESSES,
-        cpus_of,
+        crate::worker::cpus_of,
     );
     let cancel = ctx.cancelled().clone();
     let mut traced = Traced {

@@ -69,6 +69,7 @@ struct Proc {
     exited: bool,
     killed_by: Option<KillReason>,
     name: String,
+    /// An unfinished output line per stream, in [`STREAMS`] order.
     partial: [Option<String>; 2],
 }
 
@@ -100,12 +101,22 @@ struct Pool {
     terminated: bool,
 }
 
+impl Pool {
+    fn new(size: u32, t: u64) -> Self {
+        Pool {
+            size,
+            t,
+            started: false,
+            terminated: false,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Job {
     cs: u64,
     n: Option<u64>,
     base: Option<u64>,
-    queued: bool,
     t: u64,
     got: u64,
 }
@@ -136,6 +147,8 @@ pub struct Mapper {
     job_index: HashMap<(u32, u64, u64), usize>,
     /// Jobs whose base is known: `jobs[..settled]`.
     settled: usize,
+    /// Jobs whose tasks were queued: `jobs[..queued]`.
+    queued: usize,
     errors: HashMap<u64, (String, Option<String>)>,
     deferred: usize,
     discarded: u64,
@@ -150,9 +163,17 @@ fn unum(v: &Value, key: &str) -> Option<u64> {
     v.get(key).and_then(Value::as_u64)
 }
 
+/// A pid field.
+fn pid_at(v: &Value, key: &str) -> Option<u32> {
+    unum(v, key).and_then(|p| u32::try_from(p).ok())
+}
+
 fn text(v: &Value, key: &str) -> Option<String> {
     v.get(key).and_then(Value::as_str).map(str::to_string)
 }
+
+/// The stream of `Proc::partial`'s slot `i`.
+const STREAMS: [Stream; 2] = [Stream::Stdout, Stream::Stderr];
 
 fn api_of(name: &str) -> PoolApi {
     match name {
@@ -220,6 +241,7 @@ impl Mapper {
             jobs: Vec::new(),
             job_index: HashMap::new(),
             settled: 0,
+            queued: 0,
             errors: HashMap::new(),
             deferred: 0,
             discarded: 0,
@@ -339,14 +361,9 @@ impl Mapper {
             self.discarded += 1;
             return out;
         };
-        let c = self.conns.entry(conn).or_default();
-        if !c.deferred.is_empty() {
-            if self.deferred >= MAX_DEFERRED {
-                self.discarded += 1;
-            } else {
-                c.deferred.push_back(v);
-                self.deferred += 1;
-            }
+        if !self.conns.entry(conn).or_default().deferred.is_empty() {
+            // Behind a waiting line of its connection.
+            self.defer(conn, v);
             return out;
         }
         let unblocks = matches!(
@@ -354,12 +371,7 @@ impl Mapper {
             Some("spawn" | "job" | "jobn" | "hello")
         );
         if self.apply(conn, &v, &mut out).is_err() {
-            if self.deferred >= MAX_DEFERRED {
-                self.discarded += 1;
-            } else if let Some(c) = self.conns.get_mut(&conn) {
-                c.deferred.push_back(v);
-                self.deferred += 1;
-            }
+            self.defer(conn, v);
         }
         if unblocks {
             self.retry(&mut out);
@@ -367,8 +379,22 @@ impl Mapper {
         out
     }
 
+    /// Keeps `v` to wait in its connection's queue (or counts it discarded when
+    /// [`MAX_DEFERRED`] lines wait).
+    fn defer(&mut self, conn: ConnId, v: Value) {
+        if self.deferred >= MAX_DEFERRED {
+            self.discarded += 1;
+        } else if let Some(c) = self.conns.get_mut(&conn) {
+            c.deferred.push_back(v);
+            self.deferred += 1;
+        }
+    }
+
     /// Processes waiting lines that can now be numbered, connection by connection in order.
     fn retry(&mut self, out: &mut Vec<Action>) {
+        if self.deferred == 0 {
+            return;
+        }
         let waiting: Vec<ConnId> = self
             .conns
             .iter()
@@ -545,12 +571,7 @@ impl Mapper {
             .filter_map(|(i, s)| s.take().map(|s| (i, s)))
             .collect();
         for (i, text) in pieces {
-            let stream = if i == 0 {
-                Stream::Stdout
-            } else {
-                Stream::Stderr
-            };
-            self.output(proc, stream, text, t, out);
+            self.output(proc, STREAMS[i], text, t, out);
         }
     }
 
@@ -570,21 +591,17 @@ impl Mapper {
             self.jobs[i].base = Some(base);
             self.settled += 1;
         }
-        for i in 0..self.settled {
-            let job = &self.jobs[i];
-            if let (false, Some(base), Some(n)) = (job.queued, job.base, job.n) {
-                let t = job.t;
-                self.jobs[i].queued = true;
-                if n > 0 {
-                    self.emit(
-                        out,
-                        t,
-                        EventKind::TasksQueued {
-                            first: base,
-                            count: n,
-                        },
-                    );
-                }
+        // A job is queued once its base and size are known; the next job's base needs this
+        // one's size, so the queued jobs are a prefix of the settled ones.
+        while self.queued < self.settled {
+            let job = &self.jobs[self.queued];
+            let (Some(first), Some(count)) = (job.base, job.n) else {
+                break;
+            };
+            let t = job.t;
+            self.queued += 1;
+            if count > 0 {
+                self.emit(out, t, EventKind::TasksQueued { first, count });
             }
         }
     }
@@ -617,7 +634,7 @@ impl Mapper {
         let kind = v.get("k").and_then(Value::as_str).unwrap_or("");
         let t = unum(v, "t").unwrap_or(0);
         if kind == "hello" {
-            let Some(pid) = unum(v, "pid").and_then(|p| u32::try_from(p).ok()) else {
+            let Some(pid) = pid_at(v, "pid") else {
                 return Ok(());
             };
             if let Some(c) = self.conns.get_mut(&conn) {
@@ -635,9 +652,7 @@ impl Mapper {
                     started = main;
                 }
                 if first {
-                    p.ppid = unum(v, "ppid")
-                        .and_then(|p| u32::try_from(p).ok())
-                        .unwrap_or(0);
+                    p.ppid = pid_at(v, "ppid").unwrap_or(0);
                 }
             }
             if started {
@@ -658,7 +673,7 @@ impl Mapper {
         let me = self.proc_of(pid);
         match kind {
             "spawn" => {
-                let Some(child) = unum(v, "pid").and_then(|p| u32::try_from(p).ok()) else {
+                let Some(child) = pid_at(v, "pid") else {
                     return Ok(());
                 };
                 let name = text(v, "name").unwrap_or_else(|| format!("python (pid {child})"));
@@ -667,7 +682,7 @@ impl Mapper {
                 if let (Some(pool), Some(p)) = (unum(v, "pool"), self.procs.get_mut(&child)) {
                     p.pool = Some((pid, pool));
                 }
-                if let Some(old) = unum(v, "replaces").and_then(|p| u32::try_from(p).ok())
+                if let Some(old) = pid_at(v, "replaces")
                     && let Some(exited) = self.procs.get(&old).map(|p| p.proc)
                 {
                     self.emit(
@@ -682,9 +697,7 @@ impl Mapper {
             }
             "start" => {
                 let hello_t = self.procs.get(&pid).and_then(|p| p.hello_t).unwrap_or(t);
-                let parent = unum(v, "parent")
-                    .and_then(|p| u32::try_from(p).ok())
-                    .map_or(self.main, |p| self.proc_of(p));
+                let parent = pid_at(v, "parent").map_or(self.main, |p| self.proc_of(p));
                 let name = text(v, "name").unwrap_or_else(|| format!("python (pid {pid})"));
                 self.announce(pid, hello_t, name, parent, out);
                 let cpus = v
@@ -705,7 +718,7 @@ impl Mapper {
                 }
             }
             "reaped" => {
-                let Some(child) = unum(v, "pid").and_then(|p| u32::try_from(p).ok()) else {
+                let Some(child) = pid_at(v, "pid") else {
                     return Ok(());
                 };
                 self.know(child, out);
@@ -717,27 +730,15 @@ impl Mapper {
             }
             "pool" => {
                 let key = (pid, unum(v, "pool").unwrap_or(0));
-                self.pools.insert(
-                    key,
-                    Pool {
-                        size: unum(v, "size").unwrap_or(0) as u32,
-                        t,
-                        started: false,
-                        terminated: false,
-                    },
-                );
+                let size = unum(v, "size").unwrap_or(0) as u32;
+                self.pools.insert(key, Pool::new(size, t));
             }
             "job" => {
                 let pool = unum(v, "pool").unwrap_or(0);
                 let api = api_of(&text(v, "api").unwrap_or_default());
                 let cs = unum(v, "cs").unwrap_or(1).max(1);
                 let n = unum(v, "n");
-                let entry = self.pools.entry((pid, pool)).or_insert(Pool {
-                    size: 0,
-                    t,
-                    started: false,
-                    terminated: false,
-                });
+                let entry = self.pools.entry((pid, pool)).or_insert(Pool::new(0, t));
                 if !entry.started {
                     entry.started = true;
                     let (workers, pool_t) = (entry.size, entry.t);
@@ -758,7 +759,6 @@ impl Mapper {
                     cs,
                     n,
                     base: None,
-                    queued: false,
                     t,
                     got: 0,
                 });
@@ -894,12 +894,7 @@ impl Mapper {
                 if partial && joined.len() < MAX_PARTIAL {
                     p.partial[fd] = Some(joined);
                 } else {
-                    let stream = if fd == 0 {
-                        Stream::Stdout
-                    } else {
-                        Stream::Stderr
-                    };
-                    self.output(me, stream, joined, t, out);
+                    self.output(me, STREAMS[fd], joined, t, out);
                 }
             }
             "err" => {
@@ -952,14 +947,16 @@ mod tests {
             .collect()
     }
 
+    /// The main process's `hello` at `t`, on connection 1.
+    fn main_hello(m: &mut Mapper, t: u64) {
+        let line = format!(r#"{{"k":"hello","t":{t},"pid":{MAIN},"ppid":1,"via":"exec"}}"#);
+        feed(m, 1, &[&line]);
+    }
+
     #[test]
     fn a_worker_line_read_before_its_pool_is_known_waits_for_it() {
         let mut m = mapper();
-        feed(
-            &mut m,
-            1,
-            &[r#"{"k":"hello","t":2000,"pid":100,"ppid":1,"via":"exec"}"#],
-        );
+        main_hello(&mut m, 2000);
         // The worker's lines arrive before the parent's spawn and job lines were read.
         let early = feed(
             &mut m,
@@ -1043,13 +1040,42 @@ mod tests {
     }
 
     #[test]
-    fn a_reaped_child_exits_after_its_last_line_with_the_signal_and_who_sent_it() {
+    fn a_job_after_an_imap_of_unknown_length_is_numbered_once_that_length_is_known() {
         let mut m = mapper();
-        feed(
+        let queued = |events: Vec<EventKind>| -> Vec<(u64, u64)> {
+            events
+                .into_iter()
+                .filter_map(|e| match e {
+                    EventKind::TasksQueued { first, count } => Some((first, count)),
+                    _ => None,
+                })
+                .collect()
+        };
+        main_hello(&mut m, 2000);
+        let before = feed(
             &mut m,
             1,
-            &[r#"{"k":"hello","t":2000,"pid":100,"ppid":1,"via":"exec"}"#],
+            &[
+                r#"{"k":"job","t":3000,"pool":1,"job":0,"api":"imap","cs":1}"#,
+                r#"{"k":"job","t":4000,"pool":1,"job":1,"api":"map","cs":1,"n":3}"#,
+            ],
         );
+        assert_eq!(queued(before), []);
+        let after = feed(
+            &mut m,
+            1,
+            &[
+                r#"{"k":"jobn","t":5000,"pool":1,"job":0,"n":5}"#,
+                r#"{"k":"job","t":6000,"pool":1,"job":2,"api":"apply_async","cs":1,"n":1}"#,
+            ],
+        );
+        assert_eq!(queued(after), [(0, 5), (5, 3), (8, 1)]);
+    }
+
+    #[test]
+    fn a_reaped_child_exits_after_its_last_line_with_the_signal_and_who_sent_it() {
+        let mut m = mapper();
+        main_hello(&mut m, 2000);
         feed(
             &mut m,
             2,
@@ -1102,11 +1128,7 @@ mod tests {
             3,
             |_| Vec::new(),
         );
-        feed(
-            &mut m,
-            1,
-            &[r#"{"k":"hello","t":1,"pid":100,"ppid":1,"via":"exec"}"#],
-        );
+        main_hello(&mut m, 1);
         let out = feed(
             &mut m,
             1,

@@ -33,6 +33,14 @@ fn outcome(events: &[shared::Event]) -> RunOutcome {
         .expect("run_finished")
 }
 
+/// The message of a run that failed (any other outcome panics, showing `context`).
+fn failure(events: &[shared::Event], context: &str) -> String {
+    match outcome(events) {
+        RunOutcome::Failed { message } => message,
+        other => panic!("{other:?}: {context}"),
+    }
+}
+
 fn names(events: &[shared::Event]) -> BTreeMap<ProcId, String> {
     let mut names: BTreeMap<ProcId, String> = events
         .iter()
@@ -436,12 +444,8 @@ fn a_fork_loop_is_stopped_at_the_process_limit() {
     );
     let (events, stderr, code) = run_cli(&["python", &file]);
     assert_eq!(code, 1);
-    match outcome(&events) {
-        RunOutcome::Failed { message } => {
-            assert!(message.contains("more than 64 processes"), "{message}")
-        }
-        other => panic!("{other:?}: {stderr}"),
-    }
+    let message = failure(&events, &stderr);
+    assert!(message.contains("more than 64 processes"), "{message}");
     assert!(names(&events).len() > 64);
     assert_nothing_left(&events);
 }
@@ -550,12 +554,8 @@ fn the_seed_runs_on_every_other_cpython_found() {
             run_cli(&["python", "--program", "pool_imap", "--python", &python]);
         if (major, minor) < (3, 8) {
             eprintln!("{version}: older than 3.8, refused with the reason");
-            match outcome(&events) {
-                RunOutcome::Failed { message } => {
-                    assert!(message.contains("CPython 3.8 or newer"), "{message}")
-                }
-                other => panic!("{version}: {other:?}"),
-            }
+            let message = failure(&events, version);
+            assert!(message.contains("CPython 3.8 or newer"), "{message}");
             continue;
         }
         eprintln!("{version}: ran the seed");
@@ -640,23 +640,15 @@ fn a_missing_interpreter_or_program_fails_the_run_with_the_reason() {
         "/nonexistent/python3",
     ]);
     assert_eq!(code, 1);
-    match outcome(&events) {
-        RunOutcome::Failed { message } => {
-            assert!(
-                message.contains("could not run /nonexistent/python3"),
-                "{message}"
-            )
-        }
-        other => panic!("{other:?}"),
-    }
+    let message = failure(&events, "a missing interpreter");
+    assert!(
+        message.contains("could not run /nonexistent/python3"),
+        "{message}"
+    );
     let (events, _, _) = run_cli(&["python", "--program", "no_such_program"]);
-    match outcome(&events) {
-        RunOutcome::Failed { message } => {
-            assert!(
-                message.contains("no shipped program") && message.contains("pool_imap"),
-                "{message}"
-            )
-        }
-        other => panic!("{other:?}"),
-    }
+    let message = failure(&events, "a missing program");
+    assert!(
+        message.contains("no shipped program") && message.contains("pool_imap"),
+        "{message}"
+    );
 }

@@ -269,13 +269,7 @@ fn child_main(
         ChildKind::PoolWorker { maxtasks } => {
             crate::worker::run_pool(&request.name, &request.script, *maxtasks)
         }
-        ChildKind::Exec => match &request.exec {
-            Some(spec) => exec(spec),
-            None => {
-                eprintln!("procviz: an exec child needs a program");
-                70
-            }
-        },
+        ChildKind::Exec(spec) => exec(spec),
     }
 }
 

@@ -14,7 +14,7 @@ pub const ZYGOTE_FD: RawFd = 100;
 pub const MAX_MESSAGE: usize = 512 * 1024;
 
 /// What the child is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ChildKind {
     /// A plain process running its script once as task `task`.
     Process {
@@ -27,9 +27,8 @@ pub enum ChildKind {
         maxtasks: Option<u32>,
     },
     /// Another program: after the usual setup (group, death signal, affinity, stdout and
-    /// stderr; stdin from `/dev/null`, no control channel) the child execs
-    /// [`SpawnRequest::exec`].
-    Exec,
+    /// stderr; stdin from `/dev/null`, no control channel) the child execs it.
+    Exec(ExecSpec),
 }
 
 /// What an [`ChildKind::Exec`] child runs.
@@ -60,9 +59,6 @@ pub struct SpawnRequest {
     pub pgid: i32,
     /// The cores it may use.
     pub affinity: Option<Vec<u32>>,
-    /// For [`ChildKind::Exec`]: the program to exec.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exec: Option<ExecSpec>,
 }
 
 /// A message from the zygote.
@@ -146,7 +142,6 @@ mod tests {
             script,
             pgid: 1234,
             affinity: Some(vec![0, 1]),
-            exec: None,
         }
     }
 
@@ -163,14 +158,13 @@ mod tests {
         let back = body.and_then(|b| decode_request(&b).map_err(|e| e.to_string()));
         assert_eq!(back, Ok(sent));
         let exec = SpawnRequest {
-            kind: ChildKind::Exec,
-            script: Vec::new(),
-            exec: Some(ExecSpec {
+            kind: ChildKind::Exec(ExecSpec {
                 program: "python3".into(),
                 args: vec!["-c".into(), "print('ü')".into()],
                 env: vec![("PYTHONPATH".into(), "/tmp/x".into())],
                 cwd: "/tmp".into(),
             }),
+            script: Vec::new(),
             ..request(Vec::new())
         };
         let back = encode_request(&exec).and_then(|b| decode_request(&b));
