@@ -100,13 +100,7 @@ fn two_processes_tells_the_lesson_with_the_pids_and_exit_codes_of_its_run() {
     )));
     let lines = observed(&story);
     assert_eq!(lines.len(), 1, "{story}");
-    let pids: Vec<u32> = events
-        .iter()
-        .filter_map(|e| match &e.kind {
-            EventKind::ProcessSpawned { pid, .. } => Some(*pid),
-            _ => None,
-        })
-        .collect();
+    let pids = spawned_pids(&events);
     assert_eq!(pids.len(), 2);
     let facts = RunFacts::of(&runs[0].1);
     assert!(
