@@ -411,7 +411,7 @@ impl<W: Write> TraceWriter<W> {
                 .iter()
                 .filter(|(p, t, _)| p == pid && t <= tid)
                 .count();
-            self.name_thread(*pid, *tid, name, sort as i64)?;
+            self.name_track("thread", *pid, *tid, name, sort as i64)?;
         }
         self.out
             .write_all(b"\n],\n\"systemTraceEvents\":\"# tracer: nop\\n")?;
@@ -497,29 +497,28 @@ impl<W: Write> TraceWriter<W> {
 
     /// Names a process and its main thread, with its place in the lane order.
     fn name_process(&mut self, pid: u32, name: &str, sort: i64) -> Result<(), Error> {
-        for (what, arg, value) in [
-            ("process_name", "name", Str(name).to_string()),
-            ("process_sort_index", "sort_index", sort.to_string()),
-        ] {
-            self.sep()?;
-            write!(
-                self.out,
-                "{{\"ph\":\"M\",\"pid\":{pid},\"tid\":{pid},\"name\":\"{what}\",\"args\":{{\"{arg}\":{value}}}}}"
-            )?;
-        }
-        self.name_thread(pid, pid, name, 0)
+        self.name_track("process", pid, pid, name, sort)?;
+        self.name_track("thread", pid, pid, name, 0)
     }
 
-    /// Names a thread, with its place among its process's threads.
-    fn name_thread(&mut self, pid: u32, tid: u32, name: &str, sort: i64) -> Result<(), Error> {
-        for (what, arg, value) in [
-            ("thread_name", "name", Str(name).to_string()),
-            ("thread_sort_index", "sort_index", sort.to_string()),
+    /// Names a `what` (`process`, or `thread` `tid` of process `pid`) and gives its place
+    /// among its peers: the two metadata (`M`) events `{what}_name` and `{what}_sort_index`.
+    fn name_track(
+        &mut self,
+        what: &str,
+        pid: u32,
+        tid: u32,
+        name: &str,
+        sort: i64,
+    ) -> Result<(), Error> {
+        for (arg, value) in [
+            ("name", Str(name).to_string()),
+            ("sort_index", sort.to_string()),
         ] {
             self.sep()?;
             write!(
                 self.out,
-                "{{\"ph\":\"M\",\"pid\":{pid},\"tid\":{tid},\"name\":\"{what}\",\"args\":{{\"{arg}\":{value}}}}}"
+                "{{\"ph\":\"M\",\"pid\":{pid},\"tid\":{tid},\"name\":\"{what}_{arg}\",\"args\":{{\"{arg}\":{value}}}}}"
             )?;
         }
         Ok(())
