@@ -273,18 +273,20 @@ impl<W: Write> TraceWriter<W> {
         end: RunTime,
         result: Option<&TaskResult>,
     ) -> Result<(), Error> {
-        let Some(p) = self.proc(worker) else {
+        let Some(i) = self.procs.iter().position(|(p, _)| *p == worker) else {
             self.unknown += 1;
             return Ok(());
         };
-        let pid = p.pid;
-        let name = Str(&p.name).to_string();
         self.sep()?;
+        // The worker's name written straight from the process list (no copy per task).
+        let p = &self.procs[i].1;
         write!(
             self.out,
             "{{\"ph\":\"X\",\"ts\":{},\"dur\":{},\"pid\":{pid},\"tid\":{pid},\"name\":\"task {task}\",\"cat\":\"task\",\"args\":{{\"task\":{task},\"worker\":{name}",
             Micros(start),
             Micros(end.saturating_since(start)),
+            pid = p.pid,
+            name = Str(&p.name),
         )?;
         match result {
             Some(TaskResult::Value { value }) => write!(self.out, ",\"result\":{value}")?,
