@@ -4,7 +4,6 @@
 //! finished run's [`facts`]) are [`shared::lessons`]'s, the same `procviz run lesson` prints.
 
 use crate::run::RunModel;
-use shared::ProcId;
 use shared::lessons::{self, RunFacts};
 
 /// What a lesson states about a run, read off its model: the same figures
@@ -23,16 +22,11 @@ pub fn facts(m: &RunModel) -> RunFacts {
                 exit_code: p.exit_code(),
             })
             .collect(),
-        printed: m
-            .console
-            .iter()
-            .filter(|l| l.proc != ProcId::MAIN && l.stream == shared::Stream::Stdout)
-            .map(|l| l.text.clone())
-            .collect(),
+        printed: m.printed().map(String::from).collect(),
         results: m.results.iter().map(|r| r.result.clone()).collect(),
         raised: m.raised.as_ref().map(|(e, lost, _)| (e.clone(), *lost)),
         core_busy_s: m.core_busy(),
-        waited_ns: m.waiting_ns.iter().map(|(_, ns)| ns).sum(),
+        waited_ns: m.total_waited_ns(),
         slices: m.slices,
         outcome: m.outcome.clone(),
     }
