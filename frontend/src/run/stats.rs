@@ -2,6 +2,7 @@
 //! time, the order its children printed), what was going on at one moment (stepping and the
 //! scrub cursor), which task a process ran when, where it ran and how long it waited.
 
+use super::cores::{LoadWindow, OutsideLoad};
 use super::model::RunModel;
 use super::tasks::TaskBar;
 use shared::{ProcId, Stream};
@@ -158,6 +159,12 @@ impl RunModel {
             .iter()
             .filter(|l| l.proc != ProcId::MAIN && l.stream == Stream::Stdout)
             .map(|l| l.text.as_str())
+    }
+
+    /// The load on the cores from outside the run, window by window and core by core (where
+    /// it is more than 2 %: [`LoadWindow::outside`]).
+    pub fn outside(&self) -> impl Iterator<Item = OutsideLoad> + '_ {
+        self.loads.iter().flat_map(LoadWindow::outside)
     }
 
     /// Sampled CPU time of the run's processes on each core, seconds.
