@@ -718,7 +718,14 @@ mod tests {
     #[test]
     fn outcomes_and_kill_reasons_are_written_as_serde_writes_them() {
         use KillReason::*;
-        for reason in [Cancelled, ClientGone, ServerShutdown, LimitReached, User] {
+        for reason in [
+            Cancelled,
+            ClientGone,
+            ServerShutdown,
+            LimitReached,
+            User,
+            Program,
+        ] {
             assert_eq!(
                 serde_json::to_value(reason).expect("JSON"),
                 serde_json::Value::from(wire(reason))
