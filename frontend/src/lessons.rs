@@ -1,11 +1,10 @@
 //! The lecture demos on the page: the figures a lesson states read off the page's run models
-//! ([`facts`]), the story of a lesson's runs as far as they got, and the "How many
-//! workers?" chart. Pure; tested natively. The runs each lesson starts, its texts and the
-//! observation lines are [`shared::lessons`]'s, the same `procviz run lesson` prints.
+//! ([`facts`]), and the "How many workers?" chart. Pure; tested natively. The runs each
+//! lesson starts, its texts and the observation lines ([`shared::lessons::story`], given each
+//! finished run's [`facts`]) are [`shared::lessons`]'s, the same `procviz run lesson` prints.
 
 use crate::run::RunModel;
 use shared::lessons::{self, RunFacts};
-use shared::{Lesson, ProcId};
 
 /// What a lesson states about a run, read off its model: the same figures
 /// `procviz run lesson` folds from the run's events ([`RunFacts::add`]).
@@ -23,58 +22,14 @@ pub fn facts(m: &RunModel) -> RunFacts {
                 exit_code: p.exit_code(),
             })
             .collect(),
-        printed: m
-            .console
-            .iter()
-            .filter(|l| l.proc != ProcId::MAIN && l.stream == shared::Stream::Stdout)
-            .map(|l| l.text.clone())
-            .collect(),
+        printed: m.printed().map(String::from).collect(),
         results: m.results.iter().map(|r| r.result.clone()).collect(),
         raised: m.raised.as_ref().map(|(e, lost, _)| (e.clone(), *lost)),
         core_busy_s: m.core_busy(),
-        waited_ns: m.waiting_ns.iter().map(|(_, ns)| ns).sum(),
+        waited_ns: m.total_waited_ns(),
         slices: m.slices,
         outcome: m.outcome.clone(),
     }
-}
-
-/// What finished runs showed (in lesson order), one line each, and after two or more, how
-/// the last compares with the first ([`shared::lessons::observed`]).
-pub fn observed(lesson: Lesson, runs: &[(String, &RunModel)]) -> Vec<String> {
-    let runs: Vec<(String, RunFacts)> = runs.iter().map(|(l, m)| (l.clone(), facts(m))).collect();
-    lessons::observed(lesson, &runs)
-}
-
-/// Where one of a lesson's runs is.
-#[derive(Clone, Copy, Debug)]
-pub enum Progress<'a> {
-    /// Requested; the server has not started it yet (`connected`: the request went out).
-    Requested {
-        /// Whether the page is connected (otherwise the request waits for the connection).
-        connected: bool,
-    },
-    /// Started and not finished: nothing to observe yet.
-    Running,
-    /// Finished: observed.
-    Finished(&'a RunModel),
-}
-
-/// The "Observed" lines of a lesson: the finished runs' figures and their comparison; a run
-/// still going (or not yet started) says so instead of showing figures that are not final
-/// ([`shared::lessons::story`]).
-pub fn story(lesson: Lesson, runs: &[(String, Progress)]) -> Vec<String> {
-    let runs: Vec<(String, lessons::Progress)> = runs
-        .iter()
-        .map(|(label, p)| {
-            let p = match *p {
-                Progress::Requested { connected } => lessons::Progress::Requested { connected },
-                Progress::Running => lessons::Progress::Running,
-                Progress::Finished(m) => lessons::Progress::Finished(Box::new(facts(m))),
-            };
-            (label.clone(), p)
-        })
-        .collect();
-    lessons::story(lesson, &runs)
 }
 
 /// One bar of the "How many workers?" chart.
@@ -125,7 +80,21 @@ pub fn speedup_chart(runs: &[(String, f64)], cores: u32) -> (Vec<SpeedupBar>, f6
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::RunId;
+    use shared::lessons::Progress;
+    use shared::{Lesson, RunId};
+
+    /// What finished runs showed, as the page states it: their facts told by
+    /// [`shared::lessons::observed`].
+    fn observed(lesson: Lesson, runs: &[(String, &RunModel)]) -> Vec<String> {
+        let runs: Vec<(String, RunFacts)> =
+            runs.iter().map(|(l, m)| (l.clone(), facts(m))).collect();
+        lessons::observed(lesson, &runs)
+    }
+
+    /// A finished run as the lesson panel hands it to the story: by its facts.
+    fn finished(m: &RunModel) -> Progress {
+        Progress::Finished(Box::new(facts(m)))
+    }
 
     fn run_of(secs: f64) -> RunModel {
         let mut m = RunModel::new(RunId(1));
@@ -234,10 +203,10 @@ mod tests {
     #[test]
     fn a_run_still_going_shows_no_figures() {
         let a = run_of(1.0);
-        let lines = story(
+        let lines = lessons::story(
             Lesson::SleepingVsWorking,
             &[
-                ("sleeping tasks".into(), Progress::Finished(&a)),
+                ("sleeping tasks".into(), finished(&a)),
                 ("CPU tasks".into(), Progress::Running),
             ],
         );
@@ -248,7 +217,7 @@ mod tests {
         );
         assert!(lines[0].starts_with("sleeping tasks: 1.00 s wall"));
         assert_eq!(lines[1], "CPU tasks: running…");
-        let lines = story(
+        let lines = lessons::story(
             Lesson::PoolImap,
             &[(
                 "Pool(4).imap".into(),
@@ -260,11 +229,11 @@ mod tests {
             ["Pool(4).imap: waiting for the connection to the server…"]
         );
         let b = run_of(2.0);
-        let lines = story(
+        let lines = lessons::story(
             Lesson::SleepingVsWorking,
             &[
-                ("sleeping tasks".into(), Progress::Finished(&a)),
-                ("CPU tasks".into(), Progress::Finished(&b)),
+                ("sleeping tasks".into(), finished(&a)),
+                ("CPU tasks".into(), finished(&b)),
             ],
         );
         assert_eq!(lines[2], "CPU tasks took 2.00× the time of sleeping tasks");

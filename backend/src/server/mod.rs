@@ -4,7 +4,7 @@
 //! - `/ws`: the protocol of [`shared`]: a hello, then commands in and event batches out.
 //! - `/healthz`: `ok` (no token needed).
 //! - `/session`: the role the request's token grants; 403 without a valid one.
-//! - everything else: the embedded page ([`crate::assets`]), compressed.
+//! - everything else: the embedded page ([`crate::assets`]), compressed at build time.
 //!
 //! ## Safety of a local server that starts processes
 //! - **A token** ([`auth`]): `/ws` and the page need the presenter's token (or, in
@@ -69,7 +69,6 @@ use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tower_http::compression::CompressionLayer;
 
 /// How often new events are sent to each client.
 pub const TICK: Duration = Duration::from_millis(50);
@@ -206,7 +205,6 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/session", get(session))
         .fallback(crate::assets::serve)
-        .layer(CompressionLayer::new())
         .layer(from_fn_with_state(state.clone(), guard))
         .with_state(state)
 }

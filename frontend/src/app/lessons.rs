@@ -3,7 +3,7 @@
 //! echoes the label the lesson is waiting for ([`Series::started`]) — never "the next run
 //! that starts", which could be another tab's. A lesson picked before the server said how
 //! many cores it has waits for that (its runs depend on it). Only finished runs are
-//! observed and compared ([`crate::lessons::story`]). [`Series`] and [`Pick`] are pure and
+//! observed and compared ([`shared::lessons::story`]). [`Series`] and [`Pick`] are pure and
 //! tested natively; [`Lessons`] is their reactive handle.
 
 use super::connection::Connection;

@@ -7,9 +7,10 @@ use super::timeline::Timeline;
 use crate::app::lessons::Pick;
 use crate::app::{AppState, Command, Lessons};
 use crate::layout::format_duration;
-use crate::lessons::{CHART_H, CHART_W, Progress, speedup_chart, story};
+use crate::lessons::{CHART_H, CHART_W, facts, speedup_chart};
 use crate::run::RunModel;
 use leptos::prelude::*;
+use shared::lessons::{Progress, story};
 use shared::{Lesson, PoolApi, RunId};
 use std::sync::Arc;
 
@@ -103,7 +104,7 @@ pub fn LessonPanel(
             .iter()
             .map(|(label, row)| {
                 let p = match row {
-                    Row::Finished(m) => Progress::Finished(m),
+                    Row::Finished(m) => Progress::Finished(Box::new(facts(m))),
                     Row::Running => Progress::Running,
                     Row::Requested => Progress::Requested { connected },
                 };

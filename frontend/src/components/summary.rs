@@ -79,11 +79,10 @@ pub fn Summary(
         run.with(|r| {
             r.as_ref()
                 .map(|m| {
-                    let waited: u64 = m.waiting_ns.iter().map(|(_, ns)| ns).sum();
                     format!(
                         "{} slices · waited {}",
                         m.slices,
-                        format_duration(waited as f64 / 1e9)
+                        format_duration(m.total_waited_ns() as f64 / 1e9)
                     )
                 })
                 .unwrap_or_default()

@@ -1,7 +1,7 @@
 //! The run on the cores, as the sampler saw it: blocks of time per core (stacked when
 //! processes share an interval), load from outside the run, each process's running / waiting
 //! / sleeping strip, the time each waited for a core, and each core's load per window (as
-//! sampled, for the exported trace).
+//! sampled: the exported trace writes it, and the load from outside the run is read off it).
 
 use super::moment::Moment;
 use shared::{CoreShare, ProcId};
@@ -29,7 +29,7 @@ pub struct CoreBlock {
 
 /// Load on a core from outside the run (other programs, the server, the browser) over one
 /// window of the sampler, drawn under the run's blocks so a busy machine is not mistaken for
-/// the demo.
+/// the demo. Read off the window's load ([`LoadWindow::outside`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct OutsideLoad {
     /// The core.
@@ -53,6 +53,22 @@ pub struct LoadWindow {
     pub cores: Vec<CoreShare>,
 }
 
+impl LoadWindow {
+    /// The load from outside the run on each core over this window, where it is more than 2 %
+    /// of it: what was busy and not the run's.
+    pub fn outside(&self) -> impl Iterator<Item = OutsideLoad> + '_ {
+        self.cores.iter().enumerate().filter_map(|(core, share)| {
+            let outside = f64::from(share.busy - share.run).clamp(0.0, 1.0);
+            (outside > 0.02).then_some(OutsideLoad {
+                core: core as u32,
+                start: self.start,
+                end: self.end,
+                share: outside,
+            })
+        })
+    }
+}
+
 /// What a process's threads did over one sampled interval (the state strip of its lane):
 /// the rest of the interval, neither running nor waiting, it slept.
 #[derive(Clone, Debug, PartialEq)]
@@ -74,15 +90,6 @@ pub struct StateBlock {
 impl Moment for CoreBlock {
     fn at(&self, t: f64) -> Option<Self> {
         (self.start <= t).then(|| CoreBlock {
-            end: self.end.min(t),
-            ..self.clone()
-        })
-    }
-}
-
-impl Moment for OutsideLoad {
-    fn at(&self, t: f64) -> Option<Self> {
-        (self.start <= t).then(|| OutsideLoad {
             end: self.end.min(t),
             ..self.clone()
         })

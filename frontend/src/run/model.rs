@@ -2,7 +2,7 @@
 //! ([`Source`]), and the replay cut ([`RunModel::until`]).
 
 use super::console::ConsoleLine;
-use super::cores::{CoreBlock, LoadWindow, OutsideLoad, StateBlock};
+use super::cores::{CoreBlock, LoadWindow, StateBlock};
 use super::moment::{Moment, cut_all};
 use super::processes::ProcessRow;
 use super::tasks::{Consumed, Raised, TaskBar, TaskIndex};
@@ -77,11 +77,10 @@ pub struct RunModel {
     pub waiting_ns: Vec<(ProcId, u64)>,
     /// Running / waiting / sleeping per process and sampled interval.
     pub state_blocks: Vec<StateBlock>,
-    /// Load on each core from outside the run, per sampler window.
-    pub outside: Vec<OutsideLoad>,
     /// Time slices counted by the sampler (context switches onto a core).
     pub slices: u64,
-    /// Each core's load per sampler window, as sampled (for the exported trace).
+    /// Each core's load per sampler window, as sampled (the exported trace writes it; the
+    /// load from outside the run is read off it, [`RunModel::outside`]).
     pub loads: Vec<LoadWindow>,
     /// The sampler's interval, milliseconds, once announced.
     pub sample_ms: Option<u32>,
@@ -111,7 +110,6 @@ impl RunModel {
             core_blocks: Vec::new(),
             waiting_ns: Vec::new(),
             state_blocks: Vec::new(),
-            outside: Vec::new(),
             slices: 0,
             loads: Vec::new(),
             sample_ms: None,
@@ -156,7 +154,6 @@ impl RunModel {
             core_blocks,
             waiting_ns,
             state_blocks,
-            outside,
             slices,
             loads,
             sample_ms,
@@ -184,7 +181,6 @@ impl RunModel {
             // Totals over the whole run (the summary's waiting and slices), not per moment.
             waiting_ns: waiting_ns.clone(),
             state_blocks: cut_all(state_blocks, t),
-            outside: cut_all(outside, t),
             slices: *slices,
             loads: cut_all(loads, t),
             sample_ms: *sample_ms,

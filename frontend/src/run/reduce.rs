@@ -3,7 +3,7 @@
 //! on a core and a wait).
 
 use super::console::ConsoleLine;
-use super::cores::{CoreBlock, LoadWindow, OutsideLoad, StateBlock};
+use super::cores::{CoreBlock, LoadWindow, StateBlock};
 use super::model::RunModel;
 use super::processes::ProcessRow;
 use super::tasks::{Consumed, TaskBar};
@@ -203,25 +203,13 @@ impl RunModel {
         }
     }
 
-    /// Each core's load over a sampler window (`core_load`): kept as sampled, and what was
-    /// not the run's as load from outside.
+    /// Each core's load over a sampler window (`core_load`), kept as sampled (what was not
+    /// the run's is read off it: [`RunModel::outside`]).
     fn on_core_load(&mut self, start: &RunTime, cores: &[CoreShare], t: f64) {
-        let start = start.as_secs_f64();
         self.loads.push(LoadWindow {
-            start,
+            start: start.as_secs_f64(),
             end: t,
             cores: cores.to_vec(),
         });
-        for (core, share) in cores.iter().enumerate() {
-            let outside = f64::from(share.busy - share.run).clamp(0.0, 1.0);
-            if outside > 0.02 {
-                self.outside.push(OutsideLoad {
-                    core: core as u32,
-                    start,
-                    end: t,
-                    share: outside,
-                });
-            }
-        }
     }
 }

@@ -2,6 +2,7 @@
 //! time, the order its children printed), what was going on at one moment (stepping and the
 //! scrub cursor), which task a process ran when, where it ran and how long it waited.
 
+use super::cores::{LoadWindow, OutsideLoad};
 use super::model::RunModel;
 use super::tasks::TaskBar;
 use shared::{ProcId, Stream};
@@ -146,6 +147,26 @@ impl RunModel {
             .map_or(0, |(_, ns)| *ns)
     }
 
+    /// Nanoseconds the run's processes waited for a core, all together (sampled).
+    pub fn total_waited_ns(&self) -> u64 {
+        self.waiting_ns.iter().map(|(_, ns)| ns).sum()
+    }
+
+    /// What the run's child processes printed on stdout, line by line in arrival order (the
+    /// main process's lines left out).
+    pub fn printed(&self) -> impl Iterator<Item = &str> {
+        self.console
+            .iter()
+            .filter(|l| l.proc != ProcId::MAIN && l.stream == Stream::Stdout)
+            .map(|l| l.text.as_str())
+    }
+
+    /// The load on the cores from outside the run, window by window and core by core (where
+    /// it is more than 2 %: [`LoadWindow::outside`]).
+    pub fn outside(&self) -> impl Iterator<Item = OutsideLoad> + '_ {
+        self.loads.iter().flat_map(LoadWindow::outside)
+    }
+
     /// Sampled CPU time of the run's processes on each core, seconds.
     pub fn core_busy(&self) -> Vec<f64> {
         let mut busy = vec![0.0; self.cores as usize];
@@ -170,10 +191,5 @@ impl RunModel {
 
 /// The order in which a run's child processes printed, as one line (`Num: 2 · Num: 1 · …`).
 pub fn print_order(m: &RunModel) -> String {
-    m.console
-        .iter()
-        .filter(|l| l.proc != ProcId::MAIN && l.stream == Stream::Stdout)
-        .map(|l| l.text.as_str())
-        .collect::<Vec<_>>()
-        .join(" · ")
+    m.printed().collect::<Vec<_>>().join(" · ")
 }

@@ -209,7 +209,7 @@ fn core_lanes(m: &RunModel, view: &View) -> Vec<CoreLane> {
         .collect();
     // Load from outside the run, up from each lane's bottom, under the run's blocks.
     let mut last = vec![f64::MIN; lanes.len()];
-    for b in &m.outside {
+    for b in m.outside() {
         let (Some(lane), Some(edge)) = (
             lanes.get_mut(b.core as usize),
             last.get_mut(b.core as usize),

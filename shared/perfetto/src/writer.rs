@@ -273,18 +273,20 @@ impl<W: Write> TraceWriter<W> {
         end: RunTime,
         result: Option<&TaskResult>,
     ) -> Result<(), Error> {
-        let Some(p) = self.proc(worker) else {
+        let Some(i) = self.procs.iter().position(|(p, _)| *p == worker) else {
             self.unknown += 1;
             return Ok(());
         };
-        let pid = p.pid;
-        let name = Str(&p.name).to_string();
         self.sep()?;
+        // The worker's name written straight from the process list (no copy per task).
+        let p = &self.procs[i].1;
         write!(
             self.out,
             "{{\"ph\":\"X\",\"ts\":{},\"dur\":{},\"pid\":{pid},\"tid\":{pid},\"name\":\"task {task}\",\"cat\":\"task\",\"args\":{{\"task\":{task},\"worker\":{name}",
             Micros(start),
             Micros(end.saturating_since(start)),
+            pid = p.pid,
+            name = Str(&p.name),
         )?;
         match result {
             Some(TaskResult::Value { value }) => write!(self.out, ",\"result\":{value}")?,
@@ -411,7 +413,7 @@ impl<W: Write> TraceWriter<W> {
                 .iter()
                 .filter(|(p, t, _)| p == pid && t <= tid)
                 .count();
-            self.name_thread(*pid, *tid, name, sort as i64)?;
+            self.name_track("thread", *pid, *tid, name, sort as i64)?;
         }
         self.out
             .write_all(b"\n],\n\"systemTraceEvents\":\"# tracer: nop\\n")?;
@@ -497,29 +499,28 @@ impl<W: Write> TraceWriter<W> {
 
     /// Names a process and its main thread, with its place in the lane order.
     fn name_process(&mut self, pid: u32, name: &str, sort: i64) -> Result<(), Error> {
-        for (what, arg, value) in [
-            ("process_name", "name", Str(name).to_string()),
-            ("process_sort_index", "sort_index", sort.to_string()),
-        ] {
-            self.sep()?;
-            write!(
-                self.out,
-                "{{\"ph\":\"M\",\"pid\":{pid},\"tid\":{pid},\"name\":\"{what}\",\"args\":{{\"{arg}\":{value}}}}}"
-            )?;
-        }
-        self.name_thread(pid, pid, name, 0)
+        self.name_track("process", pid, pid, name, sort)?;
+        self.name_track("thread", pid, pid, name, 0)
     }
 
-    /// Names a thread, with its place among its process's threads.
-    fn name_thread(&mut self, pid: u32, tid: u32, name: &str, sort: i64) -> Result<(), Error> {
-        for (what, arg, value) in [
-            ("thread_name", "name", Str(name).to_string()),
-            ("thread_sort_index", "sort_index", sort.to_string()),
+    /// Names a `what` (`process`, or `thread` `tid` of process `pid`) and gives its place
+    /// among its peers: the two metadata (`M`) events `{what}_name` and `{what}_sort_index`.
+    fn name_track(
+        &mut self,
+        what: &str,
+        pid: u32,
+        tid: u32,
+        name: &str,
+        sort: i64,
+    ) -> Result<(), Error> {
+        for (arg, value) in [
+            ("name", Str(name).to_string()),
+            ("sort_index", sort.to_string()),
         ] {
             self.sep()?;
             write!(
                 self.out,
-                "{{\"ph\":\"M\",\"pid\":{pid},\"tid\":{tid},\"name\":\"{what}\",\"args\":{{\"{arg}\":{value}}}}}"
+                "{{\"ph\":\"M\",\"pid\":{pid},\"tid\":{tid},\"name\":\"{what}_{arg}\",\"args\":{{\"{arg}\":{value}}}}}"
             )?;
         }
         Ok(())
@@ -717,7 +718,14 @@ mod tests {
     #[test]
     fn outcomes_and_kill_reasons_are_written_as_serde_writes_them() {
         use KillReason::*;
-        for reason in [Cancelled, ClientGone, ServerShutdown, LimitReached, User] {
+        for reason in [
+            Cancelled,
+            ClientGone,
+            ServerShutdown,
+            LimitReached,
+            User,
+            Program,
+        ] {
             assert_eq!(
                 serde_json::to_value(reason).expect("JSON"),
                 serde_json::Value::from(wire(reason))
