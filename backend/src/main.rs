@@ -7,7 +7,7 @@ use backend::runs::{MemoryBudget, Runs, RuntimeConfig};
 use backend::server::auth::{Token, Tokens};
 use backend::server::{AppState, ReaderLimits, router};
 use clap::{Parser, Subcommand};
-use shared::{DemoRequest, PoolParams, ProcessesParams, TwoProcessesParams};
+use shared::{DemoRequest, PoolParams, ProcessesParams, PythonSupport, TwoProcessesParams};
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
@@ -423,6 +423,7 @@ impl DemoArgs {
                 let request = DemoRequest::Python(shared::PythonParams {
                     program,
                     args: a.args,
+                    hang_after_ms: None,
                 });
                 request
                     .validate(backend::host::online_cores())
@@ -716,12 +717,25 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
         viewer.as_ref().map(|(_, t)| t.clone()),
         addr.port(),
     );
-    let state = AppState::new(runs.clone(), &bound, tokens, shutdown.clone()).with_reader_limits(
-        ReaderLimits {
+    let python = backend::python::support(&args.python).await;
+    match &python {
+        PythonSupport::Available { interpreter: i } => tracing::info!(
+            "real Python programs run with {} {} ({}, start method {})",
+            i.name,
+            i.version,
+            i.executable,
+            i.start_method.as_deref().unwrap_or("unknown")
+        ),
+        PythonSupport::Unavailable { reason } => {
+            tracing::warn!("real Python programs cannot run: {reason}; lessons use procviz's runtime")
+        }
+    }
+    let state = AppState::new(runs.clone(), &bound, tokens, shutdown.clone())
+        .with_reader_limits(ReaderLimits {
             max_backlog_bytes: args.max_backlog_mib.saturating_mul(1024 * 1024),
             grace: std::time::Duration::from_secs(args.backlog_grace_s),
-        },
-    );
+        })
+        .with_python(python);
     let app = router(state.clone());
     let local = if addr.ip().is_unspecified() {
         SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())

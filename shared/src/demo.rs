@@ -72,6 +72,12 @@ pub struct PythonParams {
     /// at most [`PythonParams::MAX_ARG_BYTES`] bytes, no NUL byte). May be omitted (none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<String>,
+    /// Stop the program as hung when a pool worker died with a task unfinished and the program
+    /// is still running this many milliseconds later (CPython's `Pool` never learns of the
+    /// lost task: `map` waits for it forever). [`PythonParams::HANG_MS`] bounds it; absent:
+    /// only the run's time limit stops such a program.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hang_after_ms: Option<u64>,
 }
 
 /// Which Python program a [`DemoRequest::Python`] runs.
@@ -105,6 +111,19 @@ impl PythonParams {
     /// The memory a Python run asks of the server's budget, in MiB: a nominal amount (a
     /// program's real needs are unknown before it runs; about what 8 CPython processes hold).
     pub const NOMINAL_MEMORY_MIB: u64 = 256;
+    /// Bounds of [`PythonParams::hang_after_ms`], milliseconds.
+    pub const HANG_MS: std::ops::RangeInclusive<u64> = 100..=600_000;
+
+    /// A shipped program with these arguments.
+    pub fn shipped(name: &str, args: &[&str]) -> Self {
+        PythonParams {
+            program: PythonProgram::Shipped {
+                name: name.to_string(),
+            },
+            args: args.iter().map(|a| a.to_string()).collect(),
+            hang_after_ms: None,
+        }
+    }
 
     fn validate(&self) -> Result<(), String> {
         match &self.program {
@@ -131,6 +150,13 @@ impl PythonParams {
                     return Err("the program contains a NUL byte".into());
                 }
             }
+        }
+        if let Some(ms) = self.hang_after_ms.filter(|ms| !Self::HANG_MS.contains(ms)) {
+            return Err(format!(
+                "hang_after_ms must be {} to {}, got {ms}",
+                Self::HANG_MS.start(),
+                Self::HANG_MS.end()
+            ));
         }
         if self.args.len() > Self::MAX_ARGS {
             return Err(format!(

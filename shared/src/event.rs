@@ -40,6 +40,19 @@ pub struct RunStart {
     /// ([`DemoRequest::Python`]); absent for procviz's own runtime.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interpreter: Option<Interpreter>,
+    /// The program a real Python run runs, exactly as it ran (a shipped program's text too,
+    /// so the page can show and edit it); absent for procviz's own runtime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<ProgramText>,
+}
+
+/// The text of the program a real Python run ran ([`RunStart::program`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgramText {
+    /// Its file name (`pool_imap.py`; typed code runs as `main.py`).
+    pub file: String,
+    /// Its source.
+    pub source: String,
 }
 
 /// The interpreter of a real Python run ([`RunStart::interpreter`]).

@@ -8,7 +8,9 @@
 //!   events;
 //! - `story`: the texts ([`Lesson::caption`], [`Lesson::expected`], [`observed`], [`story`]).
 
-use crate::demo::{DemoRequest, PoolParams, ProcessesParams, TwoProcessesParams, Work};
+use crate::demo::{
+    DemoRequest, PoolParams, ProcessesParams, PythonParams, TwoProcessesParams, Work,
+};
 use crate::{ClientMessage, PoolApi, RunAction, Scheduled};
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +39,44 @@ pub enum Lesson {
     HowManyWorkers,
     /// The same pool with sleeping tasks, then with CPU tasks.
     SleepingVsWorking,
+}
+
+/// What runs a lesson's programs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RunWith {
+    /// procviz's own runtime, which mirrors CPython's `multiprocessing` (no Python needed).
+    #[default]
+    #[serde(rename = "runtime")]
+    Runtime,
+    /// A real CPython running the teaching material's programs as written, traced.
+    #[serde(rename = "cpython")]
+    CPython,
+}
+
+impl RunWith {
+    /// Both, in the order the page offers them.
+    pub const ALL: [RunWith; 2] = [RunWith::CPython, RunWith::Runtime];
+
+    /// Its id in URLs and the CLI (`cpython`, `runtime`).
+    pub fn id(self) -> &'static str {
+        match self {
+            RunWith::Runtime => "runtime",
+            RunWith::CPython => "cpython",
+        }
+    }
+
+    /// The one with this id.
+    pub fn from_id(id: &str) -> Option<RunWith> {
+        RunWith::ALL.into_iter().find(|w| w.id() == id)
+    }
+
+    /// Its name for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            RunWith::Runtime => "procviz runtime",
+            RunWith::CPython => "CPython",
+        }
+    }
 }
 
 /// One run of a lesson: a label for people and the request.
@@ -132,6 +172,69 @@ impl Lesson {
             self,
             Lesson::ChefAlone | Lesson::ThreadsVsProcesses | Lesson::HowManyWorkers
         )
+    }
+
+    /// How long [`Lesson::WorkerDies`] lets CPython's `Pool.map` wait for the lost result
+    /// before it stops the program as hung, milliseconds.
+    pub const HANG_MS: u64 = 3000;
+
+    /// The runs to start with `with`: [`Lesson::runs`] or [`Lesson::python_runs`].
+    pub fn runs_with(self, cores: u32, api: PoolApi, with: RunWith) -> Vec<LessonRun> {
+        match with {
+            RunWith::Runtime => self.runs(cores, api),
+            RunWith::CPython => self.python_runs(cores),
+        }
+    }
+
+    /// The runs of the lesson with a real CPython: the teaching material's programs as
+    /// written (shipped in the binary), with their arguments. The pool lesson's API switch
+    /// does not apply (the program is `imap` as written; edit it on the page to change it).
+    pub fn python_runs(self, cores: u32) -> Vec<LessonRun> {
+        let run = |label: &str, name: &str, args: &[&str]| LessonRun {
+            label: label.to_string(),
+            request: DemoRequest::Python(PythonParams::shipped(name, args)),
+            schedule: Vec::new(),
+        };
+        let many = cores > 1;
+        let mut runs = match self {
+            Lesson::TwoProcesses => vec![run("two processes", "two_processes", &[])],
+            Lesson::WhoPrintsFirst => vec![run("four processes", "four_processes", &[])],
+            Lesson::PoolImap => vec![run("Pool(4).imap", "pool_imap", &[])],
+            Lesson::ChefAlone => vec![
+                run("4 jobs, 1 core", "chef_alone", &[]),
+                run(&format!("4 jobs, {cores} cores"), "chef_alone", &["free"]),
+            ],
+            Lesson::ThreadsVsProcesses => vec![
+                run("4 threads, 1 process", "threads_vs_processes", &["threads"]),
+                run("4 processes", "threads_vs_processes", &["processes"]),
+            ],
+            Lesson::WorkerDies => {
+                let mut map = run("Pool(4).map, a worker killed", "worker_dies", &[]);
+                if let DemoRequest::Python(p) = &mut map.request {
+                    p.hang_after_ms = Some(Self::HANG_MS);
+                }
+                vec![
+                    map,
+                    run(
+                        "ProcessPoolExecutor(4), a worker killed",
+                        "worker_dies",
+                        &["executor"],
+                    ),
+                ]
+            }
+            Lesson::HowManyWorkers => Self::POOL_SIZES
+                .into_iter()
+                .map(|n| run(&format!("Pool({n})"), "how_many_workers", &[&n.to_string()]))
+                .collect(),
+            Lesson::SleepingVsWorking => vec![
+                run("sleeping tasks", "sleeping_vs_working", &["sleep"]),
+                run("CPU tasks", "sleeping_vs_working", &["cpu"]),
+            ],
+        };
+        if !many && self.needs_many_cores() {
+            runs.truncate(1);
+        }
+        runs
     }
 
     /// The runs to start, in order, on a machine with `cores` cores; `api` is the pool API
@@ -252,6 +355,32 @@ mod tests {
             assert_eq!(lesson.needs_many_cores(), one < two, "{lesson:?}");
         }
         assert_eq!(Lesson::HowManyWorkers.runs(2, PoolApi::Imap).len(), 4);
+    }
+
+    #[test]
+    fn cpython_runs_mirror_the_runtime_runs() {
+        for lesson in Lesson::ALL {
+            for cores in [1, 2, 8] {
+                let runtime = lesson.runs_with(cores, PoolApi::Imap, RunWith::Runtime);
+                let python = lesson.runs_with(cores, PoolApi::Imap, RunWith::CPython);
+                // WorkerDies adds the executor's contrast; otherwise run for run.
+                let extra = usize::from(lesson == Lesson::WorkerDies);
+                assert_eq!(python.len(), runtime.len() + extra, "{lesson:?} on {cores}");
+                for r in &python {
+                    assert!(matches!(r.request, DemoRequest::Python(_)), "{lesson:?}");
+                    assert_eq!(r.request.validate(cores), Ok(()), "{lesson:?} {}", r.label);
+                }
+            }
+        }
+        let dies = Lesson::WorkerDies.python_runs(2);
+        assert!(
+            matches!(&dies[0].request, DemoRequest::Python(p) if p.hang_after_ms == Some(Lesson::HANG_MS))
+        );
+        assert_eq!(RunWith::from_id("cpython"), Some(RunWith::CPython));
+        assert_eq!(
+            serde_json::to_string(&RunWith::CPython).ok().as_deref(),
+            Some("\"cpython\"")
+        );
     }
 
     #[test]

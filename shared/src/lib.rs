@@ -35,9 +35,9 @@ pub use demo::{
 };
 pub use event::{
     CoreShare, Event, EventKind, ExitStatus, Interpreter, KillReason, PoolApi, RunOutcome,
-    RunStart, Stream, TaskError, TaskResult, ThreadStart, signal_name,
+    ProgramText, RunStart, Stream, TaskError, TaskResult, ThreadStart, signal_name,
 };
-pub use lessons::{Lesson, LessonRun};
+pub use lessons::{Lesson, LessonRun, RunWith};
 
 /// Version of this protocol, sent in [`ServerMessage::Hello`]. A client that does not know the
 /// version should say so rather than guess.
@@ -227,6 +227,10 @@ pub enum ServerMessage {
         /// What this connection may do: the token it showed decides.
         #[serde(default)]
         role: Role,
+        /// Whether this server can run real Python programs ([`DemoRequest::Python`]), and with
+        /// which interpreter; absent from servers that do not say (read it as unavailable).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        python: Option<PythonSupport>,
     },
     /// A batch of events, in sequence order per run. Sent once per tick when there is
     /// anything new, never one frame per event.
@@ -244,6 +248,22 @@ pub enum ServerMessage {
     Audience {
         /// View-only connections open now.
         viewers: u32,
+    },
+}
+
+/// Whether a server can run real Python programs ([`ServerMessage::Hello::python`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum PythonSupport {
+    /// This interpreter runs them (probed when the server started).
+    Available {
+        /// The interpreter.
+        interpreter: Interpreter,
+    },
+    /// None can: why (no `python3` on PATH, a version before 3.8, …).
+    Unavailable {
+        /// The reason, one sentence.
+        reason: String,
     },
 }
 

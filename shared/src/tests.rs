@@ -26,6 +26,7 @@ fn every_event_kind() -> Vec<EventKind> {
                 },
             }],
             interpreter: None,
+            program: None,
         })),
         EventKind::RunStarted(Box::new(RunStart {
             demo: DemoRequest::Python(PythonParams {
@@ -33,6 +34,7 @@ fn every_event_kind() -> Vec<EventKind> {
                     source: "print('hi')\n".into(),
                 },
                 args: vec!["--fast".into()],
+                hang_after_ms: Some(3000),
             }),
             title: "Python program".into(),
             cores: 2,
@@ -44,6 +46,10 @@ fn every_event_kind() -> Vec<EventKind> {
                 version: "3.11.7".into(),
                 executable: "/usr/bin/python3".into(),
                 start_method: Some("fork".into()),
+            }),
+            program: Some(ProgramText {
+                file: "main.py".into(),
+                source: "print(1)\n".into(),
             }),
         })),
         EventKind::ProcessSpawned {
@@ -269,6 +275,9 @@ fn every_server_message_round_trips() {
                 finished: true,
             }],
             role: Role::Viewer,
+            python: Some(PythonSupport::Unavailable {
+                reason: "no python3 on PATH".into(),
+            }),
         },
         ServerMessage::Events { events, dropped: 7 },
         ServerMessage::Audience { viewers: 3 },
@@ -319,6 +328,7 @@ fn run_started_is_one_flat_object_on_the_wire() {
         request: Some("tab-1".into()),
         schedule: Vec::new(),
         interpreter: None,
+        program: None,
     }));
     let json = serde_json::to_value(&kind).unwrap();
     assert_eq!(json["type"], "run_started");
@@ -499,6 +509,7 @@ fn a_python_request_has_its_wire_shape_and_its_limits_are_named() {
                 name: "pool_imap".into()
             },
             args: Vec::new(),
+            hang_after_ms: None,
         })
     );
     assert!(shipped.validate(2).is_ok());
@@ -508,6 +519,7 @@ fn a_python_request_has_its_wire_shape_and_its_limits_are_named() {
         DemoRequest::Python(PythonParams {
             program: PythonProgram::Code { source },
             args,
+            hang_after_ms: None,
         })
         .validate(2)
     };
@@ -517,11 +529,21 @@ fn a_python_request_has_its_wire_shape_and_its_limits_are_named() {
     assert!(code("a\0b".into(), Vec::new()).is_err_and(|e| e.contains("NUL")));
     let many = vec![String::new(); PythonParams::MAX_ARGS + 1];
     assert!(code(String::new(), many).is_err_and(|e| e.contains("arguments")));
+    let hang = |ms| {
+        DemoRequest::Python(PythonParams {
+            hang_after_ms: Some(ms),
+            ..PythonParams::shipped("worker_dies", &[])
+        })
+        .validate(2)
+    };
+    assert!(hang(3000).is_ok());
+    assert!(hang(99).is_err_and(|e| e.contains("hang_after_ms must be 100 to 600000, got 99")));
     let bad_name = DemoRequest::Python(PythonParams {
         program: PythonProgram::Shipped {
             name: "../etc/passwd".into(),
         },
         args: Vec::new(),
+        hang_after_ms: None,
     });
     assert!(
         bad_name

@@ -20,6 +20,10 @@
 //!    [`MAX_PROCESSES`] (SIGKILL, failed). The remaining lines are read (at most
 //!    [`DRAIN`]), and every traced process gets its exit.
 //!
+//! With [`PythonParams::hang_after_ms`], a program still running that long after a pool
+//! worker died with a task unfinished is stopped as hung (SIGTERM, grace, SIGKILL; failed,
+//! naming the task): CPython's `Pool` never learns of the lost task.
+//!
 //! A program that exits with an error (a syntax error, an uncaught exception: exit code 1,
 //! the traceback on its stderr) still *completes* the run: the program ran to its own end,
 //! and its exit code is on its `process_exited`, as for any process of the other demos.
@@ -28,8 +32,8 @@
 use crate::child::zygote::ExecSpec;
 use crate::clock::monotonic_ns;
 use crate::context::{DemoError, RunCommand, RunContext, kill_process};
-use crate::python::trace::{Action, ConnId, Mapper};
-use shared::{KillReason, ProcId, PythonParams, PythonProgram};
+use crate::python::trace::{Action, ConnId, Lost, Mapper};
+use shared::{KillReason, ProcId, ProgramText, PythonParams, PythonProgram};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -175,6 +179,22 @@ enum End {
     Exited,
     Cancelled(KillReason),
     TooMany,
+    /// A worker died with a task and the program waited past the hang limit: why.
+    Hung(String),
+}
+
+/// Why the program is hung, if a task was lost more than `after` ago (monotonic `now`).
+fn hung(lost: Option<&Lost>, after: Option<Duration>, now: u64) -> Option<String> {
+    let (lost, after) = (lost?, after?);
+    let waited = now.saturating_sub(lost.t);
+    (waited >= after.as_nanos() as u64).then(|| {
+        format!(
+            "hung: the result of task {} never arrived ({} died with it {:.1} s before; procviz stopped the program)",
+            lost.task,
+            lost.worker,
+            waited as f64 / 1e9
+        )
+    })
 }
 
 struct Traced<'a> {
@@ -268,25 +288,23 @@ pub async fn run(p: &PythonParams, ctx: &mut RunContext) -> Result<(), DemoError
         Some(Err(reason)) => return Err(DemoError::Failed(reason.clone())),
         None => return Err(DemoError::Failed("no Python interpreter was probed".into())),
     };
-    let (file, source) = match &p.program {
-        PythonProgram::Shipped { name } => {
-            let source = crate::python::program(name).ok_or_else(|| {
-                let known: Vec<&str> = crate::python::PROGRAMS.iter().map(|(n, _, _)| *n).collect();
-                DemoError::Failed(format!(
-                    "no shipped program {name:?}; there are {}",
-                    known.join(", ")
-                ))
-            })?;
-            (format!("{name}.py"), source)
-        }
-        PythonProgram::Code { source } => ("main.py".to_string(), source.as_str()),
-    };
+    let ProgramText { file, source } = crate::python::program_text(p).ok_or_else(|| {
+        let known: Vec<&str> = crate::python::PROGRAMS.iter().map(|(n, _, _)| *n).collect();
+        DemoError::Failed(format!(
+            "no shipped program {:?}; there are {}",
+            match &p.program {
+                PythonProgram::Shipped { name } => name.as_str(),
+                PythonProgram::Code { .. } => "",
+            },
+            known.join(", ")
+        ))
+    })?;
     let failed = |what: &str, e: std::io::Error| DemoError::Failed(format!("{what}: {e}"));
     let dir = RunDir::create().map_err(|e| failed("creating the run's directory", e))?;
     for (name, text) in crate::python::TRACER_FILES
         .iter()
         .copied()
-        .chain([(file.as_str(), source)])
+        .chain([(file.as_str(), source.as_str())])
     {
         std::fs::write(dir.0.join(name), text).map_err(|e| failed("writing the program", e))?;
     }
@@ -328,9 +346,13 @@ pub async fn run(p: &PythonParams, ctx: &mut RunContext) -> Result<(), DemoError
     };
     let mut tick = tokio::time::interval(REORDER / 2);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let hang_after = p.hang_after_ms.map(Duration::from_millis);
     let end = loop {
         if traced.too_many {
             break End::TooMany;
+        }
+        if let Some(why) = hung(traced.mapper.lost(), hang_after, monotonic_ns()) {
+            break End::Hung(why);
         }
         tokio::select! {
             Some(msg) = rx.recv() => traced.take(msg, &mut rx).await,
@@ -350,6 +372,10 @@ pub async fn run(p: &PythonParams, ctx: &mut RunContext) -> Result<(), DemoError
         End::Cancelled(reason) => {
             traced.ctx.stop(vec![main]).await;
             (libc::SIGTERM, Some(*reason))
+        }
+        End::Hung(_) => {
+            traced.ctx.stop(vec![main]).await;
+            (libc::SIGTERM, Some(KillReason::LimitReached))
         }
         End::TooMany => {
             traced.ctx.kill_all();
@@ -377,5 +403,31 @@ pub async fn run(p: &PythonParams, ctx: &mut RunContext) -> Result<(), DemoError
         End::TooMany => Err(DemoError::Failed(format!(
             "more than {MAX_PROCESSES} processes: the run's processes were killed"
         ))),
+        End::Hung(why) => Err(DemoError::Failed(why)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_task_hangs_the_program_only_after_the_stated_wait() {
+        let lost = Lost {
+            task: 5,
+            worker: "ForkPoolWorker-2".into(),
+            t: 1_000_000_000,
+        };
+        let after = Some(Duration::from_secs(3));
+        assert_eq!(hung(Some(&lost), after, 3_999_999_999), None);
+        assert_eq!(
+            hung(Some(&lost), after, 4_000_000_000).as_deref(),
+            Some(
+                "hung: the result of task 5 never arrived (ForkPoolWorker-2 died with it 3.0 s before; procviz stopped the program)"
+            )
+        );
+        // Nothing lost, or no hang limit asked: never hung.
+        assert_eq!(hung(None, after, u64::MAX), None);
+        assert_eq!(hung(Some(&lost), None, u64::MAX), None);
     }
 }

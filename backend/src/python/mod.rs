@@ -13,7 +13,7 @@
 
 pub mod trace;
 
-use shared::Interpreter;
+use shared::{Interpreter, ProgramText, PythonParams, PythonProgram, PythonSupport};
 use std::path::Path;
 use std::time::Duration;
 
@@ -79,6 +79,31 @@ pub fn program(name: &str) -> Option<&'static str> {
         .iter()
         .find(|(n, _, _)| *n == name)
         .map(|(_, _, source)| *source)
+}
+
+/// What a Python run runs: its file name and text (a shipped program's, or the typed code as
+/// `main.py`); `None` for an unknown shipped name.
+pub fn program_text(p: &PythonParams) -> Option<ProgramText> {
+    match &p.program {
+        PythonProgram::Shipped { name } => program(name).map(|source| ProgramText {
+            file: format!("{name}.py"),
+            source: source.to_string(),
+        }),
+        PythonProgram::Code { source } => Some(ProgramText {
+            file: "main.py".to_string(),
+            source: source.clone(),
+        }),
+    }
+}
+
+/// Whether `python` can run traced programs, as the server's hello says it.
+pub async fn support(python: &Path) -> PythonSupport {
+    match probe(python).await {
+        Ok(interpreter) => PythonSupport::Available { interpreter },
+        Err(e) => PythonSupport::Unavailable {
+            reason: e.to_string(),
+        },
+    }
 }
 
 /// The oldest CPython the tracer supports.

@@ -153,6 +153,22 @@ pub struct Mapper {
     deferred: usize,
     discarded: u64,
     dropped_output: bool,
+    /// The task each worker is running (by pid), from its start to its end.
+    running: HashMap<u32, u64>,
+    /// The first task whose worker died while running it.
+    lost: Option<Lost>,
+}
+
+/// A task whose worker died while running it: CPython's `Pool` is never told, so its result
+/// never arrives ([`Mapper::lost`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lost {
+    /// The task's index.
+    pub task: u64,
+    /// Its worker's name (`ForkPoolWorker-2`).
+    pub worker: String,
+    /// When the worker's connection ended (monotonic nanoseconds).
+    pub t: u64,
 }
 
 fn num(v: &Value, key: &str) -> Option<i64> {
@@ -246,6 +262,8 @@ impl Mapper {
             deferred: 0,
             discarded: 0,
             dropped_output: false,
+            running: HashMap::new(),
+            lost: None,
         }
     }
 
@@ -418,6 +436,11 @@ impl Mapper {
         }
     }
 
+    /// The first task whose worker died while running it, if one did.
+    pub fn lost(&self) -> Option<&Lost> {
+        self.lost.as_ref()
+    }
+
     /// The end of a connection, at monotonic time `t`.
     pub fn closed(&mut self, conn: ConnId, t: u64) -> Vec<Action> {
         let mut out = Vec::new();
@@ -433,6 +456,7 @@ impl Mapper {
             if let Some(p) = self.procs.get_mut(&pid) {
                 p.eof_t = Some(t);
             }
+            self.lose_task(pid, t, &mut out);
             self.try_exit(pid, &mut out);
         }
         out
@@ -496,6 +520,40 @@ impl Mapper {
             ));
         }
         out
+    }
+
+    /// A worker whose connection ended while it ran a task died with it (a worker leaves only
+    /// between tasks): the task ends failed, `WorkerLost`, as procviz's own pool reports it.
+    fn lose_task(&mut self, pid: u32, t: u64, out: &mut Vec<Action>) {
+        let Some(task) = self.running.remove(&pid) else {
+            return;
+        };
+        let Some(p) = self.procs.get(&pid) else {
+            return;
+        };
+        let (worker, name) = (p.proc, p.name.clone());
+        let error = TaskError {
+            error_type: "WorkerLost".into(),
+            message: format!(
+                "{name} died while running task {task}: no result comes from it"
+            ),
+            location: format!("{name}, task {task}"),
+            traceback: None,
+        };
+        self.emit(
+            out,
+            t,
+            EventKind::TaskFinished {
+                task,
+                worker,
+                result: TaskResult::Error(Box::new(error)),
+            },
+        );
+        self.lost.get_or_insert(Lost {
+            task,
+            worker: name,
+            t,
+        });
     }
 
     fn try_exit(&mut self, pid: u32, out: &mut Vec<Action>) {
@@ -793,10 +851,12 @@ impl Mapper {
                         },
                     );
                 }
+                self.running.insert(pid, task);
                 self.emit(out, t, EventKind::TaskStarted { task, worker: me });
             }
             "te" => {
                 let task = self.worker_task(pid, v)?;
+                self.running.remove(&pid);
                 let result = if num(v, "ok") == Some(1) {
                     value_of(text(v, "r"))
                 } else {

@@ -51,6 +51,10 @@ pub async fn drive(
             request: options.request.clone(),
             schedule: options.schedule.clone(),
             interpreter: interpreter.clone().and_then(Result::ok),
+            program: match &handle.demo {
+                DemoRequest::Python(p) => crate::python::program_text(p),
+                _ => None,
+            },
         })),
     )
     .await;

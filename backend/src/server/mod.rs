@@ -61,7 +61,7 @@ use axum::routing::get;
 use backlog::Backlog;
 use commands::{Outbound, binary_refused, handle_text};
 use futures_util::{SinkExt, StreamExt};
-use shared::{CommandError, ErrorKind, PROTOCOL_VERSION, Role, ServerMessage};
+use shared::{CommandError, ErrorKind, PROTOCOL_VERSION, PythonSupport, Role, ServerMessage};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -110,6 +110,8 @@ pub struct AppState {
     readers: ReaderLimits,
     /// Frames of events every connection shares.
     frames: Arc<stream::FrameCache>,
+    /// Whether real Python programs can run (said in every hello); `None`: not probed.
+    python: Arc<Option<PythonSupport>>,
 }
 
 /// Who is connected: every WebSocket, and how many of them view only.
@@ -179,7 +181,14 @@ impl AppState {
             connections: TaskTracker::new(),
             readers: ReaderLimits::default(),
             frames: Arc::default(),
+            python: Arc::new(None),
         }
+    }
+
+    /// The same state saying in its hello whether real Python programs can run.
+    pub fn with_python(mut self, python: PythonSupport) -> Self {
+        self.python = Arc::new(Some(python));
+        self
     }
 
     /// The same state with another slow-reader rule (tests, `--max-backlog-mib`).
@@ -335,6 +344,7 @@ async fn connection(mut socket: WebSocket, state: AppState, role: Role) {
         cores: crate::host::online_cores(),
         runs: state.runs.summaries(),
         role,
+        python: (*state.python).clone(),
     };
     // A view-only connection follows every run: those going now and each one that starts.
     let starts = (role == Role::Viewer).then(|| (state.runs.starts(), state.runs.live()));

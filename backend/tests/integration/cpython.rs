@@ -505,6 +505,68 @@ fn a_worker_killed_mid_task_hangs_pool_map_until_the_run_time_limit() {
     assert_nothing_left(&events);
 }
 
+/// The "Worker dies" lesson with CPython, as its button runs it: `Pool.map` waits for the lost
+/// task until the stated hang limit ends the run; `ProcessPoolExecutor` breaks at once. The
+/// hello says which interpreter runs them; each run carries the program's text.
+#[tokio::test]
+async fn the_worker_dies_lesson_stops_a_hung_pool_map_and_shows_the_executor_breaking() {
+    use shared::{Lesson, PythonSupport, ServerMessage};
+    let server = Server::start();
+    let (mut ws, hello) = connect(&server).await;
+    match hello {
+        ServerMessage::Hello {
+            python: Some(PythonSupport::Available { interpreter }),
+            ..
+        } => assert_eq!(interpreter.name, "CPython"),
+        other => panic!("the hello must say python3 runs here: {other:?}"),
+    }
+    let runs = Lesson::WorkerDies.python_runs(2);
+    send(&mut ws, &runs[0].start_message(None)).await;
+    let (map, _) = events_until_finished(&mut ws).await;
+    let start = map
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::RunStarted(s) => s.program.clone(),
+            _ => None,
+        })
+        .expect("run_started names the program");
+    assert_eq!(start.file, "worker_dies.py");
+    assert!(start.source.contains("pool.map(task, range(10))"));
+    let message = failure(&map, "Pool.map must be stopped as hung");
+    assert!(
+        message.starts_with("hung: the result of task 5 never arrived (ForkPoolWorker-"),
+        "{message}"
+    );
+    let lost: Vec<String> = map
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::TaskFinished {
+                task: 5,
+                result: TaskResult::Error(err),
+                ..
+            } => Some(err.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(lost.len(), 1, "{lost:?}");
+    assert!(lost[0].starts_with("WorkerLost: ForkPoolWorker-"), "{lost:?}");
+    assert!(results(&map).is_empty(), "map never returned");
+    // Killed half a second into task 5 (second wave, from 1 s), stopped 3 s later.
+    let wall = map.last().map(|e| e.t.as_secs_f64()).unwrap_or(0.0);
+    assert!((4.0..7.0).contains(&wall), "{wall} s");
+    assert_nothing_left(&map);
+
+    send(&mut ws, &runs[1].start_message(None)).await;
+    let (executor, _) = events_until_finished(&mut ws).await;
+    assert_eq!(outcome(&executor), RunOutcome::Completed);
+    let printed: Vec<String> = lines(&executor).into_iter().map(|(_, _, t)| t).collect();
+    assert!(
+        printed.iter().any(|l| l.contains("BrokenProcessPool")),
+        "{printed:?}"
+    );
+    assert_nothing_left(&executor);
+}
+
 /// Every CPython 3.8–3.13 under `~/.pyenv/versions` (besides the default `python3`): the seed
 /// program gives the same results; older ones are refused with the reason.
 #[test]
@@ -578,6 +640,7 @@ if __name__ == '__main__':\n    with mp.Pool(2) as pool:\n        print(pool.map
                 source: source.into(),
             },
             args: Vec::new(),
+            hang_after_ms: None,
         })),
     )
     .await;

@@ -29,6 +29,7 @@ fn two_process_run() -> Vec<Event> {
                 request: None,
                 schedule: Vec::new(),
                 interpreter: None,
+                program: None,
             })),
         ),
         ev(

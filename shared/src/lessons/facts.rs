@@ -166,6 +166,7 @@ mod tests {
             request: None,
             schedule: Vec::new(),
             interpreter: None,
+            program: None,
         }));
         let spawned = |proc: u32, name: &str| EventKind::ProcessSpawned {
             proc: ProcId(proc),

@@ -3,7 +3,8 @@
 //! from their [`RunFacts`]. One implementation for the page's lesson panel and for
 //! `procviz run lesson`.
 
-use super::{Lesson, RunFacts};
+use super::{Lesson, RunFacts, RunWith};
+use crate::RunOutcome;
 
 /// A duration for people: `1.50 s`, `12.5 ms`, `800 µs`.
 pub fn format_duration(secs: f64) -> String {
@@ -69,7 +70,26 @@ impl Lesson {
         }
     }
 
-    /// What to expect on a machine with `cores` cores, in one sentence.
+    /// What to expect on a machine with `cores` cores when `with` runs it, in one sentence.
+    pub fn expected_with(self, cores: u32, with: RunWith) -> String {
+        let n = (4.0 / f64::from(cores.clamp(1, 4))).ceil();
+        match (with, self) {
+            (RunWith::Runtime, _) => self.expected(cores),
+            (RunWith::CPython, Lesson::WhoPrintsFirst) => {
+                "Num: 4 … Num: 1 (as written, the first process prints Num: 4), in an order that changes from run to run".into()
+            }
+            (RunWith::CPython, Lesson::ThreadsVsProcesses) => format!(
+                "4 threads of one CPython process take about 4 s: the GIL lets one thread run Python at a time, so together they use about one core; 4 processes take about {n:.0} s"
+            ),
+            (RunWith::CPython, Lesson::WorkerDies) => format!(
+                "The worker of task 5 is killed (SIGKILL): Pool.map never returns, so procviz stops it as hung {:.0} s later; ProcessPoolExecutor raises BrokenProcessPool at once",
+                Lesson::HANG_MS as f64 / 1000.0
+            ),
+            (RunWith::CPython, _) => self.expected(cores),
+        }
+    }
+
+    /// What to expect on a machine with `cores` cores, in one sentence (the runtime's runs).
     pub fn expected(self, cores: u32) -> String {
         match self {
             Lesson::TwoProcesses => {
@@ -212,8 +232,12 @@ fn run_lines(lesson: Lesson, runs: &[(String, RunFacts)]) -> Vec<String> {
                 } else {
                     format!(" · {}", killed.join(", "))
                 };
+                let failed = match &f.outcome {
+                    Some(RunOutcome::Failed { message }) => format!(" · {message}"),
+                    _ => String::new(),
+                };
                 format!(
-                    "{label}: {} in {}{raised}{killed}",
+                    "{label}: {} in {}{raised}{killed}{failed}",
                     results_line(f),
                     wall(f)
                 )
@@ -296,6 +320,20 @@ mod tests {
             assert!(!lesson.short_title().is_empty());
         }
         assert!(Lesson::ThreadsVsProcesses.expected(2).contains("GIL"));
+        assert!(
+            Lesson::ThreadsVsProcesses
+                .expected_with(2, RunWith::CPython)
+                .starts_with("4 threads of one CPython process")
+        );
+        assert!(
+            Lesson::WorkerDies
+                .expected_with(2, RunWith::CPython)
+                .contains("hung 3 s later")
+        );
+        assert_eq!(
+            Lesson::PoolImap.expected_with(2, RunWith::CPython),
+            Lesson::PoolImap.expected(2)
+        );
         assert!(
             Lesson::ChefAlone
                 .expected(2)
