@@ -11,7 +11,7 @@
 
 use crate::runs::{RunHandle, RunOptions, Runs, StartError};
 use shared::lessons::{RunFacts, format_duration, observed};
-use shared::{Event, KillReason, Lesson, PoolApi, RunOutcome};
+use shared::{Event, KillReason, Lesson, PoolApi, RunOutcome, RunWith};
 use std::io::Write;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -82,16 +82,20 @@ pub struct LessonOutcome {
     pub lesson: Lesson,
     /// The machine's cores it was planned for.
     pub cores: u32,
+    /// What ran it.
+    pub with: RunWith,
     /// The runs the lesson plans on this machine, by label.
     pub planned: Vec<String>,
     /// The runs that ran, in order, with what they showed.
     pub runs: Vec<(String, RunFacts)>,
+    /// Whether every run that ran let the lesson go on ([`shared::lessons::goes_on`]).
+    pub went_on: bool,
 }
 
 impl LessonOutcome {
     /// Whether every planned run ran and completed.
     pub fn completed(&self) -> bool {
-        self.runs.len() == self.planned.len() && self.runs.iter().all(|(_, f)| f.completed())
+        self.runs.len() == self.planned.len() && self.went_on
     }
 }
 
@@ -101,16 +105,18 @@ impl LessonOutcome {
 pub async fn run_lesson(
     runs: &Runs,
     lesson: Lesson,
-    (cores, api, sample_ms): (u32, PoolApi, Option<u32>),
+    (cores, api, with, sample_ms): (u32, PoolApi, RunWith, Option<u32>),
     out: &mut impl Write,
     stop: &CancellationToken,
 ) -> Result<LessonOutcome, LessonError> {
-    let plan = lesson.runs(cores, api);
+    let plan = lesson.runs_with(cores, api, with);
     let mut outcome = LessonOutcome {
         lesson,
         cores,
+        with,
         planned: plan.iter().map(|r| r.label.clone()).collect(),
         runs: Vec::new(),
+        went_on: true,
     };
     for planned in plan {
         if stop.is_cancelled() {
@@ -136,9 +142,13 @@ pub async fn run_lesson(
             out.flush()
         })
         .await?;
-        let completed = facts.completed();
+        let goes_on = facts
+            .outcome
+            .as_ref()
+            .is_some_and(|o| shared::lessons::goes_on(&planned.request, o));
         outcome.runs.push((planned.label, facts));
-        if !completed {
+        if !goes_on {
+            outcome.went_on = false;
             // As on the page: after a run cancelled or failed, the rest would not mean much.
             break;
         }
@@ -153,14 +163,19 @@ pub fn lesson_report(outcome: &LessonOutcome) -> String {
     let LessonOutcome {
         lesson,
         cores,
+        with,
         planned,
         runs,
+        went_on,
     } = outcome;
     let mut text = format!("{}\n", lesson.title());
     for line in lesson.caption() {
         text.push_str(&format!("  {line}\n"));
     }
-    text.push_str(&format!("expected: {}\n", lesson.expected(*cores)));
+    text.push_str(&format!(
+        "expected: {}\n",
+        lesson.expected_with(*cores, *with)
+    ));
     if let Some(note) = lesson.honesty_note(*cores) {
         text.push_str(&format!("note: {note}\n"));
     }
@@ -168,7 +183,7 @@ pub fn lesson_report(outcome: &LessonOutcome) -> String {
     for line in observed(*lesson, runs) {
         text.push_str(&format!("  {line}\n"));
     }
-    if let Some((label, facts)) = runs.iter().find(|(_, f)| !f.completed()) {
+    if let Some((label, facts)) = runs.last().filter(|_| !went_on) {
         let how = match &facts.outcome {
             Some(RunOutcome::Cancelled { reason }) => format!("was cancelled ({reason:?})"),
             Some(RunOutcome::Failed { message }) => format!("failed: {message}"),
@@ -226,6 +241,8 @@ mod tests {
                 ("Pool(1)".into(), facts(4.0, RunOutcome::Completed)),
                 ("Pool(2)".into(), facts(2.0, RunOutcome::Completed)),
             ],
+            went_on: true,
+            with: RunWith::Runtime,
         };
         assert!(outcome.completed());
         assert_eq!(
@@ -249,6 +266,8 @@ mod tests {
             cores: 1,
             planned: vec!["4 jobs, 1 core".into()],
             runs: vec![("4 jobs, 1 core".into(), facts(1.5, cancelled))],
+            went_on: false,
+            with: RunWith::Runtime,
         };
         assert!(!outcome.completed());
         let report = lesson_report(&outcome);

@@ -217,6 +217,14 @@ struct LessonArgs {
     /// The pool API of `pool_imap` (the page's switch): map, imap, imap_unordered, apply_async.
     #[arg(long, default_value = "imap", value_parser = parse_api)]
     api: shared::PoolApi,
+    /// What runs the lesson: `runtime` (procviz's own) or `cpython` (the teaching material's
+    /// programs as written, traced; `python3` on PATH).
+    #[arg(long = "with", default_value = "runtime", value_parser = parse_run_with)]
+    with: shared::RunWith,
+}
+
+fn parse_run_with(id: &str) -> Result<shared::RunWith, String> {
+    shared::RunWith::from_id(id).ok_or_else(|| format!("{id:?}: choose runtime or cpython"))
 }
 
 fn parse_lesson(name: &str) -> Result<shared::Lesson, String> {
@@ -496,7 +504,7 @@ fn main() -> anyhow::Result<()> {
                         return Ok(());
                     }
                     let lesson = args.name.context("naming the lesson (see --list)")?;
-                    let code = run_lesson(lesson, args.api, limits, sample_ms)?;
+                    let code = run_lesson(lesson, (args.api, args.with), limits, sample_ms)?;
                     std::process::exit(code);
                 }
             };
@@ -579,7 +587,7 @@ fn stop_on_ctrl_c() -> CancellationToken {
 /// on stdout, then the lesson's story on stderr; 0 when every run completed.
 fn run_lesson(
     lesson: shared::Lesson,
-    api: shared::PoolApi,
+    (api, with): (shared::PoolApi, shared::RunWith),
     config: RuntimeConfig,
     sample_ms: Option<u32>,
 ) -> anyhow::Result<i32> {
@@ -589,10 +597,15 @@ fn run_lesson(
         let runs = Runs::new(config).context("starting the runtime")?;
         let stop = stop_on_ctrl_c();
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        let ran =
-            backend::headless::run_lesson(&runs, lesson, (cores, api, sample_ms), &mut out, &stop)
-                .await
-                .with_context(|| format!("running the lesson {}", lesson.id()));
+        let ran = backend::headless::run_lesson(
+            &runs,
+            lesson,
+            (cores, api, with, sample_ms),
+            &mut out,
+            &stop,
+        )
+        .await
+        .with_context(|| format!("running the lesson {}", lesson.id()));
         runs.shutdown().await;
         let outcome = ran?;
         eprint!("{}", backend::headless::lesson_report(&outcome));
@@ -727,7 +740,9 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
             i.start_method.as_deref().unwrap_or("unknown")
         ),
         PythonSupport::Unavailable { reason } => {
-            tracing::warn!("real Python programs cannot run: {reason}; lessons use procviz's runtime")
+            tracing::warn!(
+                "real Python programs cannot run: {reason}; lessons use procviz's runtime"
+            )
         }
     }
     let state = AppState::new(runs.clone(), &bound, tokens, shutdown.clone())

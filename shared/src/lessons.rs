@@ -11,7 +11,7 @@
 use crate::demo::{
     DemoRequest, PoolParams, ProcessesParams, PythonParams, TwoProcessesParams, Work,
 };
-use crate::{ClientMessage, PoolApi, RunAction, Scheduled};
+use crate::{ClientMessage, PoolApi, RunAction, RunOutcome, Scheduled};
 use serde::{Deserialize, Serialize};
 
 mod facts;
@@ -88,6 +88,20 @@ pub struct LessonRun {
     pub request: DemoRequest,
     /// Timed actions the server carries out during the run (the kill of "A worker dies").
     pub schedule: Vec<Scheduled>,
+}
+
+/// Whether a lesson starts its next run after one of its runs (`request`) ended with
+/// `outcome`: after a completed run, and after a program stopped as hung when the run set a
+/// hang limit ([`PythonParams::hang_after_ms`]: the hang is the lesson's point, as in
+/// "A worker dies"); not after a cancel or any other failure.
+pub fn goes_on(request: &DemoRequest, outcome: &RunOutcome) -> bool {
+    match outcome {
+        RunOutcome::Completed => true,
+        RunOutcome::Failed { .. } => {
+            matches!(request, DemoRequest::Python(p) if p.hang_after_ms.is_some())
+        }
+        RunOutcome::Cancelled { .. } => false,
+    }
 }
 
 impl LessonRun {
@@ -376,6 +390,19 @@ mod tests {
         assert!(
             matches!(&dies[0].request, DemoRequest::Python(p) if p.hang_after_ms == Some(Lesson::HANG_MS))
         );
+        let failed = RunOutcome::Failed {
+            message: "hung: the result of task 5 never arrived".into(),
+        };
+        assert!(
+            goes_on(&dies[0].request, &failed),
+            "the hang is the lesson's point"
+        );
+        assert!(!goes_on(&dies[1].request, &failed));
+        assert!(goes_on(&dies[1].request, &RunOutcome::Completed));
+        let cancelled = RunOutcome::Cancelled {
+            reason: crate::KillReason::Cancelled,
+        };
+        assert!(!goes_on(&dies[0].request, &cancelled));
         assert_eq!(RunWith::from_id("cpython"), Some(RunWith::CPython));
         assert_eq!(
             serde_json::to_string(&RunWith::CPython).ok().as_deref(),

@@ -34,8 +34,8 @@ pub use demo::{
     TwoProcessesParams, Work,
 };
 pub use event::{
-    CoreShare, Event, EventKind, ExitStatus, Interpreter, KillReason, PoolApi, RunOutcome,
-    ProgramText, RunStart, Stream, TaskError, TaskResult, ThreadStart, signal_name,
+    CoreShare, Event, EventKind, ExitStatus, Interpreter, KillReason, PoolApi, ProgramText,
+    RunOutcome, RunStart, Stream, TaskError, TaskResult, ThreadStart, signal_name,
 };
 pub use lessons::{Lesson, LessonRun, RunWith};
 

@@ -534,9 +534,7 @@ impl Mapper {
         let (worker, name) = (p.proc, p.name.clone());
         let error = TaskError {
             error_type: "WorkerLost".into(),
-            message: format!(
-                "{name} died while running task {task}: no result comes from it"
-            ),
+            message: format!("{name} died while running task {task}: no result comes from it"),
             location: format!("{name}, task {task}"),
             traceback: None,
         };

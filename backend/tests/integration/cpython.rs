@@ -549,7 +549,10 @@ async fn the_worker_dies_lesson_stops_a_hung_pool_map_and_shows_the_executor_bre
         })
         .collect();
     assert_eq!(lost.len(), 1, "{lost:?}");
-    assert!(lost[0].starts_with("WorkerLost: ForkPoolWorker-"), "{lost:?}");
+    assert!(
+        lost[0].starts_with("WorkerLost: ForkPoolWorker-"),
+        "{lost:?}"
+    );
     assert!(results(&map).is_empty(), "map never returned");
     // Killed half a second into task 5 (second wave, from 1 s), stopped 3 s later.
     let wall = map.last().map(|e| e.t.as_secs_f64()).unwrap_or(0.0);

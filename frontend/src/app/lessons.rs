@@ -9,7 +9,7 @@
 use super::connection::Connection;
 use crate::run::RunModel;
 use leptos::prelude::*;
-use shared::{ClientMessage, CommandError, Lesson, LessonRun, PoolApi, RunId, RunOutcome};
+use shared::{ClientMessage, CommandError, Lesson, LessonRun, PoolApi, RunId};
 use std::sync::Arc;
 
 /// Finished runs kept for compare mode.
@@ -99,7 +99,8 @@ impl Series {
         self.runs.iter().any(|(_, r)| *r == run)
     }
 
-    /// `run` finished (`completed`: without being cancelled or failing).
+    /// `run` finished (`completed`: so that the lesson goes on, see
+    /// [`shared::lessons::goes_on`]).
     pub fn finished(&mut self, run: RunId, completed: bool) -> AfterRun {
         if !self.owns(run) {
             return AfterRun::NotOurs;
@@ -281,7 +282,10 @@ impl Lessons {
                 h.remove(0);
             }
         });
-        let completed = matches!(model.outcome, Some(RunOutcome::Completed));
+        let completed = match (&model.demo, &model.outcome) {
+            (Some(demo), Some(outcome)) => shared::lessons::goes_on(demo, outcome),
+            _ => false,
+        };
         let after = self
             .series
             .try_update(|s| s.finished(model.run, completed))

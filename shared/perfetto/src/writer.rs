@@ -619,6 +619,7 @@ mod tests {
             request: None,
             schedule: Vec::new(),
             interpreter: None,
+            program: None,
         }))
     }
 

@@ -265,6 +265,7 @@ fn threads_run() -> Vec<Event> {
                 request: None,
                 schedule: Vec::new(),
                 interpreter: None,
+                program: None,
             })),
         ),
         (
