@@ -6,7 +6,7 @@ use testkit::*;
 
 /// Opens the page in the projector theme at 1920×1080 and clicks lesson `id`.
 async fn lesson(id: &str) -> Option<Page> {
-    let page = Page::open(1920, 1080, "?theme=projector").await?;
+    let page = Page::open(1920, 1080, "?theme=projector&with=runtime").await?;
     page.click(&format!("[data-testid=lesson-{id}]")).await;
     page.element(&format!("[data-testid=lesson][data-lesson={id}]"))
         .await;

@@ -3,6 +3,7 @@
 
 mod big_runs;
 mod connection;
+mod cpython;
 mod export;
 mod lecture_hall;
 mod lessons;

@@ -79,7 +79,7 @@ async fn a_lesson_clicked_before_the_page_is_connected_still_observes_its_runs()
     };
     let (b, server) = (&page.browser, &page.server);
     // The single-run lesson and a lesson whose runs depend on the machine's cores.
-    open_unconnected(b, &server.page_url("")).await;
+    open_unconnected(b, &server.page_url("?with=runtime")).await;
     b.click("[data-testid=lesson-who_prints_first]").await;
     release_socket(b).await;
     let lines = observed(b, 1, 20).await;
@@ -87,7 +87,7 @@ async fn a_lesson_clicked_before_the_page_is_connected_still_observes_its_runs()
         assert!(lines[0].contains(&format!("Num: {n}")), "{lines:?}");
     }
 
-    open_unconnected(b, &server.page_url("")).await;
+    open_unconnected(b, &server.page_url("?with=runtime")).await;
     b.click("[data-testid=lesson-chef_alone]").await;
     release_socket(b).await;
     let cores = machine_cores(b).await;
@@ -127,7 +127,7 @@ async fn a_fresh_tab_observes_only_the_runs_it_started() {
         .await
         .expect("switch tabs");
     // The new tab: "Sleeping vs working" clicked at once.
-    open_unconnected(b, &server.page_url("")).await;
+    open_unconnected(b, &server.page_url("?with=runtime")).await;
     b.click("[data-testid=lesson-sleeping_vs_working]").await;
     release_socket(b).await;
     let lines = observed(b, 2, 40).await;
@@ -152,7 +152,7 @@ async fn observations_say_running_until_the_run_has_finished() {
         return;
     };
     let (b, server) = (&page.browser, &page.server);
-    open_unconnected(b, &server.page_url("")).await;
+    open_unconnected(b, &server.page_url("?with=runtime")).await;
     b.click("[data-testid=lesson-pool_imap]").await;
     release_socket(b).await;
     // Sample the story and the run's status together until the run has finished.
@@ -210,7 +210,7 @@ async fn a_single_run_lesson_opens_no_comparison() {
         return;
     };
     let (b, server) = (&page.browser, &page.server);
-    b.open(&server.page_url("")).await;
+    b.open(&server.page_url("?with=runtime")).await;
     b.click("[data-testid=lesson-two_processes]").await;
     observed(b, 1, 20).await;
     // Give the page a moment to open anything it would.
@@ -285,7 +285,8 @@ async fn the_projector_theme_shows_a_lesson_run_at_projector_resolutions() {
             json!({ "width": w, "height": h, "deviceScaleFactor": 1, "mobile": false }),
         )
         .await;
-        b.open(&server.page_url("?theme=projector")).await;
+        b.open(&server.page_url("?theme=projector&with=runtime"))
+            .await;
         b.click("[data-testid=lesson-pool_imap]").await;
         b.elements("[data-testid=lane]", 5).await;
         // The view follows the run's timeline once it starts.

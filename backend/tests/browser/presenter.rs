@@ -6,7 +6,7 @@ use testkit::*;
 
 #[tokio::test]
 async fn the_projector_theme_applies_and_is_read_from_the_url() {
-    let Some(page) = Page::open(1280, 720, "").await else {
+    let Some(page) = Page::open(1280, 720, "?with=runtime").await else {
         return;
     };
     let size = |b: &Browser| {
@@ -43,7 +43,7 @@ async fn the_projector_theme_applies_and_is_read_from_the_url() {
 #[tokio::test]
 async fn presenter_keys_start_demos_switch_themes_and_show_help() {
     let _one = one_at_a_time();
-    let Some(b) = Page::open(1280, 720, "").await else {
+    let Some(b) = Page::open(1280, 720, "?with=runtime").await else {
         return;
     };
     let key = |k: &'static str| {

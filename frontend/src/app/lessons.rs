@@ -9,7 +9,9 @@
 use super::connection::Connection;
 use crate::run::RunModel;
 use leptos::prelude::*;
-use shared::{ClientMessage, CommandError, Lesson, LessonRun, PoolApi, RunId};
+use shared::{
+    ClientMessage, CommandError, Lesson, LessonRun, PoolApi, PythonSupport, RunId, RunWith,
+};
 use std::sync::Arc;
 
 /// Finished runs kept for compare mode.
@@ -176,6 +178,13 @@ pub struct Lessons {
     pub api: RwSignal<PoolApi>,
     /// The machine's cores (0 until the server's hello).
     pub cores: RwSignal<u32>,
+    /// What runs the lessons' programs: CPython or procviz's runtime.
+    pub with: RwSignal<RunWith>,
+    /// Whether the presenter chose `with` (a button, or `?with=` in the URL); otherwise the
+    /// server's hello decides: CPython when it can run it.
+    with_chosen: RwSignal<bool>,
+    /// Whether the server can run real Python programs (`None` until its hello).
+    pub python: RwSignal<Option<PythonSupport>>,
     /// The run on screen (cancelled when another lesson starts).
     run: RwSignal<Option<Arc<RunModel>>>,
     /// The error banner (a run that could not be started).
@@ -191,16 +200,48 @@ impl Lessons {
         run: RwSignal<Option<Arc<RunModel>>>,
         error: RwSignal<Option<CommandError>>,
     ) -> Self {
+        let chosen = super::url::url_opt("with").and_then(|w| RunWith::from_id(&w));
         Lessons {
             series: RwSignal::new(Series::default()),
             history: RwSignal::new(Vec::new()),
             compare: RwSignal::new(Pick::default()),
             api: RwSignal::new(PoolApi::Imap),
             cores,
+            with: RwSignal::new(chosen.unwrap_or_default()),
+            with_chosen: RwSignal::new(chosen.is_some()),
+            python: RwSignal::new(None),
             run,
             error,
             conn,
         }
+    }
+
+    /// The server said whether it runs real Python programs: unless the presenter chose,
+    /// the lessons run with CPython when it can, else with the runtime (and the picker says
+    /// why). A choice of CPython the server cannot honour falls back to the runtime.
+    pub fn python_known(self, python: Option<PythonSupport>) {
+        let available = matches!(python, Some(PythonSupport::Available { .. }));
+        self.python.set(python);
+        let chosen = self.with_chosen.get_untracked();
+        if !chosen || !available {
+            self.with.set(if available {
+                RunWith::CPython
+            } else {
+                RunWith::Runtime
+            });
+        }
+    }
+
+    /// The presenter picks what runs the lessons.
+    pub fn choose(self, with: RunWith) {
+        self.with.set(with);
+        self.with_chosen.set(true);
+    }
+
+    /// Whether the server can run real Python programs.
+    pub fn cpython_available(self) -> bool {
+        self.python
+            .with(|p| matches!(p, Some(PythonSupport::Available { .. })))
     }
 
     /// The lesson picked last.
@@ -234,7 +275,7 @@ impl Lessons {
         if cores == 0 || !waits {
             return;
         }
-        let runs = lesson.runs(cores, self.api.get_untracked());
+        let runs = lesson.runs_with(cores, self.api.get_untracked(), self.with.get_untracked());
         self.series.update(|s| s.plan(runs));
         self.next();
     }

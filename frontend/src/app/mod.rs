@@ -198,10 +198,15 @@ impl AppState {
     fn on_message(self, msg: ServerMessage) {
         match msg {
             ServerMessage::Hello {
-                cores, runs, role, ..
+                cores,
+                runs,
+                role,
+                python,
+                ..
             } => {
                 self.cores.set(cores);
                 self.role.set(role);
+                self.lessons.python_known(python);
                 // Follow the run on screen again after a reconnect, or the latest one after
                 // a reload (unless this tab is waiting for a run of its own). A recording on
                 // screen is not the server's: nothing to follow.

@@ -25,7 +25,7 @@ fn timeline_svg(run: RwSignal<Option<Arc<RunModel>>>) -> Option<(String, f64, f6
     run.with_untracked(|r| {
         r.as_ref().map(|m| {
             let params = m.demo.as_ref().map(params_text).unwrap_or_default();
-            let mut processes = vec![(0, "MainProcess".to_string())];
+            let mut processes = vec![(0, m.main_name().to_string())];
             processes.extend(m.processes.iter().map(|p| (p.proc.0, p.name.clone())));
             let shown = scene(m, &shown_view(m));
             let svg = standalone_svg(

@@ -11,7 +11,7 @@ use crate::lessons::{CHART_H, CHART_W, facts, speedup_chart};
 use crate::run::RunModel;
 use leptos::prelude::*;
 use shared::lessons::{Progress, story};
-use shared::{Lesson, PoolApi, RunId};
+use shared::{Lesson, PoolApi, PythonSupport, RunId, RunWith};
 use std::sync::Arc;
 
 /// The lesson buttons.
@@ -36,7 +36,57 @@ pub fn LessonPicker(lessons: Lessons) -> impl IntoView {
                     </button>
                 })
                 .collect_view()}
+            <RunWithPicker lessons=lessons />
         </nav>
+    }
+}
+
+/// "Run with: CPython | procviz runtime": what runs the lessons' programs. CPython is offered
+/// when the server can run it; otherwise its button is disabled and the reason shown.
+#[component]
+fn RunWithPicker(lessons: Lessons) -> impl IntoView {
+    let unavailable = move || {
+        lessons.python.with(|p| match p {
+            Some(PythonSupport::Unavailable { reason }) => Some(reason.clone()),
+            _ => None,
+        })
+    };
+    let cpython_title = move || {
+        lessons.python.with(|p| match p {
+            Some(PythonSupport::Available { interpreter: i }) => format!(
+                "The teaching material's programs as written, run by {} {} ({}) and traced",
+                i.name, i.version, i.executable
+            ),
+            Some(PythonSupport::Unavailable { reason }) => format!("Unavailable: {reason}"),
+            None => "Waiting for the server to say whether it can run Python".into(),
+        })
+    };
+    view! {
+        <span class="run-with" role="group" aria-label="Run the lessons with" data-testid="run-with"
+            data-with=move || lessons.with.get().id()>
+            <span class="run-with-label">"Run with"</span>
+            {RunWith::ALL.into_iter().map(|w| view! {
+                <button
+                    class="with"
+                    class:active=move || lessons.with.get() == w
+                    data-testid=format!("with-{}", w.id())
+                    aria-pressed=move || (lessons.with.get() == w).to_string()
+                    disabled=move || w == RunWith::CPython && !lessons.cpython_available()
+                    title=move || match w {
+                        RunWith::CPython => cpython_title(),
+                        RunWith::Runtime => "procviz's own runtime, which mirrors CPython's multiprocessing".into(),
+                    }
+                    on:click=move |_| lessons.choose(w)
+                >
+                    {w.label()}
+                </button>
+            }).collect_view()}
+            {move || unavailable().map(|r| view! {
+                <span class="python-unavailable" data-testid="python-unavailable" role="note">
+                    {format!("CPython unavailable: {r}")}
+                </span>
+            })}
+        </span>
     }
 }
 
@@ -139,7 +189,8 @@ pub fn LessonPanel(
         })
     };
     let api_switch = move || {
-        (lessons.lesson()? == Lesson::PoolImap).then(|| view! {
+        // CPython runs the program as written (imap): edit it in the program panel instead.
+        (lessons.lesson()? == Lesson::PoolImap && lessons.with.get() == RunWith::Runtime).then(|| view! {
             <label class="api-switch">"Same with "
                 <select data-testid="lesson-api" on:change=move |ev| {
                     let api = serde_json::from_value(serde_json::Value::String(event_target_value(&ev)));
@@ -174,7 +225,7 @@ pub fn LessonPanel(
                 })}
                 <dl class="story">
                     <dt>"Expected"</dt>
-                    <dd data-testid="expected">{move || lessons.lesson().map(|l| l.expected(cores.get()))}</dd>
+                    <dd data-testid="expected">{move || lessons.lesson().map(|l| l.expected_with(cores.get(), lessons.with.get()))}</dd>
                     <dt>"Observed"</dt>
                     <dd data-testid="observed">
                         <ul>{move || observed_lines().unwrap_or_default().into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>

@@ -89,12 +89,22 @@ pub fn Summary(
         })
     };
     let gaps = move || run.with(|r| r.as_ref().map_or(0, |m| m.gaps));
+    let ran_with = move || {
+        whole.with(|r| {
+            r.as_ref().map(|m| match &m.python {
+                Some(p) => p.describe(),
+                None => "procviz runtime".to_string(),
+            })
+        })
+    };
     view! {
         <section class="panel summary" aria-label="Summary">
             <h2>"Summary"</h2>
             <dl>
                 <dt>"Run"</dt>
                 <dd data-testid="run-status">{status}</dd>
+                <dt>"Ran with"</dt>
+                <dd data-testid="ran-with">{ran_with}</dd>
                 <dt>"Wall time"</dt>
                 <dd data-testid="wall-time">{wall}</dd>
                 <dt>{move || if run.with(|r| r.as_ref().is_some_and(|m| m.tasks.is_empty())) {

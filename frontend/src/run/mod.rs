@@ -28,7 +28,7 @@ mod tests;
 
 pub use console::{ConsoleLine, Tally};
 pub use cores::{CoreBlock, LoadWindow, OutsideLoad, StateBlock};
-pub use model::{RunModel, Source};
+pub use model::{PythonRun, RunModel, Source};
 pub use moment::Moment;
 pub use processes::ProcessRow;
 pub use recording::Recording;

@@ -38,6 +38,31 @@ impl Source {
     }
 }
 
+/// What a real Python run ran ([`RunModel::python`]), from its `run_started`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PythonRun {
+    /// The interpreter (absent when the run failed before one was found).
+    pub interpreter: Option<shared::Interpreter>,
+    /// The program as it ran.
+    pub program: Option<shared::ProgramText>,
+}
+
+impl PythonRun {
+    /// One line for people: `CPython 3.11.2 · start method fork · /usr/bin/python3`.
+    pub fn describe(&self) -> String {
+        match &self.interpreter {
+            Some(i) => format!(
+                "{} {} · start method {} · {}",
+                i.name,
+                i.version,
+                i.start_method.as_deref().unwrap_or("unknown"),
+                i.executable
+            ),
+            None => "no Python interpreter ran it".into(),
+        }
+    }
+}
+
 /// Everything the page knows about one run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunModel {
@@ -49,6 +74,8 @@ pub struct RunModel {
     pub title: String,
     /// Its demo request.
     pub demo: Option<DemoRequest>,
+    /// For a real Python program: what ran it and the program's text.
+    pub python: Option<PythonRun>,
     /// PID of the main process.
     pub main_pid: u32,
     /// The machine's cores.
@@ -96,6 +123,7 @@ impl RunModel {
             source: Source::Server,
             title: String::new(),
             demo: None,
+            python: None,
             main_pid: 0,
             cores: 0,
             processes: Vec::new(),
@@ -140,6 +168,7 @@ impl RunModel {
             source,
             title,
             demo,
+            python,
             main_pid,
             cores,
             processes,
@@ -165,6 +194,7 @@ impl RunModel {
             source: source.clone(),
             title: title.clone(),
             demo: demo.clone(),
+            python: python.clone(),
             main_pid: *main_pid,
             cores: *cores,
             processes: cut_all(processes, t),
@@ -187,10 +217,20 @@ impl RunModel {
         }
     }
 
+    /// The name of the run's main process: the Python program's own `MainProcess` for
+    /// procviz's runtime; for a real Python run that name is the interpreter's, and the main
+    /// process is procviz, which started it.
+    pub fn main_name(&self) -> &'static str {
+        match self.python {
+            Some(_) => "procviz",
+            None => "MainProcess",
+        }
+    }
+
     /// The name of a process of the run.
     pub fn name_of(&self, proc: ProcId) -> &str {
         if proc == ProcId::MAIN {
-            return "MainProcess";
+            return self.main_name();
         }
         self.processes
             .iter()

@@ -23,6 +23,12 @@ impl RunModel {
         match &event.kind {
             EventKind::RunStarted(start) => {
                 self.demo = Some(start.demo.clone());
+                if matches!(start.demo, shared::DemoRequest::Python(_)) {
+                    self.python = Some(super::PythonRun {
+                        interpreter: start.interpreter.clone(),
+                        program: start.program.clone(),
+                    });
+                }
                 self.title = start.title.clone();
                 self.cores = start.cores;
                 self.main_pid = start.main_pid;

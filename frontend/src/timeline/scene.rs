@@ -264,7 +264,7 @@ fn process_lanes(m: &RunModel, view: &View) -> Vec<ProcessLane> {
     let end = m.last_t;
     let mut out = vec![ProcessLane {
         proc: ProcId::MAIN,
-        name: "MainProcess".into(),
+        name: m.main_name().into(),
         pid: m.main_pid,
         top: lanes_at.top(0),
         exit_code: None,

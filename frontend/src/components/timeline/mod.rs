@@ -413,7 +413,7 @@ pub fn Timeline(
                         {move || core_view(core)}
                     </g>
                 </For>
-                <For each=lane_ids key=|k| k.0 let:key>
+                <For each=lane_ids key=|k| k.clone() let:key>
                     <g
                         class="lane"
                         data-testid="lane"
