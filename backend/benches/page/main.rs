@@ -10,6 +10,9 @@
 //! 2. after it, zoom and pan steps on the timeline (keys sent to it), one per animation frame;
 //! 0. first, five cold loads of the page (a new browser each): time to its lesson buttons
 //!    and to its connection, and the bytes it transferred;
+//! 4. last, a real CPython program traced live: `Pool(4).imap` over 100,000 no-op tasks
+//!    (chunksize 1) streams into the page: frame gaps as in 1 (skipped, saying so, without
+//!    `python3`);
 //! 3. a recording of 1,000,000 tasks (`procviz run pool --tasks 1000000 …`, about 500 MB)
 //!    opened from the file input: load time and frame gaps while it loads, then zoom and pan.
 //!
@@ -28,7 +31,7 @@ mod probe;
 mod profile;
 mod report;
 
-use phases::{Live, Opened, live_run, open_recording};
+use phases::{Live, LivePython, Opened, live_python_run, live_run, open_recording};
 use report::{print_profiles, print_report};
 use std::process::ExitCode;
 use testkit::Browser;
@@ -43,13 +46,14 @@ const FPS_TARGET: f64 = 30.0;
 const ZOOM_PLAN: [(&str, usize); 3] = [("+", 12), ("-", 12), ("+", 12)];
 const PAN_PLAN: [(&str, usize); 3] = [("ArrowRight", 40), ("ArrowLeft", 40), ("ArrowRight", 40)];
 
-async fn bench() -> Option<(Live, Opened)> {
+async fn bench() -> Option<(Live, Opened, Option<LivePython>)> {
     let browser = Browser::start(1280, 720).await?;
     probe::install(&browser).await;
     let live = live_run(&browser).await;
     let opened = open_recording(&browser).await;
+    let python = live_python_run(&browser, LIVE_TASKS).await;
     browser.close().await;
-    Some((live, opened))
+    Some((live, opened, python))
 }
 
 fn main() -> ExitCode {
@@ -68,8 +72,11 @@ fn main() -> ExitCode {
         };
     }
     match runtime.block_on(bench()) {
-        Some((live, opened)) => {
+        Some((live, opened, python)) => {
             print_report(&live, &opened);
+            if let Some(python) = &python {
+                report::print_python(python);
+            }
             if let Some(cold) = &cold {
                 cold::print_cold(cold);
             }

@@ -137,6 +137,84 @@ pub async fn live_run(browser: &Browser) -> Live {
     }
 }
 
+/// The traced CPython program of the CPython phase: `Pool(4).imap` over `tasks` no-op tasks,
+/// chunksize 1 (the tracing-overhead benchmark's program).
+fn noop_pool(tasks: u64) -> String {
+    format!(
+        "import multiprocessing as mp\n\n\
+def noop(x):\n    return x\n\n\
+if __name__ == \"__main__\":\n    with mp.Pool(4) as pool:\n        n = sum(1 for _ in pool.imap(noop, range({tasks}), chunksize=1))\n    print(n, \"results\")\n"
+    )
+}
+
+/// What the CPython phase measured: a traced program's run streaming into the page.
+pub struct LivePython {
+    pub frames: Frames,
+    pub events: i64,
+    pub tasks: u64,
+    pub run_wall: String,
+}
+
+/// A real CPython program, traced, streaming `tasks` tasks into the page (started on the
+/// page's own WebSocket, as its Run button does); `None` when no `python3` can run it here.
+pub async fn live_python_run(browser: &Browser, tasks: u64) -> Option<LivePython> {
+    let server = Server::start();
+    browser.open(&server.page_url("")).await;
+    let hello_python = browser
+        .client
+        .execute(
+            "return document.querySelector('[data-testid=with-cpython]')?.disabled === false;",
+            vec![],
+        )
+        .await
+        .ok()
+        .and_then(|v| v.as_bool());
+    if hello_python != Some(true) {
+        println!("(the CPython phase was skipped: the server cannot run python3 here)");
+        return None;
+    }
+    let start_run =
+        shared::ClientMessage::start(shared::DemoRequest::Python(shared::PythonParams {
+            program: shared::PythonProgram::Code {
+                source: noop_pool(tasks),
+            },
+            args: Vec::new(),
+            hang_after_ms: None,
+        }));
+    let start_run = serde_json::to_string(&start_run).expect("encode the start");
+    let start = record_frames(
+        browser,
+        &[(
+            "finished",
+            "document.querySelector('[data-testid=run-status]').textContent === 'finished'",
+        )],
+    )
+    .await;
+    browser
+        .client
+        .execute(
+            "window.__socket.send(arguments[0]);",
+            vec![json!(start_run)],
+        )
+        .await
+        .expect("start the Python run on the page's socket");
+    wait_mark(browser, "finished", Duration::from_secs(600)).await;
+    let frames = stop_frames(browser, start).await;
+    let ws = browser
+        .client
+        .execute("return window.__ws;", vec![])
+        .await
+        .expect("WebSocket counts");
+    let run_wall = text_of(browser, "[data-testid=wall-time]").await;
+    drop(server);
+    Some(LivePython {
+        frames,
+        events: ws["lastSeq"].as_i64().unwrap_or(-1) + 1,
+        tasks: ws["tasksFinished"].as_u64().unwrap_or(0),
+        run_wall,
+    })
+}
+
 pub async fn open_recording(browser: &Browser) -> Opened {
     let dir = TempDir::create("page-bench");
     let (path, size, lines, record_secs) = record(dir.path(), RECORDED_TASKS);

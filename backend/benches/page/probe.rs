@@ -18,6 +18,7 @@ pub const BEFORE_PAGE: &str = r#"(() => {
   window.WebSocket = class extends Native {
     constructor(...args) {
       super(...args);
+      window.__socket = this;
       this.addEventListener('message', (e) => {
         if (typeof e.data !== 'string') return;
         ws.messages += 1;

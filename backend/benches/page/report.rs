@@ -70,6 +70,25 @@ pub fn print_report(live: &Live, opened: &Opened) {
     );
 }
 
+/// The CPython phase's rows: what streamed, and its frames against the budget.
+pub fn print_python(python: &crate::phases::LivePython) {
+    println!(
+        "| live traced CPython `Pool(4).imap`, {LIVE_TASKS} no-op tasks (chunksize 1): streamed | {} events ({} tasks finished); run wall time {} | |",
+        python.events, python.tasks, python.run_wall
+    );
+    println!(
+        "| live CPython run, frames while it streams | {} | max frame {:.0} ms = {}: {} |",
+        python.frames.describe(),
+        python.frames.max(),
+        budget(python.frames.max()),
+        verdict(python.frames.max() <= FRAME_BUDGET_MS)
+    );
+    println!(
+        "| live CPython run, the page's main thread | {} | |",
+        python.frames.busy.describe(python.frames.elapsed_ms)
+    );
+}
+
 /// The rows of one phase: its frames against the budget, its main thread, then zoom and pan
 /// against the fps target (`after` prefixes their names).
 pub fn print_phase(

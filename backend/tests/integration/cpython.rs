@@ -376,6 +376,56 @@ fn threads_are_reported_with_their_names_and_ends() {
     }
 }
 
+/// "4 threads took: 4.1" → 4.1: the time the program measured itself.
+fn took(events: &[shared::Event], what: &str) -> f64 {
+    let prefix = format!("4 {what} took: ");
+    lines(events)
+        .iter()
+        .find_map(|(_, _, t)| t.strip_prefix(&prefix)?.parse().ok())
+        .unwrap_or_else(|| panic!("no {prefix:?} line: {:?}", lines(events)))
+}
+
+/// The GIL, measured: four CPU-bound threads of one CPython process take turns (their summed
+/// sampled on-CPU time stays near one core) and take much longer than four processes.
+#[test]
+fn four_python_threads_share_one_core_and_four_processes_do_not() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores < 2 {
+        println!("skipped: the GIL's cost shows only on 2 or more cores ({cores} here)");
+        return;
+    }
+    let file = python_file("programs/threads_vs_processes.py");
+    let (threads, stderr, code) = run_cli(&["python", &file, "--", "threads"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (procs, stderr, code) = run_cli(&["python", &file, "--", "processes"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (t_threads, t_procs) = (took(&threads, "threads"), took(&procs, "processes"));
+    assert!(
+        t_threads >= 1.6 * t_procs,
+        "4 threads {t_threads} s vs 4 processes {t_procs} s"
+    );
+    // Sampled on-CPU time of every thread of the run over the run's length: the threads'
+    // rate in cores (the interpreter's start and end, single-threaded, only lower it).
+    let on_cpu_ns: u64 = threads
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::ThreadSegment { on_cpu_ns, .. } => Some(*on_cpu_ns),
+            _ => None,
+        })
+        .sum();
+    let wall = threads.last().map_or(0.0, |e| e.t.as_secs_f64());
+    let rate = on_cpu_ns as f64 / 1e9 / wall;
+    assert!(
+        (0.5..=1.2).contains(&rate),
+        "4 threads used {rate:.2} cores over {wall:.2} s"
+    );
+    let named = threads
+        .iter()
+        .filter(|e| matches!(&e.kind, EventKind::ThreadStarted(t) if t.name.contains("burn_cpu")))
+        .count();
+    assert_eq!(named, 4, "four threads, named as Python names them");
+}
+
 #[test]
 fn a_syntax_error_and_an_uncaught_exception_show_as_python_shows_them() {
     let dir = TempDir::create("cpython-errors");

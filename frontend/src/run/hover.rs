@@ -69,7 +69,10 @@ impl RunModel {
         use crate::layout::format_duration;
         if proc == ProcId::MAIN {
             return vec![
-                ("Process", format!("{} (the procviz server)", self.main_name())),
+                (
+                    "Process",
+                    format!("{} (the procviz server)", self.main_name()),
+                ),
                 ("PID", self.main_pid.to_string()),
             ];
         }
