@@ -12,5 +12,6 @@ mod presenter;
 mod recording;
 mod replay;
 mod scene;
+mod threads;
 mod timeline;
 mod trace;

@@ -164,10 +164,12 @@ fn thread_state(state: &ThreadState) -> String {
         Some(core) => format!("on core {core}"),
         None => "on a core".into(),
     };
-    let asleep = (1.0 - s.running - s.waiting).max(0.0);
+    // The sampled shares may add up to a little more than the interval.
+    let waiting = s.waiting.min(1.0 - s.running);
+    let asleep = (1.0 - s.running - waiting).max(0.0);
     let parts: Vec<String> = [
         (s.running, on),
-        (s.waiting, "waiting for a core".to_string()),
+        (waiting, "waiting for a core".to_string()),
         (asleep, "asleep or blocked".to_string()),
     ]
     .into_iter()
