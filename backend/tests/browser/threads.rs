@@ -95,6 +95,26 @@ async fn threads_of_one_process_get_named_sub_lanes_and_single_threaded_ones_non
     );
 }
 
+/// Opens the recording `file` in the page and waits until it is shown whole.
+async fn open_recording(page: &Page, file: &std::path::Path) {
+    page.element("[data-testid=open-recording]")
+        .await
+        .send_keys(&file.display().to_string())
+        .await
+        .expect("choose the file");
+    page.text_becomes("[data-testid=run-status]", "finished")
+        .await;
+}
+
+/// A screenshot `name` with the first thread sub-lane in the middle of the window.
+async fn centred_screenshot(page: &Page, name: &str) {
+    page.js(
+        "document.querySelector('[data-testid=thread-lane]').scrollIntoView({block: 'center'})",
+    )
+    .await;
+    page.screenshot(name).await;
+}
+
 /// The on-core widths of each thread sub-lane of the page's main timeline:
 /// `[[name, on-core width, life width], …]`.
 async fn on_core_widths(page: &Page) -> Vec<(String, f64, f64)> {
@@ -145,13 +165,7 @@ async fn four_python_threads_take_turns_under_the_gil() {
         String::from_utf8_lossy(&out.stderr)
     );
     std::fs::write(&file, &out.stdout).expect("write the recording");
-    page.element("[data-testid=open-recording]")
-        .await
-        .send_keys(&file.display().to_string())
-        .await
-        .expect("choose the file");
-    page.text_becomes("[data-testid=run-status]", "finished")
-        .await;
+    open_recording(&page, &file).await;
     let threads = eventually("the thread sub-lanes", 20, async || {
         let threads = on_core_widths(&page).await;
         if threads.len() >= 5 {
@@ -178,9 +192,14 @@ async fn four_python_threads_take_turns_under_the_gil() {
         on > 0.2 * life && on < 1.4 * life,
         "on a core {on:.0} px of {life:.0} px"
     );
-    page.js(
-        "document.querySelector('[data-testid=thread-lane]').scrollIntoView({block: 'center'})",
-    )
-    .await;
-    page.screenshot("threads-gil.png").await;
+    centred_screenshot(&page, "threads-gil.png").await;
+    // Drawn on the canvas (as big runs are), the sub-lanes keep their names in the SVG and
+    // the canvas paints their strips.
+    page.load("?render=canvas").await;
+    open_recording(&page, &file).await;
+    page.element("section.timeline[data-render=canvas]").await;
+    let framed = on_core_widths(&page).await;
+    assert_eq!(framed.len(), threads.len(), "{framed:?}");
+    assert!(framed.iter().all(|t| t.1 == 0.0 && t.2 > 0.0), "{framed:?}");
+    centred_screenshot(&page, "threads-gil-canvas.png").await;
 }
