@@ -1,8 +1,8 @@
 //! The timeline's one scene: what is drawn for a run at one view (time range, level of
 //! detail), as plain data in drawing coordinates — core lanes with their sampled blocks and
-//! load from outside the run, process lanes with their spans, exit marks, state strips and
-//! task bars (with task number, failed or not, label and tooltip key). Pure and tested
-//! natively. The SVG view, the canvas and the SVG export all paint this scene; none of them
+//! load from outside the run, process lanes with their spans, exit marks, state strips,
+//! task bars (with task number, failed or not, label and tooltip key) and a sub-lane per
+//! thread (`strips`). Pure and tested natively. The SVG view, the canvas and the SVG export all paint this scene; none of them
 //! places anything itself.
 //!
 //! Demo-size runs are drawn with every bar ([`Detail::Every`]); above [`SVG_TASKS`](super::shape::SVG_TASKS) tasks or

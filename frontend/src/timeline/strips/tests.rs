@@ -205,3 +205,17 @@ fn hovering_a_sub_lane_names_the_thread_and_its_state_then() {
         Some(Hit::Process(ProcId(2)))
     );
 }
+
+#[test]
+fn the_export_writes_the_sub_lanes_as_the_page_does() {
+    let m = run(&[10, 1]);
+    let s = scene(&m, &view(Detail::Every));
+    let p = crate::timeline::palette::Palette::read(|name| format!("[{name}]"));
+    let svg = crate::timeline::svg::drawing(&s, &m, &p);
+    assert_eq!(svg.matches("data-testid=\"thread-lane\"").count(), 8);
+    assert!(svg.contains("data-tid=\"100\" data-name=\"MainThread\""));
+    assert!(svg.contains("data-more=\"2\""));
+    assert!(svg.contains(">+2 threads</text>"));
+    assert_eq!(svg.matches("<g").count(), svg.matches("</g>").count());
+    assert_eq!(svg.matches("<text").count(), svg.matches("</text>").count());
+}
