@@ -299,6 +299,106 @@ impl LaneStack {
     }
 }
 
+/// The thread sub-lanes of a process lane: one per thread that ran once the process has two
+/// or more (none for one: a single-threaded process looks as it always did), at most
+/// [`ThreadRows::MAX`], then one row saying how many more there are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThreadRows {
+    /// Threads with a sub-lane of their own.
+    pub drawn: usize,
+    /// Threads left out (shown as "+N threads").
+    pub more: usize,
+}
+
+impl ThreadRows {
+    /// Most threads drawn per process.
+    pub const MAX: usize = 8;
+    /// Height of one thread row, pixels.
+    pub const HEIGHT: f64 = 12.0;
+    /// Room between the process's own bars and its first thread row, pixels.
+    pub const PAD: f64 = 3.0;
+
+    /// The rows of a process with `threads` threads that ran.
+    pub fn of(threads: usize) -> ThreadRows {
+        if threads < 2 {
+            return ThreadRows { drawn: 0, more: 0 };
+        }
+        let drawn = threads.min(Self::MAX);
+        ThreadRows {
+            drawn,
+            more: threads - drawn,
+        }
+    }
+
+    /// Rows taken (the "+N threads" line is one).
+    pub fn rows(&self) -> usize {
+        self.drawn + usize::from(self.more > 0)
+    }
+
+    /// Height they add to the process lane.
+    pub fn height(&self) -> f64 {
+        match self.rows() {
+            0 => 0.0,
+            n => Self::PAD + n as f64 * Self::HEIGHT,
+        }
+    }
+
+    /// Top of row `i` in a process lane whose top is `lane_top`.
+    pub fn top(lane_top: f64, i: usize) -> f64 {
+        lane_top + LaneStack::PROCESS_HEIGHT + Self::PAD + i as f64 * Self::HEIGHT
+    }
+
+    /// The row at `y` in a process lane whose top is `lane_top`, if `y` is in one of them.
+    pub fn at(&self, lane_top: f64, y: f64) -> Option<usize> {
+        let below = y - Self::top(lane_top, 0);
+        let i = (below / Self::HEIGHT).floor();
+        (below >= 0.0 && (i as usize) < self.rows()).then_some(i as usize)
+    }
+}
+
+/// Process lanes of different heights stacked top to bottom (each as tall as
+/// [`LaneStack::PROCESS_HEIGHT`] plus its thread rows), the gaps of [`Lanes`] between them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LanePlaces {
+    /// Top of each lane.
+    pub tops: Vec<f64>,
+    /// Each lane's thread rows.
+    pub rows: Vec<ThreadRows>,
+    /// Bottom of the last lane (the first lane's top if there is none).
+    pub bottom: f64,
+}
+
+impl LanePlaces {
+    /// `lanes` placed one under the other, lane `i` holding the rows of `threads[i]` threads
+    /// that ran.
+    pub fn new(lanes: &Lanes, threads: impl IntoIterator<Item = usize>) -> LanePlaces {
+        let mut tops = Vec::new();
+        let mut rows = Vec::new();
+        let mut y = lanes.y0;
+        let mut bottom = lanes.y0;
+        for n in threads {
+            let r = ThreadRows::of(n);
+            tops.push(y);
+            rows.push(r);
+            bottom = y + lanes.height + r.height();
+            y = bottom + lanes.gap;
+        }
+        LanePlaces { tops, rows, bottom }
+    }
+
+    /// Top of lane `i` (or where it would go, below the last).
+    pub fn top(&self, i: usize) -> f64 {
+        self.tops.get(i).copied().unwrap_or(self.bottom)
+    }
+
+    /// The lane at `y`, if `y` is inside one (not in a gap).
+    pub fn at(&self, y: f64) -> Option<usize> {
+        let i = self.tops.partition_point(|&top| top <= y).checked_sub(1)?;
+        let bottom = self.tops[i] + LaneStack::PROCESS_HEIGHT + self.rows[i].height();
+        (y <= bottom).then_some(i)
+    }
+}
+
 /// How many colours the child processes take turns with.
 const PROCESS_COLOURS: usize = 7;
 
@@ -456,6 +556,61 @@ mod tests {
         let last_core_bottom = two.cores.top(1) + LaneStack::CORE_HEIGHT;
         assert!(two.processes.top(0) > last_core_bottom);
         assert_eq!(LaneStack::new(36.0, 16).cores.top(15), 36.0 + 15.0 * 30.0);
+    }
+
+    #[test]
+    fn one_thread_adds_no_rows_and_many_are_capped() {
+        assert_eq!(ThreadRows::of(0).height(), 0.0);
+        assert_eq!(ThreadRows::of(1), ThreadRows { drawn: 0, more: 0 });
+        let five = ThreadRows::of(5);
+        assert_eq!((five.drawn, five.more, five.rows()), (5, 0, 5));
+        assert_eq!(five.height(), ThreadRows::PAD + 5.0 * ThreadRows::HEIGHT);
+        let hundred = ThreadRows::of(100);
+        assert_eq!((hundred.drawn, hundred.more), (ThreadRows::MAX, 92));
+        assert_eq!(hundred.rows(), ThreadRows::MAX + 1, "the +92 line is a row");
+        assert_eq!(
+            hundred.height(),
+            ThreadRows::of(ThreadRows::MAX + 1000).height()
+        );
+    }
+
+    #[test]
+    fn thread_rows_sit_under_the_process_bars() {
+        let r = ThreadRows::of(3);
+        let first = ThreadRows::top(100.0, 0);
+        assert_eq!(first, 100.0 + LaneStack::PROCESS_HEIGHT + ThreadRows::PAD);
+        assert_eq!(r.at(100.0, first + 1.0), Some(0));
+        assert_eq!(r.at(100.0, first + ThreadRows::HEIGHT + 1.0), Some(1));
+        assert_eq!(r.at(100.0, 110.0), None, "the process's own bars");
+        assert_eq!(r.at(100.0, first + 3.0 * ThreadRows::HEIGHT + 1.0), None);
+    }
+
+    #[test]
+    fn lanes_grow_by_their_thread_rows() {
+        let lanes = LaneStack::new(36.0, 0).processes;
+        // Without threads, the places are the uniform lanes'.
+        let plain = LanePlaces::new(&lanes, [0, 1, 1]);
+        for i in 0..3 {
+            assert_eq!(plain.top(i), lanes.top(i));
+        }
+        assert_eq!(plain.bottom, lanes.y0 + lanes.total(3));
+        // The second lane holds 5 threads: the third moves down by their rows.
+        let placed = LanePlaces::new(&lanes, [0, 5, 1]);
+        let extra = ThreadRows::of(5).height();
+        assert_eq!(placed.top(1), lanes.top(1));
+        assert_eq!(placed.top(2), lanes.top(2) + extra);
+        assert_eq!(placed.bottom, lanes.y0 + lanes.total(3) + extra);
+        assert_eq!(
+            placed.at(placed.top(1) + 50.0),
+            Some(1),
+            "in its thread rows"
+        );
+        assert_eq!(placed.at(placed.top(2) - 1.0), None, "the gap");
+        assert_eq!(placed.at(placed.top(2) + 1.0), Some(2));
+        assert_eq!(placed.at(lanes.y0 - 1.0), None);
+        assert_eq!(placed.at(placed.bottom + 1.0), None);
+        let empty = LanePlaces::new(&lanes, []);
+        assert_eq!((empty.bottom, empty.at(40.0)), (lanes.y0, None));
     }
 
     #[test]

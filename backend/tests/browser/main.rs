@@ -13,5 +13,6 @@ mod presenter;
 mod recording;
 mod replay;
 mod scene;
+mod threads;
 mod timeline;
 mod trace;

@@ -1,6 +1,7 @@
-//! The hover panel's rows for a task bar or a process lane.
+//! The hover panel's rows for a task bar, a process lane or a thread's sub-lane.
 
 use super::model::RunModel;
+use super::threads::ThreadState;
 use shared::{KillReason, ProcId, TaskResult};
 
 /// Cores for people: `0, 1`.
@@ -129,5 +130,58 @@ impl RunModel {
             rows.push(("Tasks", tasks.to_string()));
         }
         rows
+    }
+
+    /// The hover panel of thread `tid` of `proc` (its sub-lane), with what it was doing at
+    /// `t` if the pointer is on the plot: its name, then (label, value) rows.
+    pub fn describe_thread(
+        &self,
+        proc: ProcId,
+        tid: u32,
+        t: Option<f64>,
+    ) -> Option<(String, Vec<(&'static str, String)>)> {
+        use crate::layout::format_duration;
+        let p = self.processes.iter().find(|p| p.proc == proc)?;
+        let row = self.threads_of(proc).iter().find(|r| r.tid == tid)?;
+        let mut rows = vec![
+            ("Process", format!("{} (PID {})", p.name, p.pid)),
+            ("Thread ID", tid.to_string()),
+        ];
+        if let Some(t) = t {
+            rows.push(("At", format_duration(t)));
+            rows.push(("State", thread_state(&row.state_at(t))));
+        }
+        rows.push(("On a core in all", format_duration(row.on_cpu())));
+        Some((row.name(p.pid), rows))
+    }
+}
+
+/// What a thread was doing over a sampled interval, for people: "on core 1", "waiting for
+/// a core", "asleep or blocked", or a mix with its shares.
+fn thread_state(state: &ThreadState) -> String {
+    let ThreadState::Sampled(s) = state else {
+        return "— (not sampled then)".into();
+    };
+    let pct = |share: f64| (share * 100.0).round();
+    let on = match s.core {
+        Some(core) => format!("on core {core}"),
+        None => "on a core".into(),
+    };
+    // The sampled shares may add up to a little more than the interval.
+    let waiting = s.waiting.min(1.0 - s.running);
+    let asleep = (1.0 - s.running - waiting).max(0.0);
+    let parts: Vec<String> = [
+        (s.running, on),
+        (waiting, "waiting for a core".to_string()),
+        (asleep, "asleep or blocked".to_string()),
+    ]
+    .into_iter()
+    .filter(|(share, _)| pct(*share) > 0.0)
+    .map(|(share, what)| format!("{what} {:.0} %", pct(share)))
+    .collect();
+    if parts.is_empty() {
+        "asleep or blocked".into()
+    } else {
+        parts.join(", ")
     }
 }

@@ -4,7 +4,7 @@
 //! This file only declares and re-exports. The rest is in layers, each file importing only
 //! those below it: `moment` (the replay cut's trait); the rows of each concern with what they
 //! were at a moment — `processes`, `console`, `tasks` (bars, their index, results), `cores`
-//! (what the sampler saw); `model`, the [`RunModel`] that holds them, its [`Source`] and the
+//! (what the sampler saw), `threads` (each thread's own strip and name); `model`, the [`RunModel`] that holds them, its [`Source`] and the
 //! cut; then what works on a whole run: `reduce` (events in, per concern), `stats` and
 //! `hover` (what the page asks of it), `recording` (a recorded run read into an ordinary
 //! model).
@@ -25,6 +25,7 @@ mod stats;
 mod tasks;
 #[cfg(test)]
 mod tests;
+mod threads;
 
 pub use console::{ConsoleLine, Tally};
 pub use cores::{CoreBlock, LoadWindow, OutsideLoad, StateBlock};
@@ -34,3 +35,4 @@ pub use processes::ProcessRow;
 pub use recording::Recording;
 pub use stats::{StateAt, print_order};
 pub use tasks::{Consumed, Raised, TaskBar, TaskIndex};
+pub use threads::{ThreadRow, ThreadSlice, ThreadState, ran_in_order};

@@ -6,6 +6,7 @@ use super::cores::{CoreBlock, LoadWindow, StateBlock};
 use super::moment::{Moment, cut_all};
 use super::processes::ProcessRow;
 use super::tasks::{Consumed, Raised, TaskBar, TaskIndex};
+use super::threads::{ThreadRow, of_proc};
 use shared::{DemoRequest, ProcId, RunId, RunOutcome};
 
 /// Where a run comes from: what the page follows, replaces and may cancel depends on it.
@@ -104,6 +105,8 @@ pub struct RunModel {
     pub waiting_ns: Vec<(ProcId, u64)>,
     /// Running / waiting / sleeping per process and sampled interval.
     pub state_blocks: Vec<StateBlock>,
+    /// Every sampled thread with its own strip, sorted by process then thread ID.
+    pub threads: Vec<ThreadRow>,
     /// Time slices counted by the sampler (context switches onto a core).
     pub slices: u64,
     /// Each core's load per sampler window, as sampled (the exported trace writes it; the
@@ -138,6 +141,7 @@ impl RunModel {
             core_blocks: Vec::new(),
             waiting_ns: Vec::new(),
             state_blocks: Vec::new(),
+            threads: Vec::new(),
             slices: 0,
             loads: Vec::new(),
             sample_ms: None,
@@ -183,6 +187,7 @@ impl RunModel {
             core_blocks,
             waiting_ns,
             state_blocks,
+            threads,
             slices,
             loads,
             sample_ms,
@@ -211,6 +216,7 @@ impl RunModel {
             // Totals over the whole run (the summary's waiting and slices), not per moment.
             waiting_ns: waiting_ns.clone(),
             state_blocks: cut_all(state_blocks, t),
+            threads: cut_all(threads, t),
             slices: *slices,
             loads: cut_all(loads, t),
             sample_ms: *sample_ms,
@@ -225,6 +231,11 @@ impl RunModel {
             Some(_) => "procviz",
             None => "MainProcess",
         }
+    }
+
+    /// The threads of `proc` the sampler saw (or the program named), by thread ID.
+    pub fn threads_of(&self, proc: ProcId) -> &[ThreadRow] {
+        of_proc(&self.threads, proc)
     }
 
     /// The name of a process of the run.

@@ -7,6 +7,7 @@ use super::cores::{CoreBlock, LoadWindow, StateBlock};
 use super::model::RunModel;
 use super::processes::ProcessRow;
 use super::tasks::{Consumed, TaskBar};
+use super::threads::{ThreadRow, ThreadSlice, position};
 use shared::{CoreShare, Event, EventKind, ProcId, RunTime, TaskResult};
 
 impl RunModel {
@@ -109,6 +110,14 @@ impl RunModel {
                 (on_cpu_ns, waiting_ns, slices),
                 t,
             ),
+            EventKind::ThreadStarted(start) => {
+                let row = self.thread_mut(start.proc, start.tid, t);
+                row.named = Some((t, start.name.clone()));
+                row.ran = Some(row.ran.map_or(t, |r| r.min(t)));
+            }
+            EventKind::ThreadEnded { proc, tid } => {
+                self.thread_mut(*proc, *tid, t).ended = Some(t);
+            }
             EventKind::SamplerStarted { interval_ms } => self.sample_ms = Some(*interval_ms),
             EventKind::CoreLoad { start, cores } => self.on_core_load(start, cores, t),
             _ => {}
@@ -117,6 +126,18 @@ impl RunModel {
 
     fn row_mut(&mut self, proc: ProcId) -> Option<&mut ProcessRow> {
         self.processes.iter_mut().find(|p| p.proc == proc)
+    }
+
+    /// The row of thread `tid` of `proc`, added (first seen at `seen`) if new.
+    fn thread_mut(&mut self, proc: ProcId, tid: u32, seen: f64) -> &mut ThreadRow {
+        let i = match position(&self.threads, proc, tid) {
+            Ok(i) => i,
+            Err(i) => {
+                self.threads.insert(i, ThreadRow::new(proc, tid, seen));
+                i
+            }
+        };
+        &mut self.threads[i]
     }
 
     fn start_task(&mut self, task: u64, worker: ProcId, t: f64) {
@@ -160,6 +181,19 @@ impl RunModel {
         self.slices += u64::from(*slices);
         let running = (*on_cpu_ns as f64 / 1e9 / span).min(1.0);
         let waiting = (*waiting_ns as f64 / 1e9 / span).min(1.0);
+        let row = self.thread_mut(*proc, tid, start);
+        row.seen = row.seen.min(start);
+        if *on_cpu_ns > 0 {
+            // From the interval's start, as its strip is drawn in a replay.
+            row.ran = Some(row.ran.map_or(start, |r| r.min(start)));
+        }
+        row.slices.push(ThreadSlice {
+            start,
+            end: t,
+            running,
+            waiting,
+            core: core.filter(|_| *on_cpu_ns > 0),
+        });
         // Another thread of the same process over the same interval: averaged in.
         let same = self.state_blocks.iter_mut().rev().take(256).find(|b| {
             b.proc == *proc && (b.start - start).abs() < 1e-9 && (b.end - t).abs() < 1e-9

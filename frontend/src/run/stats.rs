@@ -5,6 +5,7 @@
 use super::cores::{LoadWindow, OutsideLoad};
 use super::model::RunModel;
 use super::tasks::TaskBar;
+use crate::layout::ThreadRows;
 use shared::{ProcId, Stream};
 
 /// The state of a run at one moment (the scrub cursor).
@@ -176,6 +177,23 @@ impl RunModel {
             }
         }
         busy
+    }
+
+    /// Sampled intervals the timeline's thread sub-lanes draw (of the processes with two or
+    /// more threads that ran, at most [`ThreadRows::MAX`] threads each): counted with the
+    /// sampled blocks to choose the detail.
+    pub fn thread_slices_drawn(&self) -> usize {
+        self.threads
+            .chunk_by(|a, b| a.proc == b.proc)
+            .map(|threads| {
+                let ran = threads.iter().filter(|t| t.ran.is_some());
+                if ran.clone().count() < 2 {
+                    0
+                } else {
+                    ran.take(ThreadRows::MAX).map(|t| t.slices.len()).sum()
+                }
+            })
+            .sum()
     }
 
     /// The number of core lanes to draw: the machine's cores once the run has been sampled

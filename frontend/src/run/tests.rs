@@ -489,3 +489,127 @@ fn events_of_other_runs_are_ignored() {
     }
     assert!(model.processes.is_empty());
 }
+
+/// Process 1 (PID 11): its main thread sleeps over 0–20 ms and runs 2 ms of 20–40 ms;
+/// thread 12 (named by the program at 5 ms) runs half of both intervals; thread 13 runs all
+/// of 0–20 ms and ends at 30 ms; thread 14 only sleeps. Process 2 (PID 21) has one thread.
+fn threaded_run() -> RunModel {
+    let mut m = RunModel::new(RunId(1));
+    let mut seq = 0;
+    let mut push = |m: &mut RunModel, ms: u64, kind: EventKind| {
+        m.apply(&ev(seq, ms, kind));
+        seq += 1;
+    };
+    for (proc, pid) in [(1, 11), (2, 21)] {
+        push(
+            &mut m,
+            0,
+            EventKind::ProcessSpawned {
+                proc: ProcId(proc),
+                pid,
+                name: format!("Process-{proc}"),
+                parent: ProcId::MAIN,
+            },
+        );
+    }
+    push(
+        &mut m,
+        5,
+        EventKind::ThreadStarted(Box::new(shared::ThreadStart {
+            proc: ProcId(1),
+            tid: 12,
+            name: "Thread-1 (burn_cpu)".into(),
+        })),
+    );
+    let segment = |proc, tid, from: u64, on_ms: u64| EventKind::ThreadSegment {
+        proc: ProcId(proc),
+        tid,
+        core: (on_ms > 0).then_some(tid % 2),
+        start: RunTime::from_millis(from),
+        on_cpu_ns: on_ms * 1_000_000,
+        waiting_ns: 0,
+        slices: 1,
+    };
+    for (tid, on) in [(14, 0), (13, 20), (12, 10), (11, 0)] {
+        push(&mut m, 20, segment(1, tid, 0, on));
+    }
+    push(&mut m, 20, segment(2, 21, 0, 20));
+    push(
+        &mut m,
+        30,
+        EventKind::ThreadEnded {
+            proc: ProcId(1),
+            tid: 13,
+        },
+    );
+    for (tid, on) in [(14, 0), (12, 10), (11, 2)] {
+        push(&mut m, 40, segment(1, tid, 20, on));
+    }
+    m
+}
+
+#[test]
+fn each_thread_keeps_its_own_strip_and_name() {
+    let m = threaded_run();
+    let tids: Vec<u32> = m.threads_of(ProcId(1)).iter().map(|t| t.tid).collect();
+    assert_eq!(tids, vec![11, 12, 13, 14], "sorted by thread ID");
+    let ran: Vec<String> = ran_in_order(m.threads_of(ProcId(1)), 11)
+        .iter()
+        .map(|t| t.name(11))
+        .collect();
+    assert_eq!(
+        ran,
+        ["MainThread", "Thread-1 (burn_cpu)", "thread 13"],
+        "14 only slept"
+    );
+    assert_eq!(m.threads_of(ProcId(2)).len(), 1);
+    assert!(m.threads_of(ProcId(3)).is_empty());
+    let t12 = &m.threads_of(ProcId(1))[1];
+    assert_eq!(t12.slices.len(), 2);
+    assert!((t12.on_cpu() - 0.02).abs() < 1e-9);
+    match t12.state_at(0.025) {
+        ThreadState::Sampled(s) => {
+            assert_eq!((s.start, s.end, s.core), (0.02, 0.04, Some(0)));
+            assert!((s.running - 0.5).abs() < 1e-9 && s.waiting == 0.0);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(t12.state_at(0.05), ThreadState::Unknown);
+    let t13 = &m.threads_of(ProcId(1))[2];
+    assert_eq!(t13.ended, Some(0.03));
+    // The process's strip still averages its threads.
+    assert_eq!(
+        m.state_blocks
+            .iter()
+            .filter(|b| b.proc == ProcId(1))
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn a_replay_cut_says_what_each_thread_was_then() {
+    let m = threaded_run();
+    let early = m.until(0.003);
+    let threads = early.threads_of(ProcId(1));
+    assert_eq!(
+        threads.len(),
+        4,
+        "each seen from its first interval's start"
+    );
+    let t12 = &threads[1];
+    assert_eq!(t12.named, None, "named at 5 ms");
+    assert_eq!(t12.ran, Some(0.0));
+    assert_eq!(t12.slices[0].end, 0.003);
+    let main = &threads[0];
+    assert_eq!(main.ran, None, "the main thread ran only after 20 ms");
+    assert_eq!(ran_in_order(threads, 11).len(), 2);
+    let later = m.until(0.025);
+    assert_eq!(
+        later.threads_of(ProcId(1))[2].ended,
+        None,
+        "13 ended at 30 ms"
+    );
+    assert_eq!(ran_in_order(later.threads_of(ProcId(1)), 11).len(), 3);
+    assert_eq!(m.until(1.0), m);
+}

@@ -2,7 +2,7 @@
 //! the drawing's width, the plot area, the lanes, the offsets of what a lane holds, and the
 //! least widths of bars. One geometry for the scene, hit-testing and every painter.
 
-use crate::layout::{LaneStack, Lanes, TimeAxis};
+use crate::layout::{LanePlaces, LaneStack, Lanes, TimeAxis};
 
 /// Width of the drawing, pixels.
 pub const WIDTH: f64 = 1200.0;
@@ -50,6 +50,17 @@ pub mod process {
     pub const STRIP: (f64, f64) = (29.0, 5.0);
     /// Baseline of an exit label; the label starts this far right of the exit line.
     pub const EXIT_LABEL: (f64, f64) = (22.0, 5.0);
+}
+
+/// Offsets inside a thread's row of a process lane, from the row's top (the row is
+/// [`crate::layout::ThreadRows::HEIGHT`] tall).
+pub mod thread {
+    /// The thread's name starts this far right of the lane names.
+    pub const NAME_X: f64 = 20.0;
+    /// Baseline of the thread's name (and of the "+N threads" line).
+    pub const NAME_Y: f64 = 9.5;
+    /// Its state strip: top and height.
+    pub const STRIP: (f64, f64) = (2.0, 8.0);
 }
 
 /// Offsets inside a core lane, from its top (the lane is [`LaneStack::CORE_HEIGHT`] tall).
@@ -133,10 +144,16 @@ pub fn process_lanes(cores: u32) -> Lanes {
     lane_stack(cores).processes
 }
 
-/// Height of the drawing with `cores` core lanes and `processes` process lanes.
+/// Height of the drawing with `cores` core lanes and `processes` process lanes, none of
+/// them with thread rows.
 pub fn height(cores: u32, processes: usize) -> f64 {
     let lanes = process_lanes(cores);
-    lanes.y0 + lanes.total(processes) + BOTTOM_PAD
+    drawing_height(&LanePlaces::new(&lanes, std::iter::repeat_n(0, processes)))
+}
+
+/// Height of the drawing whose process lanes are placed at `places`.
+pub fn drawing_height(places: &LanePlaces) -> f64 {
+    places.bottom + BOTTOM_PAD
 }
 
 /// The bar of a task from `start` to `end` (seconds) in the process lane whose top is `top`:

@@ -6,8 +6,9 @@
 
 use super::geometry::{FAILED_HIT_LEFT_PX, HIT_TOLERANCE_PX, core, in_plot, lane_stack, task_rect};
 use super::scene::allowed_cores;
+use super::strips::lane_places;
 use crate::layout::{LaneStack, TimeAxis, format_duration, span_at};
-use crate::run::{CoreBlock, RunModel};
+use crate::run::{CoreBlock, RunModel, ran_in_order};
 use shared::ProcId;
 
 /// What the pointer is over.
@@ -17,6 +18,15 @@ pub enum Hit {
     Task(usize),
     /// A process lane, away from its bars.
     Process(ProcId),
+    /// A thread's sub-lane of a process lane, and the time under the pointer (in the plot).
+    Thread {
+        /// The process.
+        proc: ProcId,
+        /// The thread's ID.
+        tid: u32,
+        /// The moment pointed at.
+        t: Option<f64>,
+    },
     /// A core lane, and the block under the pointer if any (index into the core blocks).
     Core(u32, Option<usize>),
 }
@@ -49,19 +59,26 @@ pub fn hit(m: &RunModel, axis: &TimeAxis, x: f64, y: f64) -> Option<Hit> {
             return Some(Hit::Core(c, block));
         }
     }
-    let lanes = stack.processes;
-    if y < lanes.y0 {
-        return None;
-    }
-    let i = ((y - lanes.y0) / (lanes.height + lanes.gap)).floor() as usize;
-    let top = lanes.top(i);
-    if y > top + lanes.height {
-        return None;
-    }
+    let places = lane_places(m);
+    let i = places.at(y)?;
+    let top = places.top(i);
     let proc = match i {
         0 => ProcId::MAIN,
         _ => m.processes.get(i - 1)?.proc,
     };
+    let child = i.checked_sub(1).and_then(|k| m.processes.get(k));
+    if let (Some(row), Some(p)) = (places.rows[i].at(top, y), child) {
+        let pid = p.pid;
+        // The "+N threads" line is the process's.
+        return Some(match ran_in_order(m.threads_of(proc), pid).get(row) {
+            Some(thread) if row < places.rows[i].drawn => Hit::Thread {
+                proc,
+                tid: thread.tid,
+                t: plot.then_some(t),
+            },
+            _ => Hit::Process(proc),
+        });
+    }
     if plot {
         let failed = m.index.failed.iter().copied().find(|&k| {
             let b = &m.tasks[k];
@@ -90,6 +107,7 @@ pub fn describe(m: &RunModel, hit: Hit) -> Option<(String, Vec<(&'static str, St
     match hit {
         Hit::Task(i) => Some((format!("Task {}", m.tasks.get(i)?.task), m.describe_task(i))),
         Hit::Process(p) => Some((m.name_of(p).to_string(), m.describe_process(p))),
+        Hit::Thread { proc, tid, t } => m.describe_thread(proc, tid, t),
         Hit::Core(core, block) => {
             let mut rows = vec![("Core", core.to_string())];
             if let Some(b) = block.and_then(|i| m.core_blocks.get(i)) {

@@ -1,8 +1,8 @@
 //! The timeline's one scene: what is drawn for a run at one view (time range, level of
 //! detail), as plain data in drawing coordinates — core lanes with their sampled blocks and
-//! load from outside the run, process lanes with their spans, exit marks, state strips and
-//! task bars (with task number, failed or not, label and tooltip key). Pure and tested
-//! natively. The SVG view, the canvas and the SVG export all paint this scene; none of them
+//! load from outside the run, process lanes with their spans, exit marks, state strips,
+//! task bars (with task number, failed or not, label and tooltip key) and a sub-lane per
+//! thread (`strips`). Pure and tested natively. The SVG view, the canvas and the SVG export all paint this scene; none of them
 //! places anything itself.
 //!
 //! Demo-size runs are drawn with every bar ([`Detail::Every`]); above [`SVG_TASKS`](super::shape::SVG_TASKS) tasks or
@@ -14,12 +14,14 @@
 
 use super::bars::{every_bar, merged_bars};
 use super::geometry::{
-    BLOCK_MIN_PX, MAIN_MIN_PX, PENDING_MIN_PX, RUNNING_MIN_PX, Rect, STRIP_MIN_PX, TICK_PX, core,
-    height, lane_stack, process, task_rect,
+    BLOCK_MIN_PX, MAIN_MIN_PX, PENDING_MIN_PX, RUNNING_MIN_PX, Rect, TICK_PX, core, drawing_height,
+    lane_stack, process, task_rect,
 };
 use super::palette::Colour;
 use super::shape::{Detail, Shape, View};
-use crate::layout::{Tick, TimeAxis, process_slot};
+pub use super::strips::ThreadLane;
+use super::strips::{lane_places, place, strip, thread_lanes};
+use crate::layout::{LanePlaces, Tick, TimeAxis, process_slot};
 use crate::run::RunModel;
 use shared::ProcId;
 
@@ -79,6 +81,10 @@ pub struct ProcessLane {
     pub exit: Option<ExitMark>,
     /// Its state strip, then its task bars (failed ones last, on top).
     pub shapes: Vec<Shape>,
+    /// Its threads' sub-lanes, under its bars (none for a single-threaded process).
+    pub threads: Vec<ThreadLane>,
+    /// Threads that ran but have no sub-lane (past the most drawn).
+    pub more_threads: usize,
 }
 
 impl ProcessLane {
@@ -101,6 +107,8 @@ impl ProcessLane {
             has_tasks: self.has_tasks,
             exit: self.exit.clone(),
             shapes: Vec::new(),
+            threads: self.threads.iter().map(ThreadLane::frame).collect(),
+            more_threads: self.more_threads,
         }
     }
 }
@@ -166,33 +174,16 @@ pub fn allowed_cores(m: &RunModel) -> Vec<u32> {
     }
 }
 
-/// Where an interval `[start, end]` is drawn, at least `min_px` wide. With
-/// [`Detail::Merged`], `None` if it is out of view or hides within half a pixel under what
-/// `last` (the right edge drawn so far on this lane) covers.
-fn place(view: &View, start: f64, end: f64, min_px: f64, last: &mut f64) -> Option<(f64, f64)> {
-    let axis = &view.axis;
-    let x = axis.x(start);
-    let w = axis.width_of(start, end, min_px);
-    if view.detail == Detail::Merged {
-        if end < axis.t0 || start > axis.t0 + axis.span || x + w <= *last + 0.5 {
-            return None;
-        }
-        *last = x + w;
-    }
-    Some((x, w))
-}
-
 /// The scene of `m` at `view`.
 pub fn scene(m: &RunModel, view: &View) -> Scene {
-    let cores = m.cores_sampled();
-    let processes = m.processes.len() + 1;
+    let places = lane_places(m);
     Scene {
         version: (m.next_seq, m.last_t),
         view: *view,
-        height: height(cores, processes),
+        height: drawing_height(&places),
         ticks: view.axis.ticks(TICK_PX),
         cores: core_lanes(m, view),
-        lanes: process_lanes(m, view),
+        lanes: process_lanes(m, view, &places),
     }
 }
 
@@ -258,9 +249,8 @@ fn core_lanes(m: &RunModel, view: &View) -> Vec<CoreLane> {
     lanes
 }
 
-fn process_lanes(m: &RunModel, view: &View) -> Vec<ProcessLane> {
+fn process_lanes(m: &RunModel, view: &View, lanes_at: &LanePlaces) -> Vec<ProcessLane> {
     let axis = &view.axis;
-    let lanes_at = lane_stack(m.cores_sampled()).processes;
     let end = m.last_t;
     let mut out = vec![ProcessLane {
         proc: ProcId::MAIN,
@@ -281,6 +271,8 @@ fn process_lanes(m: &RunModel, view: &View) -> Vec<ProcessLane> {
         has_tasks: false,
         exit: None,
         shapes: Vec::new(),
+        threads: Vec::new(),
+        more_threads: 0,
     }];
     for (i, p) in m.processes.iter().enumerate() {
         let top = lanes_at.top(i + 1);
@@ -312,6 +304,7 @@ fn process_lanes(m: &RunModel, view: &View) -> Vec<ProcessLane> {
             Detail::Every => every_bar(m, p.proc, top, view, &mut shapes),
             Detail::Merged => merged_bars(m, p.proc, top, view, &mut shapes),
         }
+        let (threads, more_threads) = thread_lanes(m, p, top, view);
         out.push(ProcessLane {
             proc: p.proc,
             name: p.name.clone(),
@@ -324,6 +317,8 @@ fn process_lanes(m: &RunModel, view: &View) -> Vec<ProcessLane> {
             has_tasks: !m.index.of(p.proc).is_empty(),
             exit,
             shapes,
+            threads,
+            more_threads,
         });
     }
     out
@@ -339,37 +334,9 @@ fn span_rect(axis: &TimeAxis, top: f64, start: f64, end: f64, at: (f64, f64), mi
     }
 }
 
-/// The state strip of a process: per sampled interval, the part on a core, then the part
-/// waiting for one; the rest it slept.
-fn strip(m: &RunModel, proc: ProcId, top: f64, view: &View) -> Vec<Shape> {
-    let (dy, h) = process::STRIP;
-    let mut out = Vec::new();
-    let mut last = f64::MIN;
-    for b in m.state_blocks.iter().filter(|b| b.proc == proc) {
-        if let Some((x, w)) = place(view, b.start, b.end, STRIP_MIN_PX, &mut last) {
-            let y = top + dy;
-            let on = w * b.running;
-            out.push(Shape::Strip {
-                rect: Rect { x, y, w: on, h },
-                waiting: false,
-            });
-            out.push(Shape::Strip {
-                rect: Rect {
-                    x: x + on,
-                    y,
-                    w: w * b.waiting,
-                    h,
-                },
-                waiting: true,
-            });
-        }
-    }
-    out
-}
-
 /// The outlines of task `task`'s bars (the selected task), whatever the detail.
 pub fn selection(m: &RunModel, axis: &TimeAxis, task: u64) -> Vec<Rect> {
-    let lanes = lane_stack(m.cores_sampled()).processes;
+    let lanes = lane_places(m);
     m.tasks
         .iter()
         .filter(|b| b.task == task)

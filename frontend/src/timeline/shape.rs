@@ -11,7 +11,8 @@ use shared::ProcId;
 
 /// Above this many task bars the run is drawn with level of detail (on the canvas).
 pub const SVG_TASKS: usize = 500;
-/// Above this many sampled blocks (core blocks and state-strip intervals) likewise.
+/// Above this many sampled blocks (core blocks, state-strip and thread-strip intervals)
+/// likewise.
 pub const SVG_BLOCKS: usize = 3_000;
 
 /// How much of a run is drawn.
@@ -27,7 +28,8 @@ pub enum Detail {
 impl Detail {
     /// The detail a run is drawn with by default: merged once it is too big for SVG.
     pub fn of(m: &RunModel) -> Detail {
-        if m.tasks.len() > SVG_TASKS || m.core_blocks.len() + m.state_blocks.len() > SVG_BLOCKS {
+        let blocks = m.core_blocks.len() + m.state_blocks.len() + m.thread_slices_drawn();
+        if m.tasks.len() > SVG_TASKS || blocks > SVG_BLOCKS {
             Detail::Merged
         } else {
             Detail::Every

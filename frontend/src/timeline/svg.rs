@@ -4,13 +4,14 @@
 //! font sizes are the page's (light theme). Pure; tested natively.
 
 use super::geometry::{
-    LABEL_W, PLOT_W, Rect, TICK_BOTTOM_PAD, TICK_LABEL_Y, TICK_TOP, WIDTH, core, process,
+    LABEL_W, PLOT_W, Rect, TICK_BOTTOM_PAD, TICK_LABEL_Y, TICK_TOP, WIDTH, core, process, thread,
 };
 use super::hit::{block_tooltip, outside_tooltip, process_tooltip, task_error, task_tooltip};
 use super::palette::{Colour, Palette};
 use super::scene::{CoreLane, ProcessLane, Scene};
 use super::shape::{Bar, Shape, Tasks};
-use crate::layout::LaneStack;
+use super::strips::more_threads;
+use crate::layout::{LaneStack, ThreadRows};
 use crate::run::RunModel;
 
 /// Fonts of the exported drawing.
@@ -174,14 +175,7 @@ fn process_lane(out: &mut String, lane: &ProcessLane, m: &RunModel, p: &Palette)
         .collect();
     if !strip.is_empty() {
         out.push_str("<g class=\"state-strip\" data-testid=\"state-strip\">");
-        for s in strip {
-            out.push_str(&format!(
-                "<rect class=\"{}\" {} fill=\"{}\"/>",
-                s.class(),
-                at(&s.rect()),
-                p.get(s.colour())
-            ));
-        }
+        strip_rects(out, strip, p);
         out.push_str("</g>");
     }
     for shape in &lane.shapes {
@@ -190,6 +184,7 @@ fn process_lane(out: &mut String, lane: &ProcessLane, m: &RunModel, p: &Palette)
         }
     }
     out.push_str("</g>");
+    thread_lanes(out, lane, p);
     if let Some(exit) = &lane.exit {
         let (class, colour, dash) = if exit.ok {
             ("exit", p.get(Colour::Ok), "")
@@ -213,6 +208,55 @@ fn process_lane(out: &mut String, lane: &ProcessLane, m: &RunModel, p: &Palette)
         ));
     }
     out.push_str("</g>");
+}
+
+/// A state strip's parts, filled.
+fn strip_rects<'a>(out: &mut String, shapes: impl IntoIterator<Item = &'a Shape>, p: &Palette) {
+    for s in shapes {
+        out.push_str(&format!(
+            "<rect class=\"{}\" {} fill=\"{}\"/>",
+            s.class(),
+            at(&s.rect()),
+            p.get(s.colour())
+        ));
+    }
+}
+
+/// A process lane's thread sub-lanes (names, faint lives and strips), then "+N threads".
+fn thread_lanes(out: &mut String, lane: &ProcessLane, p: &Palette) {
+    let colour = p.get(lane.colour);
+    for t in &lane.threads {
+        out.push_str(&format!(
+            "<g class=\"thread-lane\" data-testid=\"thread-lane\" data-tid=\"{}\" data-name=\"{}\">{}\
+<text class=\"thread-name\" x=\"{}\" y=\"{:.1}\" font-size=\"10\" fill=\"{}\">{}</text><g clip-path=\"url(#plot)\">",
+            t.tid,
+            xml_escape(&t.name),
+            title(&t.tooltip()),
+            thread::NAME_X,
+            t.top + thread::NAME_Y,
+            p.get(Colour::Muted),
+            xml_escape(&t.label()),
+        ));
+        if let Some(r) = &t.life {
+            out.push_str(&format!(
+                "<rect class=\"thread-life\" {} fill=\"{colour}\" opacity=\"0.25\"/>",
+                at(r)
+            ));
+        }
+        out.push_str("<g class=\"state-strip\">");
+        strip_rects(out, &t.shapes, p);
+        out.push_str("</g></g></g>");
+    }
+    if lane.more_threads > 0 {
+        out.push_str(&format!(
+            "<text class=\"thread-more\" data-testid=\"more-threads\" data-more=\"{n}\" x=\"{}\" y=\"{:.1}\" font-size=\"10\" fill=\"{}\">{}</text>",
+            thread::NAME_X,
+            ThreadRows::top(lane.top, lane.threads.len()) + thread::NAME_Y,
+            p.get(Colour::Muted),
+            more_threads(lane.more_threads),
+            n = lane.more_threads,
+        ));
+    }
 }
 
 fn task_bar(out: &mut String, shape: &Shape, bar: &Bar, m: &RunModel, p: &Palette) {

@@ -73,7 +73,10 @@ pub fn draw(
         .cores
         .iter()
         .flat_map(|c| &c.shapes)
-        .chain(scene.lanes.iter().flat_map(|l| &l.shapes));
+        .chain(scene.lanes.iter().flat_map(|l| {
+            let threads = l.threads.iter().flat_map(|t| &t.shapes);
+            l.shapes.iter().chain(threads)
+        }));
     for shape in shapes {
         let r = shape.rect();
         let alpha = match shape {

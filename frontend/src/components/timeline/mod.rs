@@ -1,7 +1,8 @@
 //! The timeline panel: one time axis; one lane per core (what ran there, sampled from the
 //! kernel); one lane per process (the main process first) with its spawn, its running span,
-//! its exit, a strip of its state (running, waiting for a core, sleeping) and, for pool
-//! workers, a bar per task (failed tasks marked ✗ with their error).
+//! its exit, a strip of its state (running, waiting for a core, sleeping), for pool
+//! workers a bar per task (failed tasks marked ✗ with their error), and for a process with
+//! two or more threads that ran a thin sub-lane per thread with that thread's own strip.
 //!
 //! What is drawn is the run's [`Scene`] at the current view, computed once per redraw by
 //! [`crate::timeline`]; this component only holds the view (zoom, pan, scrub cursor, hover)

@@ -5,15 +5,16 @@
 //! canvas paints those; names, spans and exit marks stay here.
 
 use crate::app::AppState;
-use crate::layout::LaneStack;
+use crate::layout::{LaneStack, ThreadRows};
 use crate::run::RunModel;
-use crate::timeline::geometry::{LABEL_W, PLOT_W, RIGHT_PAD, WIDTH, core, process};
+use crate::timeline::geometry::{LABEL_W, PLOT_W, RIGHT_PAD, WIDTH, core, process, thread};
 use crate::timeline::hit::{
     block_tooltip, outside_tooltip, process_tooltip, task_error, task_tooltip,
 };
 use crate::timeline::palette::Colour;
 use crate::timeline::scene::{CoreLane, ProcessLane};
 use crate::timeline::shape::{Shape, Tasks};
+use crate::timeline::strips::more_threads;
 use leptos::prelude::*;
 
 /// The class that colours a shape of process colour `c` (`proc-3`).
@@ -82,6 +83,49 @@ pub(super) fn core_body(lane: CoreLane, m: &RunModel) -> impl IntoView + use<> {
         })}
         <g clip-path="url(#plot)">{blocks}</g>
     }
+}
+
+/// A state strip's parts as rectangles.
+fn strip_rects(shapes: &[Shape]) -> impl IntoView + use<> {
+    shapes
+        .iter()
+        .map(|s| {
+            let r = s.rect();
+            view! { <rect class=s.class() x=r.x y=r.y width=r.w height=r.h /> }
+        })
+        .collect_view()
+}
+
+/// A process lane's thread sub-lanes (names, faint lives and strips), then "+N threads".
+fn threads(lane: &ProcessLane) -> impl IntoView + use<> {
+    let colour = process_class(lane.colour);
+    let rows = lane
+        .threads
+        .iter()
+        .map(|t| {
+            view! {
+                <g class="thread-lane" data-testid="thread-lane" data-tid=t.tid data-name=t.name.clone()>
+                    <title>{t.tooltip()}</title>
+                    <text class="thread-name" x=thread::NAME_X y=t.top + thread::NAME_Y>{t.label()}</text>
+                    <g clip-path="url(#plot)">
+                        {t.life.map(|r| view! {
+                            <rect class=format!("thread-life {colour}") x=r.x y=r.y width=r.w height=r.h />
+                        })}
+                        <g class="state-strip">{strip_rects(&t.shapes)}</g>
+                    </g>
+                </g>
+            }
+        })
+        .collect_view();
+    let more = (lane.more_threads > 0).then(|| {
+        let y = ThreadRows::top(lane.top, lane.threads.len()) + thread::NAME_Y;
+        view! {
+            <text class="thread-more" data-testid="more-threads" data-more=lane.more_threads x=thread::NAME_X y=y>
+                {more_threads(lane.more_threads)}
+            </text>
+        }
+    });
+    view! { {rows} {more} }
 }
 
 /// The inside of a process lane (rebuilt when the lane changes; the lane's element stays).
@@ -171,15 +215,11 @@ pub(super) fn lane_body(
             <rect class=format!("bar running {colour}") class:has-tasks=lane.has_tasks x=r.x y=r.y width=r.w height=r.h rx=3.0 />
         })}
         {(!strip.is_empty()).then(|| view! {
-            <g class="state-strip" data-testid="state-strip">
-                {strip.iter().map(|s| {
-                    let r = s.rect();
-                    view! { <rect class=s.class() x=r.x y=r.y width=r.w height=r.h /> }
-                }).collect_view()}
-            </g>
+            <g class="state-strip" data-testid="state-strip">{strip_rects(&strip)}</g>
         })}
         {bars}
         </g>
+        {threads(&lane)}
         {lane.exit.map(|exit| view! {
             <g class="exit" class:failed=!exit.ok data-testid="exit-marker" clip-path="url(#plot-and-labels)">
                 <line x1=exit.x x2=exit.x y1=y y2=y + LaneStack::PROCESS_HEIGHT />
