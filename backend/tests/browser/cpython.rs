@@ -94,6 +94,17 @@ async fn a_lesson_runs_with_cpython_and_pool_4_edited_to_pool_2_runs_in_five_wav
             >= Some(2),
         "per-core lanes"
     );
+    // The pool's own threads in the program's main process, each in its thread lane.
+    let threads = b
+        .js("const lane = [...document.querySelectorAll('[data-testid=lane]')]
+                 .find(l => l.dataset.name === 'MainProcess');
+             return [...lane.querySelectorAll('[data-testid=thread-lane]')].map(t => t.dataset.name);")
+        .await;
+    let threads = threads.to_string();
+    assert!(
+        threads.contains("MainThread") && threads.contains("_handle_results"),
+        "the pool's threads: {threads}"
+    );
     let failed = b
         .js("return document.querySelector('[data-testid=task-bar][data-task=\"0\"]').dataset.error")
         .await;

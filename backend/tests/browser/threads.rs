@@ -23,7 +23,7 @@ async fn thread_lanes(page: &Page, run: &str) -> serde_json::Value {
 #[tokio::test]
 async fn threads_of_one_process_get_named_sub_lanes_and_single_threaded_ones_none() {
     let _one = one_at_a_time();
-    let Some(page) = Page::open(1280, 720, "").await else {
+    let Some(page) = Page::open(1280, 720, "?with=runtime").await else {
         return;
     };
     page.click("[data-testid=lesson-threads_vs_processes]")
