@@ -77,8 +77,35 @@ pub fn speedup_chart(runs: &[(String, f64)], cores: u32) -> (Vec<SpeedupBar>, f6
     (bars, CHART_H - f64::from(cores) / top * CHART_H)
 }
 
+/// The title of a lesson's run: the lesson's title, then the run's label unless the title
+/// already says it, and "CPython" for a real Python run ("Pool(4).imap with a failing task —
+/// CPython", "The chef alone — 4 jobs, 1 core").
+pub fn run_title(lesson: &str, label: &str, cpython: bool) -> String {
+    let mut parts = vec![lesson.to_string()];
+    if !lesson.contains(label) {
+        parts.push(label.to_string());
+    }
+    if cpython {
+        parts.push("CPython".to_string());
+    }
+    parts.join(" — ")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_lesson_runs_title_says_each_thing_once() {
+        use super::run_title;
+        assert_eq!(
+            run_title("Pool(4).imap with a failing task", "Pool(4).imap", true),
+            "Pool(4).imap with a failing task — CPython"
+        );
+        assert_eq!(
+            run_title("The chef alone", "4 jobs, 1 core", false),
+            "The chef alone — 4 jobs, 1 core"
+        );
+    }
+
     use super::*;
     use shared::lessons::Progress;
     use shared::{Lesson, RunId};

@@ -306,7 +306,11 @@ impl Lessons {
             .flatten();
         match joined {
             Some((Some(lesson), label)) => {
-                model.title = format!("{} — {label}", lesson.title());
+                model.title = crate::lessons::run_title(
+                    lesson.title(),
+                    &label,
+                    matches!(model.demo, Some(shared::DemoRequest::Python(_))),
+                );
                 true
             }
             _ => false,
