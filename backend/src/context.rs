@@ -74,6 +74,8 @@ pub struct ContextParts {
     pub commands: mpsc::UnboundedReceiver<RunCommand>,
     /// For a Python run: the interpreter probed before it started, or why it cannot run.
     pub interpreter: Option<Result<shared::Interpreter, String>>,
+    /// For a Python run: directories to find modules in ([`crate::runs::RuntimeConfig::python_path`]).
+    pub python_path: Vec<std::path::PathBuf>,
 }
 
 /// SIGKILLs one process of a run, `proc` with PID `pid` (a kill from the page); one that is
@@ -100,6 +102,7 @@ pub struct RunContext {
     budget: Arc<OutputBudget>,
     commands: mpsc::UnboundedReceiver<RunCommand>,
     interpreter: Option<Result<shared::Interpreter, String>>,
+    python_path: Vec<std::path::PathBuf>,
     /// Every child's supervisor, to wait for before the run's end is recorded.
     supervisors: TaskTracker,
     /// Live children: PID, name and own kill reason, for kills from the page.
@@ -121,6 +124,7 @@ impl RunContext {
             budget: Arc::new(OutputBudget::new(parts.max_output_lines)),
             commands: parts.commands,
             interpreter: parts.interpreter,
+            python_path: parts.python_path,
             supervisors: TaskTracker::new(),
             children: HashMap::new(),
             next_proc: 0,
@@ -145,6 +149,11 @@ impl RunContext {
     /// The run's output budget (sources other than children's pipes count their lines in it).
     pub fn budget(&self) -> Arc<OutputBudget> {
         self.budget.clone()
+    }
+
+    /// For a Python run: directories to find modules in, after the tracer's.
+    pub fn python_path(&self) -> &[std::path::PathBuf] {
+        &self.python_path
     }
 
     /// For a Python run: the interpreter, or why there is none.

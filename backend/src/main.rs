@@ -465,16 +465,25 @@ fn main() -> anyhow::Result<()> {
             let defaults = RuntimeConfig::new(
                 std::env::current_exe().context("finding procviz's own binary")?,
             );
-            let python = match &demo {
+            let (python, python_path) = match &demo {
                 RunArgs::Demo(DemoArgs::Python(a)) if a.list => {
                     list_programs();
                     return Ok(());
                 }
-                RunArgs::Demo(DemoArgs::Python(a)) => a.python.clone(),
-                _ => defaults.python.clone(),
+                // The program runs from a private copy: its own directory stays on the path.
+                RunArgs::Demo(DemoArgs::Python(a)) => {
+                    let dir = a.file.as_deref().map(|f| {
+                        let dir = f.parent().filter(|d| !d.as_os_str().is_empty());
+                        std::path::absolute(dir.unwrap_or(std::path::Path::new(".")))
+                    });
+                    let dir = dir.transpose().context("finding the program's directory")?;
+                    (a.python.clone(), dir.into_iter().collect())
+                }
+                _ => (defaults.python.clone(), Vec::new()),
             };
             let limits = RuntimeConfig {
                 python,
+                python_path,
                 max_output_lines,
                 max_run_time: std::time::Duration::from_millis(max_run_ms),
                 memory_budget: max_memory_mib

@@ -91,16 +91,17 @@ impl Drop for RunDir {
 }
 
 /// The environment of the interpreter: the server's, with the tracer's directory first on
-/// `PYTHONPATH` and the socket named.
-fn environment(dir: &Path, socket: &Path) -> Vec<(String, String)> {
+/// `PYTHONPATH`, then `extra`, then the server's own entries; and the socket named.
+fn environment(dir: &Path, extra: &[PathBuf], socket: &Path) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = std::env::vars()
         .filter(|(k, _)| k != "PYTHONPATH" && k != "PROCVIZ_TRACE_SOCKET" && k != "PROCVIZ_TOKEN")
         .collect();
-    let path = match std::env::var("PYTHONPATH") {
-        Ok(user) if !user.is_empty() => format!("{}:{user}", dir.display()),
-        _ => dir.display().to_string(),
-    };
-    env.push(("PYTHONPATH".into(), path));
+    let path: Vec<String> = std::iter::once(dir)
+        .chain(extra.iter().map(PathBuf::as_path))
+        .map(|p| p.display().to_string())
+        .chain(std::env::var("PYTHONPATH").ok().filter(|p| !p.is_empty()))
+        .collect();
+    env.push(("PYTHONPATH".into(), path.join(":")));
     env.push(("PROCVIZ_TRACE_SOCKET".into(), socket.display().to_string()));
     env
 }
@@ -322,7 +323,7 @@ pub async fn run(p: &PythonParams, ctx: &mut RunContext) -> Result<(), DemoError
         args: std::iter::once(dir.0.join(&file).display().to_string())
             .chain(p.args.iter().cloned())
             .collect(),
-        env: environment(&dir.0, &socket),
+        env: environment(&dir.0, ctx.python_path(), &socket),
         cwd: cwd.display().to_string(),
     };
     let (tx, mut rx) = mpsc::channel(1024);

@@ -84,6 +84,7 @@ pub async fn drive(
         reason: handle.reason.clone(),
         commands,
         interpreter,
+        python_path: config.python_path.clone(),
     });
     let timer = {
         let handle = handle.clone();

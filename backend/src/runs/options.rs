@@ -31,6 +31,10 @@ pub struct RuntimeConfig {
     pub max_output_lines: u64,
     /// The Python interpreter of Python runs (a path, or a name looked up on `PATH`).
     pub python: PathBuf,
+    /// Directories Python runs find modules in, after the tracer's and before the server's
+    /// own `PYTHONPATH`: `procviz run python FILE.py` puts FILE's directory here, so the
+    /// program imports its sibling modules as `python3 FILE.py` would.
+    pub python_path: Vec<PathBuf>,
 }
 
 impl RuntimeConfig {
@@ -54,6 +58,7 @@ impl RuntimeConfig {
             kill_grace: Duration::from_millis(500),
             max_output_lines: 200_000,
             python: PathBuf::from("python3"),
+            python_path: Vec::new(),
         }
     }
 }

@@ -426,6 +426,25 @@ fn four_python_threads_share_one_core_and_four_processes_do_not() {
     assert_eq!(named, 4, "four threads, named as Python names them");
 }
 
+/// `procviz run python FILE.py` runs a private copy of FILE, yet it imports the modules beside
+/// it, as `python3 FILE.py` would; its pool workers too.
+#[test]
+fn a_program_imports_the_modules_beside_it() {
+    let dir = TempDir::create("cpython-siblings");
+    program(&dir, "helper.py", "def square(n):\n    return n * n\n");
+    let main = program(
+        &dir,
+        "main.py",
+        "import multiprocessing as mp\nfrom helper import square\n\n\
+if __name__ == '__main__':\n    with mp.Pool(2) as pool:\n        print(pool.map(square, range(4)))\n",
+    );
+    let (events, stderr, code) = run_cli(&["python", &main]);
+    assert_eq!(code, 0, "{stderr}");
+    let printed: Vec<String> = lines(&events).into_iter().map(|(_, _, t)| t).collect();
+    assert!(printed.contains(&"[0, 1, 4, 9]".to_string()), "{printed:?}");
+    assert_nothing_left(&events);
+}
+
 #[test]
 fn a_syntax_error_and_an_uncaught_exception_show_as_python_shows_them() {
     let dir = TempDir::create("cpython-errors");
