@@ -71,10 +71,10 @@ pub struct Interpreter {
     pub start_method: Option<String>,
 }
 
+crate::tagged::tagged_enum! {
 /// What happened.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum EventKind {
+#[derive(Clone, Debug, PartialEq)]
+pub enum EventKind / ExternalEventKind ("EventKind") {
     /// The run began (always `seq` 0, `t` 0). Its fields are those of [`RunStart`], on the
     /// event itself (boxed in memory: events stay small).
     RunStarted(Box<RunStart>),
@@ -259,6 +259,7 @@ pub enum EventKind {
         tid: u32,
     },
 }
+}
 
 /// What [`EventKind::ThreadStarted`] says of a thread.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -326,10 +327,10 @@ impl PoolApi {
     }
 }
 
+crate::tagged::tagged_enum! {
 /// What a task produced.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum TaskResult {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TaskResult / ExternalTaskResult ("TaskResult") {
     /// It returned this value.
     Value {
         /// The value.
@@ -343,6 +344,7 @@ pub enum TaskResult {
         /// The value's `repr` (`'done'`, `(1, 2)`, `None`).
         text: String,
     },
+}
 }
 
 /// An error a task raised (or the loss of a task with its worker).

@@ -29,6 +29,7 @@ use std::fmt;
 pub mod demo;
 pub mod event;
 pub mod lessons;
+mod tagged;
 pub use demo::{
     CrashSignal, DemoRequest, PoolParams, ProcessesParams, PythonParams, PythonProgram,
     TwoProcessesParams, Work,
@@ -209,10 +210,10 @@ pub enum RunAction {
     },
 }
 
+crate::tagged::tagged_enum! {
 /// A message from the server to the client.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ServerMessage {
+#[derive(Clone, Debug, PartialEq)]
+pub enum ServerMessage / ExternalServerMessage ("ServerMessage") {
     /// First message on every connection.
     Hello {
         /// The server's [`PROTOCOL_VERSION`].
@@ -249,6 +250,7 @@ pub enum ServerMessage {
         /// View-only connections open now.
         viewers: u32,
     },
+}
 }
 
 /// Whether a server can run real Python programs ([`ServerMessage::Hello::python`]).
