@@ -18,6 +18,16 @@ pub struct Event {
     pub kind: EventKind,
 }
 
+impl Event {
+    /// Reads an event from its JSON (one line of a recording). A non-generic function of this
+    /// crate, so the reading code is compiled with this crate's optimization: the page's
+    /// WebAssembly build optimizes the protocol for speed (it runs for every event of a
+    /// million-task recording) and the page's own code for size.
+    pub fn from_json(line: &[u8]) -> Result<Event, serde_json::Error> {
+        serde_json::from_slice(line)
+    }
+}
+
 /// What [`EventKind::RunStarted`] says of a run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunStart {

@@ -253,6 +253,15 @@ pub enum ServerMessage / ExternalServerMessage ("ServerMessage") {
 }
 }
 
+impl ServerMessage {
+    /// Reads a message from its JSON text (a WebSocket text frame). Compiled here, not in
+    /// each reader: the page's WebAssembly build optimizes this crate for speed and the rest
+    /// for size ([`Event::from_json`] says why).
+    pub fn from_json(text: &str) -> Result<ServerMessage, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+}
+
 /// Whether a server can run real Python programs ([`ServerMessage::Hello::python`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]

@@ -64,7 +64,81 @@ pub struct Live {
     pub profile: Option<String>,
 }
 
+/// What the page holds, bytes: its JavaScript heap (used), its WebAssembly memory, and the
+/// resident memory of the largest Chromium renderer process (which holds both, and the rest).
+#[derive(Debug, Default)]
+pub struct PageMemory {
+    pub js_heap: f64,
+    pub wasm: f64,
+    pub renderer_rss: f64,
+}
+
+/// The page's memory now (see [`PageMemory`]); a figure that cannot be read is 0.
+async fn page_memory(browser: &Browser) -> PageMemory {
+    let heap = crate::cdp::cdp(browser, "Runtime.getHeapUsage", json!({})).await;
+    // Every WebAssembly.Memory of the page (CDP Runtime.queryObjects by prototype).
+    let proto = crate::cdp::cdp(
+        browser,
+        "Runtime.evaluate",
+        json!({ "expression": "WebAssembly.Memory.prototype" }),
+    )
+    .await;
+    let mut wasm = 0.0;
+    if let Some(id) = proto["result"]["objectId"].as_str() {
+        let found = crate::cdp::cdp(
+            browser,
+            "Runtime.queryObjects",
+            json!({ "prototypeObjectId": id }),
+        )
+        .await;
+        if let Some(list) = found["objects"]["objectId"].as_str() {
+            let sum = crate::cdp::cdp(
+                browser,
+                "Runtime.callFunctionOn",
+                json!({
+                    "objectId": list,
+                    "functionDeclaration": "function () { return this.reduce((n, m) => n + m.buffer.byteLength, 0); }",
+                    "returnByValue": true
+                }),
+            )
+            .await;
+            wasm = sum["result"]["value"].as_f64().unwrap_or(0.0);
+        }
+    }
+    PageMemory {
+        js_heap: heap["usedSize"].as_f64().unwrap_or(0.0),
+        wasm,
+        renderer_rss: renderer_rss(),
+    }
+}
+
+/// The resident memory of the largest Chromium renderer process, bytes (0 if none is found).
+fn renderer_rss() -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    dir.flatten()
+        .filter_map(|e| {
+            let path = e.path();
+            let cmdline = std::fs::read(path.join("cmdline")).ok()?;
+            let renderer = cmdline.split(|&b| b == 0).any(|a| a == b"--type=renderer");
+            renderer.then_some(())?;
+            let status = std::fs::read_to_string(path.join("status")).ok()?;
+            let kib: f64 = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))?
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse()
+                .ok()?;
+            Some(kib * 1024.0)
+        })
+        .fold(0.0, f64::max)
+}
+
 pub struct Opened {
+    pub memory: PageMemory,
     pub size: u64,
     pub lines: u64,
     pub record_secs: f64,
@@ -246,6 +320,7 @@ pub async fn open_recording(browser: &Browser) -> Opened {
     let frames = stop_frames(browser, start).await;
     let profile = profile_stop(browser, "open-recording").await;
     let title = text_of(browser, "section.timeline h2").await;
+    let memory = page_memory(browser).await;
     browser
         .element("section.timeline[data-render=canvas]")
         .await;
@@ -258,6 +333,7 @@ pub async fn open_recording(browser: &Browser) -> Opened {
         record_secs,
         frames,
         title,
+        memory,
         zoom,
         pan,
         profile,

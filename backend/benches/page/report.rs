@@ -61,6 +61,15 @@ pub fn print_report(live: &Live, opened: &Opened) {
         opened.size as f64 / 1e6 / (load_ms / 1000.0),
         opened.title
     );
+    let mb = |b: f64| b / (1024.0 * 1024.0);
+    let held = mb(opened.memory.js_heap + opened.memory.wasm);
+    println!(
+        "| recording open: the page's memory | JS heap {:.0} MiB + WebAssembly {:.0} MiB = **{held:.0} MiB**; renderer process resident {:.0} MiB | ≤ 600 MB: {} |",
+        mb(opened.memory.js_heap),
+        mb(opened.memory.wasm),
+        mb(opened.memory.renderer_rss),
+        verdict(held * 1.048_576 <= 600.0)
+    );
     print_phase(
         "recording, frames while it loads",
         "recording, the page's main thread while it loads",

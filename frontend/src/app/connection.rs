@@ -265,7 +265,7 @@ impl Connection {
         let handler = on_message.clone();
         let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             if let Some(text) = e.data().as_string() {
-                match serde_json::from_str::<ServerMessage>(&text) {
+                match ServerMessage::from_json(&text) {
                     Ok(msg) => handler(msg),
                     Err(err) => leptos::logging::warn!("procviz: undecodable message: {err}"),
                 }

@@ -17,17 +17,22 @@ async fn read(
 ) -> Result<(RunModel, Option<String>), String> {
     let size = file.size();
     let mut rec = Recording::default();
-    let mut at = 0.0;
-    while at < size {
-        let end = (at + CHUNK).min(size);
+    // The browser reads the next chunk while this one is taken in.
+    let chunk = |at: f64| -> Result<JsFuture, String> {
         let blob = file
-            .slice_with_f64_and_f64(at, end)
+            .slice_with_f64_and_f64(at, (at + CHUNK).min(size))
             .map_err(|e| format!("cannot read the file: {e:?}"))?;
-        let buffer = JsFuture::from(blob.array_buffer())
+        Ok(JsFuture::from(blob.array_buffer()))
+    };
+    let mut at = 0.0;
+    let mut next = (size > 0.0).then(|| chunk(0.0)).transpose()?;
+    while let Some(reading) = next.take() {
+        let buffer = reading
             .await
             .map_err(|e| format!("cannot read the file: {e:?}"))?;
+        at = (at + CHUNK).min(size);
+        next = (at < size).then(|| chunk(at)).transpose()?;
         rec.feed(&js_sys::Uint8Array::new(&buffer).to_vec());
-        at = end;
         progress.set(Some(at / size));
     }
     let name = file.name();

@@ -51,7 +51,7 @@ impl Recording {
         if line.is_empty() {
             return;
         }
-        match serde_json::from_slice::<Event>(line) {
+        match Event::from_json(line) {
             Ok(event) => {
                 self.events += 1;
                 let model = self.model.get_or_insert_with(|| RunModel::new(event.run));
