@@ -19,6 +19,10 @@
 //! system monotonic clock (`CLOCK_MONOTONIC`, one clock for every process on the machine) by
 //! the process where the event happened.
 //!
+//! Every tagged object (events, task results, server messages) has its `"type"` as its first
+//! field: procviz writes it first, and readers of this crate require it (so they read without
+//! buffering; see `tagged.rs`).
+//!
 //! ## Versioning
 //! Adding an optional field or a new variant that old clients may ignore keeps the version;
 //! removing or changing the meaning of anything bumps [`PROTOCOL_VERSION`].
@@ -258,7 +262,8 @@ impl ServerMessage {
     /// each reader: the page's WebAssembly build optimizes this crate for speed and the rest
     /// for size ([`Event::from_json`] says why).
     pub fn from_json(text: &str) -> Result<ServerMessage, serde_json::Error> {
-        serde_json::from_str(text)
+        // Bytes, as events are read (one copy of the reader in the page's WebAssembly).
+        serde_json::from_slice(text.as_bytes())
     }
 }
 
