@@ -389,6 +389,7 @@ fn took(events: &[shared::Event], what: &str) -> f64 {
 /// sampled on-CPU time stays near one core) and take much longer than four processes.
 #[test]
 fn four_python_threads_share_one_core_and_four_processes_do_not() {
+    let _alone = one_at_a_time();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     if cores < 2 {
         println!("skipped: the GIL's cost shows only on 2 or more cores ({cores} here)");
