@@ -192,3 +192,28 @@ async fn the_presenter_may_choose_the_runtime_and_a_python_error_shows_as_python
         "procviz started the program, whose uncaught exception exits 1"
     );
 }
+
+#[tokio::test]
+async fn without_a_usable_python_the_lessons_run_with_the_runtime_and_say_why() {
+    let Some(b) = Browser::start(1280, 720).await else {
+        return;
+    };
+    let server = Server::start_on("0", &["--python", "/nonexistent/python3"]);
+    b.open(&server.page_url("")).await;
+    b.element("[data-testid=run-with][data-with=runtime]").await;
+    let why = b
+        .text_contains("[data-testid=python-unavailable]", "/nonexistent/python3")
+        .await;
+    assert!(
+        why.starts_with("CPython unavailable: could not run"),
+        "{why}"
+    );
+    let disabled = b
+        .js("return document.querySelector('[data-testid=with-cpython]').disabled")
+        .await;
+    assert_eq!(disabled, true);
+    b.click("[data-testid=lesson-two_processes]").await;
+    b.text_becomes("[data-testid=run-status]", "finished").await;
+    assert_eq!(b.text("[data-testid=ran-with]").await, "procviz runtime");
+    b.close().await;
+}
