@@ -80,6 +80,7 @@ fn main() -> ExitCode {
             if let Some(cold) = &cold {
                 cold::print_cold(cold);
             }
+            report::print_goals(&live, &opened);
             print_profiles(&live, &opened);
             ExitCode::SUCCESS
         }

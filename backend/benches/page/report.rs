@@ -135,6 +135,66 @@ pub fn print_profiles(live: &Live, opened: &Opened) {
     }
 }
 
+/// Issue #14's goals, one pass/fail line each (a goal is met only if every bench run meets it:
+/// run the bench twice).
+pub fn print_goals(live: &Live, opened: &Opened) {
+    let mut goals: Vec<(String, bool)> = Vec::new();
+    let mut goal = |what: String, ok: bool| goals.push((what, ok));
+    let f = &live.frames;
+    goal(format!("live: max frame ≤ 50 ms ({:.0} ms)", f.max()), f.max() <= 50.0);
+    goal(
+        format!("live: p99 frame ≤ 33 ms ({:.0} ms)", f.percentile(0.99)),
+        f.percentile(0.99) <= 33.0,
+    );
+    let longest = f.long_tasks.iter().copied().fold(0.0, f64::max);
+    goal(
+        format!("live: no long task over 50 ms (longest {longest:.0} ms)"),
+        longest <= 50.0,
+    );
+    let busy = f.busy.task * 1000.0 / f.elapsed_ms.max(1.0);
+    goal(
+        format!("live: main thread busy ≤ 40 % of the run ({:.0} %)", busy * 100.0),
+        busy <= 0.40,
+    );
+    // The click starts the run: click → "finished" minus the run's own wall time bounds the
+    // delay (it also holds the run's start-up).
+    let wall: f64 = live
+        .run_wall
+        .trim_end_matches(" s")
+        .parse()
+        .unwrap_or(f64::NAN);
+    let late = f.mark("finished").unwrap_or(f.elapsed_ms) / 1000.0 - wall;
+    goal(
+        format!("live: \"finished\" shown ≤ 0.3 s after the run ends (≤ {late:.2} s, start-up included)"),
+        late <= 0.3,
+    );
+    let load = opened.frames.mark("loaded").unwrap_or(opened.frames.elapsed_ms) / 1000.0;
+    goal(format!("recording: 1M tasks open in ≤ 3 s ({load:.1} s)"), load <= 3.0);
+    goal(
+        format!(
+            "recording: no frame over 50 ms while it loads ({:.0} ms)",
+            opened.frames.max()
+        ),
+        opened.frames.max() <= 50.0,
+    );
+    for (name, s) in [("zoom", &opened.zoom), ("pan", &opened.pan)] {
+        goal(
+            format!("recording: {name} ≥ 50 fps ({:.0} fps)", s.fps()),
+            s.fps() >= 50.0,
+        );
+    }
+    let mib = (opened.memory.js_heap + opened.memory.wasm) / (1024.0 * 1024.0);
+    goal(
+        format!("recording: the page's memory ≤ 600 MB ({mib:.0} MiB)"),
+        mib * 1.048_576 <= 600.0,
+    );
+    println!();
+    println!("Goals of issue #14 (each bench run must meet every one):");
+    for (what, ok) in goals {
+        println!("- {}: {what}", if ok { "PASS" } else { "FAIL" });
+    }
+}
+
 pub fn budget(max_ms: f64) -> String {
     format!(
         "{:.2} of the {FRAME_BUDGET_MS:.0} ms budget",
