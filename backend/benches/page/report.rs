@@ -141,7 +141,10 @@ pub fn print_goals(live: &Live, opened: &Opened) {
     let mut goals: Vec<(String, bool)> = Vec::new();
     let mut goal = |what: String, ok: bool| goals.push((what, ok));
     let f = &live.frames;
-    goal(format!("live: max frame ≤ 50 ms ({:.0} ms)", f.max()), f.max() <= 50.0);
+    goal(
+        format!("live: max frame ≤ 50 ms ({:.0} ms)", f.max()),
+        f.max() <= 50.0,
+    );
     goal(
         format!("live: p99 frame ≤ 33 ms ({:.0} ms)", f.percentile(0.99)),
         f.percentile(0.99) <= 33.0,
@@ -153,7 +156,10 @@ pub fn print_goals(live: &Live, opened: &Opened) {
     );
     let busy = f.busy.task * 1000.0 / f.elapsed_ms.max(1.0);
     goal(
-        format!("live: main thread busy ≤ 40 % of the run ({:.0} %)", busy * 100.0),
+        format!(
+            "live: main thread busy ≤ 40 % of the run ({:.0} %)",
+            busy * 100.0
+        ),
         busy <= 0.40,
     );
     // The click starts the run: click → "finished" minus the run's own wall time bounds the
@@ -165,11 +171,20 @@ pub fn print_goals(live: &Live, opened: &Opened) {
         .unwrap_or(f64::NAN);
     let late = f.mark("finished").unwrap_or(f.elapsed_ms) / 1000.0 - wall;
     goal(
-        format!("live: \"finished\" shown ≤ 0.3 s after the run ends (≤ {late:.2} s, start-up included)"),
+        format!(
+            "live: \"finished\" shown ≤ 0.3 s after the run ends (≤ {late:.2} s, start-up included)"
+        ),
         late <= 0.3,
     );
-    let load = opened.frames.mark("loaded").unwrap_or(opened.frames.elapsed_ms) / 1000.0;
-    goal(format!("recording: 1M tasks open in ≤ 3 s ({load:.1} s)"), load <= 3.0);
+    let load = opened
+        .frames
+        .mark("loaded")
+        .unwrap_or(opened.frames.elapsed_ms)
+        / 1000.0;
+    goal(
+        format!("recording: 1M tasks open in ≤ 3 s ({load:.1} s)"),
+        load <= 3.0,
+    );
     goal(
         format!(
             "recording: no frame over 50 ms while it loads ({:.0} ms)",
