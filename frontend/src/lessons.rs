@@ -107,7 +107,6 @@ mod tests {
     }
 
     use super::*;
-    use shared::lessons::Progress;
     use shared::{Lesson, RunId};
 
     /// What finished runs showed, as the page states it: their facts told by
@@ -116,11 +115,6 @@ mod tests {
         let runs: Vec<(String, RunFacts)> =
             runs.iter().map(|(l, m)| (l.clone(), facts(m))).collect();
         lessons::observed(lesson, &runs)
-    }
-
-    /// A finished run as the lesson panel hands it to the story: by its facts.
-    fn finished(m: &RunModel) -> Progress {
-        Progress::Finished(Box::new(facts(m)))
     }
 
     fn run_of(secs: f64) -> RunModel {
@@ -225,45 +219,6 @@ mod tests {
         let lines = observed(Lesson::HowManyWorkers, &named);
         assert_eq!(lines[1], "Pool(2): 2.00 s · 2.00× Pool(1)");
         assert_eq!(lines.len(), 3);
-    }
-
-    #[test]
-    fn a_run_still_going_shows_no_figures() {
-        let a = run_of(1.0);
-        let lines = lessons::story(
-            Lesson::SleepingVsWorking,
-            &[
-                ("sleeping tasks".into(), finished(&a)),
-                ("CPU tasks".into(), Progress::Running),
-            ],
-        );
-        assert_eq!(
-            lines.len(),
-            2,
-            "no comparison before both finished: {lines:?}"
-        );
-        assert!(lines[0].starts_with("sleeping tasks: 1.00 s wall"));
-        assert_eq!(lines[1], "CPU tasks: running…");
-        let lines = lessons::story(
-            Lesson::PoolImap,
-            &[(
-                "Pool(4).imap".into(),
-                Progress::Requested { connected: false },
-            )],
-        );
-        assert_eq!(
-            lines,
-            ["Pool(4).imap: waiting for the connection to the server…"]
-        );
-        let b = run_of(2.0);
-        let lines = lessons::story(
-            Lesson::SleepingVsWorking,
-            &[
-                ("sleeping tasks".into(), finished(&a)),
-                ("CPU tasks".into(), finished(&b)),
-            ],
-        );
-        assert_eq!(lines[2], "CPU tasks took 2.00× the time of sleeping tasks");
     }
 
     #[test]
