@@ -29,6 +29,22 @@ async fn text_of(browser: &Browser, css: &str) -> String {
         .to_string()
 }
 
+/// The mark of a run's end: the summary says "finished".
+const FINISHED: (&str, &str) = (
+    "finished",
+    "document.querySelector('[data-testid=run-status]').textContent === 'finished'",
+);
+
+/// What the page's WebSocket carried so far (counted by the probe: messages, bytes, the
+/// highest event `seq`, `task_finished` events).
+async fn ws_counts(browser: &Browser) -> Value {
+    browser
+        .client
+        .execute("return window.__ws;", vec![])
+        .await
+        .expect("WebSocket counts")
+}
+
 /// Writes a recording of `tasks` no-op tasks with the CLI; returns its path, size and lines.
 fn record(dir: &Path, tasks: u64) -> (PathBuf, u64, u64, f64) {
     let path = dir.join(format!("pool-{tasks}.ndjson"));
@@ -172,10 +188,7 @@ pub async fn live_run(browser: &Browser) -> Live {
                 "canvas",
                 "document.querySelector('section.timeline[data-render=canvas]')",
             ),
-            (
-                "finished",
-                "document.querySelector('[data-testid=run-status]').textContent === 'finished'",
-            ),
+            FINISHED,
         ],
     )
     .await;
@@ -184,11 +197,7 @@ pub async fn live_run(browser: &Browser) -> Live {
     wait_mark(browser, "finished", Duration::from_secs(600)).await;
     let frames = stop_frames(browser, start).await;
     let profile = profile_stop(browser, "live-run").await;
-    let ws = browser
-        .client
-        .execute("return window.__ws;", vec![])
-        .await
-        .expect("WebSocket counts");
+    let ws = ws_counts(browser).await;
     let run_wall = text_of(browser, "[data-testid=wall-time]").await;
     browser
         .element("section.timeline[data-render=canvas]")
@@ -256,14 +265,7 @@ pub async fn live_python_run(browser: &Browser, tasks: u64) -> Option<LivePython
             hang_after_ms: None,
         }));
     let start_run = serde_json::to_string(&start_run).expect("encode the start");
-    let start = record_frames(
-        browser,
-        &[(
-            "finished",
-            "document.querySelector('[data-testid=run-status]').textContent === 'finished'",
-        )],
-    )
-    .await;
+    let start = record_frames(browser, &[FINISHED]).await;
     browser
         .client
         .execute(
@@ -274,11 +276,7 @@ pub async fn live_python_run(browser: &Browser, tasks: u64) -> Option<LivePython
         .expect("start the Python run on the page's socket");
     wait_mark(browser, "finished", Duration::from_secs(600)).await;
     let frames = stop_frames(browser, start).await;
-    let ws = browser
-        .client
-        .execute("return window.__ws;", vec![])
-        .await
-        .expect("WebSocket counts");
+    let ws = ws_counts(browser).await;
     let run_wall = text_of(browser, "[data-testid=wall-time]").await;
     drop(server);
     Some(LivePython {
