@@ -70,10 +70,7 @@ impl RunModel {
         use crate::layout::format_duration;
         if proc == ProcId::MAIN {
             return vec![
-                (
-                    "Process",
-                    format!("{} (the procviz server)", self.main_name()),
-                ),
+                ("Process", self.main_described()),
                 ("PID", self.main_pid.to_string()),
             ];
         }

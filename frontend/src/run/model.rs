@@ -233,6 +233,15 @@ impl RunModel {
         }
     }
 
+    /// The run's main process for people: `MainProcess (the procviz server)`, or for a real
+    /// Python run `procviz (the server, which started the program)`.
+    pub fn main_described(&self) -> String {
+        match self.python {
+            Some(_) => "procviz (the server, which started the program)".into(),
+            None => "MainProcess (the procviz server)".into(),
+        }
+    }
+
     /// The threads of `proc` the sampler saw (or the program named), by thread ID.
     pub fn threads_of(&self, proc: ProcId) -> &[ThreadRow] {
         of_proc(&self.threads, proc)

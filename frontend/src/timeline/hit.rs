@@ -129,7 +129,7 @@ pub fn describe(m: &RunModel, hit: Hit) -> Option<(String, Vec<(&'static str, St
 /// The tooltip of a process lane.
 pub fn process_tooltip(m: &RunModel, proc: ProcId) -> String {
     if proc == ProcId::MAIN {
-        return format!("{} (the procviz server), PID {}", m.main_name(), m.main_pid);
+        return format!("{}, PID {}", m.main_described(), m.main_pid);
     }
     let Some(p) = m.processes.iter().find(|p| p.proc == proc) else {
         return String::new();
