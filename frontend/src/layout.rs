@@ -111,6 +111,25 @@ fn partition_point(n: usize, pred: impl Fn(usize) -> bool) -> usize {
     lo
 }
 
+/// [`partition_point`] when `pred` is known to hold below `from` and the answer is likely
+/// near it: steps of 1, 2, 4, … from `from`, then a binary search in the last step (a merge
+/// of bars costs the log of the bars merged, not of the lane's bars).
+fn partition_point_from(from: usize, n: usize, pred: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut step) = (from, 1);
+    let hi = loop {
+        let probe = lo + step - 1;
+        if probe >= n {
+            break n;
+        }
+        if !pred(probe) {
+            break probe;
+        }
+        lo = probe + 1;
+        step *= 2;
+    };
+    lo + partition_point(hi - lo, |k| pred(lo + k))
+}
+
 /// Level of detail for one lane: `n` spans (`span(i)` = start, end in seconds; starts and ends
 /// ascending, as a worker's tasks are) reduced to the rectangles visible on `axis`; spans less
 /// than `merge_px` apart merge. The cost grows with the rectangles drawn (at most about the
@@ -138,7 +157,7 @@ pub fn lod_rects(
         while end < t_end {
             // The last span starting before the merge distance past the current end.
             let limit = end + merge_px * px;
-            let j = partition_point(n, |k| span(k).0 < limit);
+            let j = partition_point_from(i + 1, n, |k| span(k).0 < limit);
             if j <= i + 1 {
                 break;
             }
@@ -431,6 +450,22 @@ pub fn process_colour(proc: u32) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_search_from_a_known_point_finds_what_the_whole_search_finds() {
+        let values: Vec<u32> = (0..100).map(|i| i * 3).collect();
+        for limit in [0, 1, 3, 4, 150, 296, 297, 298, 1000] {
+            let whole = partition_point(values.len(), |k| values[k] < limit);
+            for from in 0..=whole {
+                assert_eq!(
+                    partition_point_from(from, values.len(), |k| values[k] < limit),
+                    whole,
+                    "limit {limit}, from {from}"
+                );
+            }
+        }
+        assert_eq!(partition_point_from(0, 0, |_| true), 0);
+    }
 
     #[test]
     fn time_maps_linearly_onto_the_plot_area() {

@@ -26,7 +26,44 @@ impl Event {
     pub fn from_json(line: &[u8]) -> Result<Event, serde_json::Error> {
         serde_json::from_slice(line)
     }
+
+    /// Reads the events of NDJSON `text` (whole lines: one event per line, blank lines
+    /// allowed), in order, without splitting it into lines first: `each` gets every event,
+    /// or a line that is not one (its bytes, trimmed, and why), after which reading goes on
+    /// at the next line. Compiled in this crate, as [`Event::from_json`] is, and one pass over
+    /// the text instead of two (a 1M-task recording is about 500 MB).
+    pub fn each_in_lines(text: &[u8], each: &mut dyn FnMut(Result<Event, BadLine<'_>>)) {
+        let mut at = 0;
+        while at < text.len() {
+            let mut stream = serde_json::Deserializer::from_slice(&text[at..]).into_iter::<Event>();
+            let failed = loop {
+                match stream.next() {
+                    None => return,
+                    Some(Ok(event)) => each(Ok(event)),
+                    Some(Err(e)) => break e,
+                }
+            };
+            // The line that failed starts after the last event read (and the white space
+            // after it); reading goes on after its end.
+            let read = at + stream.byte_offset();
+            let start = text[read..]
+                .iter()
+                .position(|b| !b.is_ascii_whitespace())
+                .map_or(text.len(), |n| read + n);
+            let rest = &text[start..];
+            let end = rest
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(text.len(), |n| start + n);
+            each(Err((text[start..end].trim_ascii(), failed)));
+            at = end + 1;
+        }
+    }
 }
+
+/// A line of NDJSON that is not an event ([`Event::each_in_lines`]): its bytes, trimmed, and
+/// why it is not one.
+pub type BadLine<'a> = (&'a [u8], serde_json::Error);
 
 /// What [`EventKind::RunStarted`] says of a run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -582,3 +582,39 @@ fn python_additions_read_from_old_json_and_are_absent_when_empty() {
         serde_json::json!({"type": "thread_started", "proc": 2, "tid": 77, "name": "Thread-1"})
     );
 }
+
+#[test]
+fn lines_of_events_read_in_one_pass_skip_each_bad_line_once() {
+    let events: Vec<Event> = every_event_kind()
+        .into_iter()
+        .enumerate()
+        .map(|(seq, kind)| Event {
+            run: RunId(1),
+            seq: seq as u64,
+            t: RunTime(seq as u64 * 1000),
+            kind,
+        })
+        .collect();
+    let line = |e: &Event| serde_json::to_string(e).expect("serialize");
+    // Good lines around bad ones, blank lines, CRLF ends, and no end after the last line.
+    let text = format!(
+        "{}\nnot an event\n\n{}\r\n{{\"run\":1}}\n  \n{}",
+        line(&events[0]),
+        line(&events[1]),
+        line(&events[2])
+    );
+    let (mut read, mut bad) = (Vec::new(), Vec::new());
+    Event::each_in_lines(text.as_bytes(), &mut |r| match r {
+        Ok(e) => read.push(e),
+        Err((line, e)) => bad.push((String::from_utf8_lossy(line).into_owned(), e.to_string())),
+    });
+    assert_eq!(read, events[..3].to_vec());
+    let lines: Vec<&str> = bad.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(lines, ["not an event", "{\"run\":1}"], "{bad:?}");
+    assert!(bad[1].1.contains("missing field"), "{bad:?}");
+    // Every event of every kind reads back as it was written.
+    let all: String = events.iter().map(|e| line(e) + "\n").collect();
+    let mut back = Vec::new();
+    Event::each_in_lines(all.as_bytes(), &mut |r| back.push(r.expect("an event")));
+    assert_eq!(back, events);
+}

@@ -27,11 +27,17 @@ impl Recording {
             self.carry.extend_from_slice(bytes);
             return;
         };
-        let mut data = std::mem::take(&mut self.carry);
-        data.extend_from_slice(&bytes[..=last]);
-        for line in data.split(|&b| b == b'\n') {
-            self.line(line);
+        // The line begun in the chunk before is completed and read alone; the whole lines
+        // after it are read where they are (no copy).
+        let mut whole = &bytes[..=last];
+        if !self.carry.is_empty() {
+            let first = whole.iter().position(|&b| b == b'\n').unwrap_or(last);
+            let mut line = std::mem::take(&mut self.carry);
+            line.extend_from_slice(&whole[..=first]);
+            self.lines(&line);
+            whole = &whole[first + 1..];
         }
+        self.lines(whole);
         self.carry = bytes[last + 1..].to_vec();
     }
 
@@ -46,32 +52,37 @@ impl Recording {
         })
     }
 
-    fn line(&mut self, line: &[u8]) {
-        let line = line.trim_ascii();
-        if line.is_empty() {
-            return;
-        }
-        match Event::from_json(line) {
+    /// Reads whole lines (each event applied as it is read).
+    fn lines(&mut self, text: &[u8]) {
+        let Recording {
+            model,
+            events,
+            bad_lines,
+            first_problem,
+            ..
+        } = self;
+        Event::each_in_lines(text, &mut |read| match read {
             Ok(event) => {
-                self.events += 1;
-                let model = self.model.get_or_insert_with(|| RunModel::new(event.run));
-                model.apply(&event);
+                *events += 1;
+                model
+                    .get_or_insert_with(|| RunModel::new(event.run))
+                    .apply(&event);
             }
-            Err(e) => {
-                self.bad_lines += 1;
-                if self.first_problem.is_none() {
+            Err((line, e)) => {
+                *bad_lines += 1;
+                if first_problem.is_none() {
                     let shown = String::from_utf8_lossy(&line[..line.len().min(60)]).into_owned();
-                    self.first_problem = Some(format!("line {:?}…: {e}", shown));
+                    *first_problem = Some(format!("line {shown:?}…: {e}"));
                 }
             }
-        }
+        });
     }
 
     /// The run read, once the whole file has been fed, with a note of the lines skipped; an
     /// error if it held no event.
     pub fn finish(mut self) -> Result<(RunModel, Option<String>), String> {
         let rest = std::mem::take(&mut self.carry);
-        self.line(&rest);
+        self.lines(&rest);
         let skipped = self.skipped();
         match self.model {
             Some(m) => Ok((m, skipped)),

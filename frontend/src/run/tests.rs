@@ -209,6 +209,9 @@ fn pool_events_build_bars_results_and_core_blocks() {
         "0.5 ms of 4 ms"
     );
     assert_eq!(model.waiting_ns, vec![(ProcId(1), 2_000)]);
+    assert_eq!(model.index, super::tasks::TaskIndex::build(&model.tasks));
+    let (_, span) = model.index.spans_of(ProcId(1), model.last_t);
+    assert_eq!((span(0), span(1)), ((0.0, 0.001), (0.003, 0.005)));
 }
 
 #[test]
@@ -305,6 +308,13 @@ fn a_pool_run_cut_mid_task_reopens_its_bars_and_hides_later_results() {
         (None, None)
     );
     assert_eq!(cut.index.open.get(&1), Some(&1), "task 1 is open again");
+    // Each worker's spans, kept as events arrive, as the whole index would have them.
+    let (list, span) = m.index.spans_of(ProcId(2), m.last_t);
+    assert_eq!((list, span(0)), (&[1][..], (0.02, 0.05)));
+    let (_, open) = cut.index.spans_of(ProcId(2), 0.035);
+    assert_eq!(open(0), (0.02, 0.035), "a bar still running ends now");
+    assert_eq!(cut.index, super::tasks::TaskIndex::build(&cut.tasks));
+    assert_eq!(m.index, super::tasks::TaskIndex::build(&m.tasks));
     assert_eq!(cut.results.len(), 0, "the result was consumed at 40 ms");
     assert_eq!(m.until(0.045).results.len(), 1);
     assert_eq!(m.until(0.015).tasks.len(), 1);

@@ -114,11 +114,7 @@ pub(super) fn merged_bars(m: &RunModel, proc: ProcId, top: f64, view: &View, out
     let axis = &view.axis;
     let mut bars = Vec::new();
     let (dy, h) = process::BAR;
-    let list = m.index.of(proc);
-    let span = |k: usize| {
-        let b = &m.tasks[list[k]];
-        (b.started, b.end(m.last_t))
-    };
+    let (list, span) = m.index.spans_of(proc, m.last_t);
     for r in lod_rects(list.len(), span, axis, 1.0) {
         let rect = |min: f64| Rect {
             x: r.x,

@@ -88,11 +88,7 @@ pub fn hit(m: &RunModel, axis: &TimeAxis, x: f64, y: f64) -> Option<Hit> {
         if let Some(k) = failed {
             return Some(Hit::Task(k));
         }
-        let list = m.index.of(proc);
-        let span = |k: usize| {
-            let b = &m.tasks[list[k]];
-            (b.started, b.end(m.last_t))
-        };
+        let (list, span) = m.index.spans_of(proc, m.last_t);
         let tolerance = HIT_TOLERANCE_PX * axis.span / axis.width;
         if let Some(k) = span_at(list.len(), span, t, tolerance) {
             return Some(Hit::Task(list[k]));

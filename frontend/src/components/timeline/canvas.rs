@@ -77,19 +77,46 @@ pub fn draw(
             let threads = l.threads.iter().flat_map(|t| &t.shapes);
             l.shapes.iter().chain(threads)
         }));
+    // The style is set only when it changes, and each colour's string crosses into the
+    // browser once per redraw (kept as a JavaScript string): a big run's redraw used to
+    // spend more on decoding colour names than on the rectangles.
+    let mut alpha_now = 1.0;
+    let mut fill_now = None;
+    let mut strings: Vec<(Colour, wasm_bindgen::JsValue)> = Vec::new();
+    let mut fill = |ctx: &CanvasRenderingContext2d, colour: Colour| {
+        if fill_now == Some(colour) {
+            return;
+        }
+        fill_now = Some(colour);
+        let at = match strings.iter().position(|(c, _)| *c == colour) {
+            Some(at) => at,
+            None => {
+                strings.push((colour, palette.get(colour).into()));
+                strings.len() - 1
+            }
+        };
+        // The setter taking any value (deprecated for the typed ones, which take a `&str`
+        // and so decode it again each time).
+        #[allow(deprecated)]
+        ctx.set_fill_style(&strings[at].1);
+    };
+    ctx.set_global_alpha(alpha_now);
     for shape in shapes {
         let r = shape.rect();
         let alpha = match shape {
             Shape::Outside { .. } => OUTSIDE_ALPHA,
             _ => 1.0,
         };
-        ctx.set_global_alpha(alpha);
-        ctx.set_fill_style_str(palette.get(shape.colour()));
+        if alpha != alpha_now {
+            alpha_now = alpha;
+            ctx.set_global_alpha(alpha);
+        }
+        fill(&ctx, shape.colour());
         ctx.fill_rect(r.x, r.y, r.w, r.h);
         if let Shape::Bar(bar) = shape
             && let Some(label) = &bar.label
         {
-            ctx.set_fill_style_str(palette.get(Colour::BarText));
+            fill(&ctx, Colour::BarText);
             if ctx.fill_text(&label.text, label.x, label.y).is_err() {
                 // Only a non-finite coordinate fails; the label is skipped.
                 leptos::logging::warn!("procviz: could not draw label {}", label.text);
