@@ -56,9 +56,10 @@ pub fn print_report(live: &Live, opened: &Opened) {
         opened.record_secs
     );
     println!(
-        "| recording: open (file input → drawn) | **{:.1} s** ({:.0} MB/s); title \"{}\" | |",
+        "| recording: open (file input → drawn) | **{:.1} s** ({:.0} MB/s; the page showed it reading {:.2} s after the file was given through the WebDriver); title \"{}\" | |",
         load_ms / 1000.0,
         opened.size as f64 / 1e6 / (load_ms / 1000.0),
+        opened.frames.mark("reading").unwrap_or(f64::NAN) / 1000.0,
         opened.title
     );
     let mb = |b: f64| b / (1024.0 * 1024.0);

@@ -71,6 +71,7 @@ impl AppState {
         let run = RwSignal::new(None);
         let error = RwSignal::new(None);
         let cores = RwSignal::new(0);
+        let timeline_redraw = Throttle::new(TIMELINE_REDRAW_MS);
         AppState {
             conn,
             run,
@@ -86,8 +87,8 @@ impl AppState {
             lessons: Lessons::new(conn, cores, run, error),
             stage: Stage::new(),
             list_tick: Trigger::new(),
-            timeline_redraw: Throttle::new(TIMELINE_REDRAW_MS),
-            list_redraw: Throttle::new(LIST_REDRAW_MS),
+            timeline_redraw,
+            list_redraw: Throttle::sharing_frames(LIST_REDRAW_MS, timeline_redraw),
         }
     }
 

@@ -10,12 +10,25 @@ pub const LIST_REDRAW_MS: f64 = 250.0;
 pub const TIMELINE_REDRAW_MS: f64 = 100.0;
 
 /// Runs an action at most once per animation frame and, while `limited`, at most every
-/// `every_ms` (a request in between is carried out once, when the time has come).
+/// `every_ms` (a request in between is carried out once, when the time has come). Throttles
+/// made with [`Throttle::sharing_frames`] take turns: one whose frame another of them already
+/// drew in waits for the next frame, so a big run's timeline and long lists are never redrawn
+/// in the same frame.
 #[derive(Clone, Copy)]
 pub struct Throttle {
     every_ms: f64,
     last: StoredValue<f64>,
     pending: StoredValue<bool>,
+    /// When any throttle of the group last ran its action (`performance.now()`, ms).
+    group_last: StoredValue<f64>,
+}
+
+/// Two animation frames are at least this far apart (a 120 Hz screen: 8.3 ms); actions run
+/// closer together than this ran in the same frame.
+const SAME_FRAME_MS: f64 = 4.0;
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
 }
 
 impl Throttle {
@@ -25,6 +38,16 @@ impl Throttle {
             every_ms,
             last: StoredValue::new(f64::MIN),
             pending: StoredValue::new(false),
+            group_last: StoredValue::new(f64::MIN),
+        }
+    }
+
+    /// A throttle of at most one action every `every_ms` that never runs in a frame where
+    /// `other` (or another throttle sharing with it) ran.
+    pub fn sharing_frames(every_ms: f64, other: Throttle) -> Self {
+        Throttle {
+            group_last: other.group_last,
+            ..Throttle::new(every_ms)
         }
     }
 
@@ -35,21 +58,32 @@ impl Throttle {
         }
         self.pending.set_value(true);
         let wait = if limited {
-            (self.last.get_value() + self.every_ms - js_sys::Date::now()).max(0.0)
+            (self.last.get_value() + self.every_ms - now_ms()).max(0.0)
         } else {
             0.0
         };
-        let fire = move || {
-            request_animation_frame(move || {
-                self.pending.set_value(false);
-                self.last.set_value(js_sys::Date::now());
-                action();
-            })
-        };
         if wait > 0.0 {
-            set_timeout(fire, std::time::Duration::from_millis(wait as u64));
+            set_timeout(
+                move || self.at_frame(action),
+                std::time::Duration::from_millis(wait as u64),
+            );
         } else {
-            fire();
+            self.at_frame(action);
         }
+    }
+
+    /// Runs `action` at the next animation frame no other throttle of the group drew in.
+    fn at_frame(self, action: impl Fn() + Copy + 'static) {
+        request_animation_frame(move || {
+            let now = now_ms();
+            if now - self.group_last.get_value() < SAME_FRAME_MS {
+                self.at_frame(action);
+                return;
+            }
+            self.pending.set_value(false);
+            self.last.set_value(now);
+            self.group_last.set_value(now);
+            action();
+        })
     }
 }

@@ -95,6 +95,9 @@ pub struct RunModel {
     pub gaps: u64,
     /// Pool tasks, in start order.
     pub tasks: Vec<TaskBar>,
+    /// The most tasks the run's pools said they would run (`pool_started`, `tasks_queued`):
+    /// a big run is drawn for its size from its start, not from its 500th task.
+    pub tasks_announced: u64,
     /// Results in the order the caller consumed them.
     pub results: Vec<Consumed>,
     /// What the caller's call raised, if it did (error, results lost, when).
@@ -136,6 +139,7 @@ impl RunModel {
             next_seq: 0,
             gaps: 0,
             tasks: Vec::new(),
+            tasks_announced: 0,
             results: Vec::new(),
             raised: None,
             core_blocks: Vec::new(),
@@ -182,6 +186,7 @@ impl RunModel {
             next_seq,
             gaps,
             tasks,
+            tasks_announced,
             results,
             raised,
             core_blocks,
@@ -210,6 +215,8 @@ impl RunModel {
             gaps: *gaps,
             index: TaskIndex::build(&tasks),
             tasks,
+            // Said at the start: a replay draws the run as it will be drawn at its end.
+            tasks_announced: *tasks_announced,
             results: cut_all(results, t),
             raised: raised.as_ref().and_then(|r| r.at(t)),
             core_blocks: cut_all(core_blocks, t),

@@ -120,6 +120,12 @@ impl RunModel {
             }
             EventKind::SamplerStarted { interval_ms } => self.sample_ms = Some(*interval_ms),
             EventKind::CoreLoad { start, cores } => self.on_core_load(start, cores, t),
+            EventKind::PoolStarted { tasks, .. } => {
+                self.tasks_announced = self.tasks_announced.max(*tasks);
+            }
+            EventKind::TasksQueued { first, count } => {
+                self.tasks_announced = self.tasks_announced.max(first.saturating_add(*count));
+            }
             _ => {}
         }
     }

@@ -26,10 +26,16 @@ pub enum Detail {
 }
 
 impl Detail {
-    /// The detail a run is drawn with by default: merged once it is too big for SVG.
+    /// The detail a run is drawn with by default: merged once it is too big for SVG, or
+    /// from its start when its pool said it will be (the page does not build hundreds of
+    /// SVG bars only to replace them with the canvas a moment later).
     pub fn of(m: &RunModel) -> Detail {
         let blocks = m.core_blocks.len() + m.state_blocks.len() + m.thread_slices_drawn();
-        if m.tasks.len() > SVG_TASKS || blocks > SVG_BLOCKS {
+        let tasks = m
+            .tasks
+            .len()
+            .max(usize::try_from(m.tasks_announced).unwrap_or(usize::MAX));
+        if tasks > SVG_TASKS || blocks > SVG_BLOCKS {
             Detail::Merged
         } else {
             Detail::Every

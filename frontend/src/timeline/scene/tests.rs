@@ -288,3 +288,46 @@ fn with_level_of_detail_the_svg_keeps_only_the_lanes_frames() {
     assert_eq!(lanes[1].running, merged.lanes[1].running);
     assert!(!merged.lanes[1].shapes.is_empty(), "the canvas's part");
 }
+
+#[test]
+fn a_run_whose_pool_announces_many_tasks_is_drawn_merged_from_its_start() {
+    let announce = |tasks: u64| {
+        let mut m = big_run(3);
+        m.apply(&Event {
+            run: RunId(1),
+            seq: m.next_seq,
+            t: RunTime(4_000_000),
+            kind: EventKind::PoolStarted {
+                workers: 8,
+                api: shared::PoolApi::Imap,
+                chunksize: 1,
+                tasks,
+            },
+        });
+        m
+    };
+    assert_eq!(Detail::of(&big_run(3)), Detail::Every);
+    assert_eq!(Detail::of(&announce(500)), Detail::Every, "a demo size");
+    let big = announce(100_000);
+    assert_eq!(Detail::of(&big), Detail::Merged, "3 bars so far of 100,000");
+    assert_eq!(
+        Detail::of(&big.until(0.001)),
+        Detail::Merged,
+        "replayed too"
+    );
+    let mut queued = big_run(3);
+    queued.apply(&Event {
+        run: RunId(1),
+        seq: queued.next_seq,
+        t: RunTime(4_000_000),
+        kind: EventKind::TasksQueued {
+            first: 0,
+            count: 501,
+        },
+    });
+    assert_eq!(
+        Detail::of(&queued),
+        Detail::Merged,
+        "a CPython pool queues them"
+    );
+}
