@@ -62,14 +62,13 @@ pub fn App() -> impl IntoView {
         Some(_) => cut.get(),
         None => run.get(),
     });
-    // The long lists (results, console) while a run streams: redrawn at most every
-    // LIST_REDRAW_MS, so a run printing thousands of lines a second cannot hold the page.
-    let which_run = Memo::new(move |_| run.with(|r| r.as_ref().map(|m| (m.run, m.source.clone()))));
+    // The long lists (results, console): redrawn when told (`list_tick`: while a run streams
+    // at most every LIST_REDRAW_MS, never in the timeline's frame, so a run printing
+    // thousands of lines a second cannot hold the page; an opened recording after its
+    // timeline has been drawn) or when the moment shown changes.
     let lists: Signal<Option<Arc<RunModel>>> = Signal::derive(move || {
         list_tick.track();
         view_t.track();
-        // Read, not just tracked: a memo computes (and follows the run) only when read.
-        which_run.with(|_| ());
         match view_t.get_untracked() {
             Some(_) => cut.get_untracked(),
             None => run.get_untracked(),
@@ -119,7 +118,7 @@ pub fn App() -> impl IntoView {
                 <replay::Replay />
                 <export::Export run=run />
                 <export::trace::TraceExport run=run />
-                <recording::OpenRecording run=run error=error player=app.player />
+                <recording::OpenRecording run=run error=error player=app.player lists=list_tick />
             </div>
             <lessons::ComparePanel lessons=lessons selected=selected />
             <div class="below">
