@@ -239,9 +239,9 @@ fn every_client_message_round_trips() {
     }
 }
 
-#[test]
-fn every_server_message_round_trips() {
-    let events: Vec<Event> = every_event_kind()
+/// One event of every kind, in run 1, `seq` from 0, a microsecond apart.
+fn every_event() -> Vec<Event> {
+    every_event_kind()
         .into_iter()
         .enumerate()
         .map(|(i, kind)| Event {
@@ -250,7 +250,12 @@ fn every_server_message_round_trips() {
             t: RunTime(i as u64 * 1_000),
             kind,
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn every_server_message_round_trips() {
+    let events = every_event();
     for event in &events {
         round_trip(event);
     }
@@ -585,16 +590,7 @@ fn python_additions_read_from_old_json_and_are_absent_when_empty() {
 
 #[test]
 fn lines_of_events_read_in_one_pass_skip_each_bad_line_once() {
-    let events: Vec<Event> = every_event_kind()
-        .into_iter()
-        .enumerate()
-        .map(|(seq, kind)| Event {
-            run: RunId(1),
-            seq: seq as u64,
-            t: RunTime(seq as u64 * 1000),
-            kind,
-        })
-        .collect();
+    let events = every_event();
     let line = |e: &Event| serde_json::to_string(e).expect("serialize");
     // Good lines around bad ones, blank lines, CRLF ends, and no end after the last line.
     let text = format!(

@@ -67,52 +67,57 @@ impl Browser {
             );
             return None;
         };
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
-            l.local_addr().unwrap().port()
+        // A port picked here may be taken by another process before chromedriver binds it
+        // (chromedriver then exits, and what answered on the port goes away): then start
+        // again on another port, a few times.
+        let mut attempt = 0;
+        let (client, driver, profile) = loop {
+            attempt += 1;
+            let port = {
+                let l = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+                l.local_addr().unwrap().port()
+            };
+            let mut driver = Command::new(&driver_bin)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start chromedriver");
+            let deadline = Instant::now() + Duration::from_secs(20);
+            let mut exited = false;
+            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+                if let Ok(Some(_)) = driver.try_wait() {
+                    exited = true;
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "chromedriver did not listen on {port}"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let profile = std::env::temp_dir()
+                .join(format!("procviz-chromium-{}-{port}", std::process::id()));
+            let session = if exited {
+                Err("chromedriver exited before it listened".to_string())
+            } else {
+                ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                    .capabilities(capabilities(width, height, &profile))
+                    .connect(&format!("http://127.0.0.1:{port}"))
+                    .await
+                    .map_err(|e| e.to_string())
+            };
+            match session {
+                Ok(client) => break (client, driver, profile),
+                Err(e) if attempt < 3 => {
+                    eprintln!("chromedriver on port {port} (attempt {attempt}): {e}; again");
+                    let _ = driver.kill();
+                    let _ = driver.wait();
+                    kill_marked(&profile.to_string_lossy());
+                }
+                Err(e) => panic!("start a Chromium session: {e}"),
+            }
         };
-        let driver = Command::new(driver_bin)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "chromedriver did not listen on {port}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let profile =
-            std::env::temp_dir().join(format!("procviz-chromium-{}-{port}", std::process::id()));
-        let mut args = vec![
-            "--headless=new".to_string(),
-            "--no-sandbox".into(),
-            "--disable-gpu".into(),
-            "--disable-dev-shm-usage".into(),
-            "--disable-quic".into(),
-            "--no-first-run".into(),
-            "--disable-background-networking".into(),
-            "--disable-component-update".into(),
-            "--disable-sync".into(),
-            "--hide-scrollbars".into(),
-            format!("--window-size={width},{height}"),
-            format!("--user-data-dir={}", profile.display()),
-        ];
-        args.push("--force-device-scale-factor=1".into());
-        let mut chrome = serde_json::json!({ "args": args });
-        if let Some(bin) = find_on_path("chromium") {
-            chrome["binary"] = serde_json::json!(bin);
-        }
-        let mut caps = serde_json::Map::new();
-        caps.insert("goog:chromeOptions".into(), chrome);
-        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-            .expect("start a Chromium session");
         Some(Browser {
             client,
             driver,
@@ -274,6 +279,37 @@ impl Drop for Browser {
         }
         kill_marked(&self.profile.path().to_string_lossy());
     }
+}
+
+/// The WebDriver capabilities of a headless Chromium window of `width`×`height` with its
+/// own profile directory.
+fn capabilities(
+    width: u32,
+    height: u32,
+    profile: &std::path::Path,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut args = vec![
+        "--headless=new".to_string(),
+        "--no-sandbox".into(),
+        "--disable-gpu".into(),
+        "--disable-dev-shm-usage".into(),
+        "--disable-quic".into(),
+        "--no-first-run".into(),
+        "--disable-background-networking".into(),
+        "--disable-component-update".into(),
+        "--disable-sync".into(),
+        "--hide-scrollbars".into(),
+        format!("--window-size={width},{height}"),
+        format!("--user-data-dir={}", profile.display()),
+    ];
+    args.push("--force-device-scale-factor=1".into());
+    let mut chrome = serde_json::json!({ "args": args });
+    if let Some(bin) = find_on_path("chromium") {
+        chrome["binary"] = serde_json::json!(bin);
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert("goog:chromeOptions".into(), chrome);
+    caps
 }
 
 /// The workspace's root directory (screenshots go to its `target/screenshots/` and `docs/`).
