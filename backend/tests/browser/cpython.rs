@@ -208,6 +208,12 @@ async fn without_a_usable_python_the_lessons_run_with_the_runtime_and_say_why() 
         why.starts_with("CPython unavailable: could not run"),
         "{why}"
     );
+    for theme in ["light", "projector"] {
+        b.open(&server.page_url(&format!("?theme={theme}"))).await;
+        b.element("[data-testid=python-unavailable]").await;
+        let (ratio, text) = crate::presenter::lowest_top_bar_contrast(&b).await;
+        assert!(ratio >= 4.5, "theme {theme}: {text:?} has {ratio:.1}:1");
+    }
     let disabled = b
         .js("return document.querySelector('[data-testid=with-cpython]').disabled")
         .await;

@@ -173,3 +173,57 @@ async fn keys_are_commands_not_clicks_on_test_ids() {
     b.text_contains("[data-testid=run-status]", "cancelled")
         .await;
 }
+
+/// WCAG contrast of every text of the top bar (labels, names, notes, the connection badge:
+/// not the buttons, which have backgrounds of their own) against the bar; the lowest.
+pub async fn lowest_top_bar_contrast(page: &Browser) -> (f64, String) {
+    let found = page
+        .client
+        .execute(
+            r#"
+            const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+            const lum = ([r, g, b]) => {
+              const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+              return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+            };
+            const bar = document.querySelector('header.topbar');
+            const back = lum(rgb(getComputedStyle(bar).backgroundColor));
+            let low = [100, ''];
+            for (const el of bar.querySelectorAll('*')) {
+              if (el.closest('button, select, option')) continue;
+              const own = Array.from(el.childNodes).some((n) => n.nodeType === 3 && n.textContent.trim());
+              if (!own || el.getClientRects().length === 0) continue;
+              const fore = lum(rgb(getComputedStyle(el).color));
+              const ratio = (Math.max(fore, back) + 0.05) / (Math.min(fore, back) + 0.05);
+              if (ratio < low[0]) low = [ratio, el.textContent.trim()];
+            }
+            return low;
+            "#,
+            vec![],
+        )
+        .await
+        .expect("read the top bar's colours");
+    (
+        found[0].as_f64().unwrap_or(0.0),
+        found[1].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+#[tokio::test]
+async fn every_text_of_the_top_bar_is_readable_in_every_theme() {
+    let Some(page) = Page::open(1280, 720, "").await else {
+        return;
+    };
+    for theme in ["light", "dark", "projector"] {
+        page.load(&format!("?theme={theme}")).await;
+        page.element(&format!("html[data-theme={theme}]")).await;
+        page.element("[data-testid=run-with]").await;
+        let (ratio, text) = lowest_top_bar_contrast(&page).await;
+        // WCAG AA for normal text: 4.5:1 ("Run with" was dark grey on the dark bar).
+        assert!(
+            ratio >= 4.5,
+            "theme {theme}: {text:?} has a contrast of {ratio:.1}:1 on the top bar"
+        );
+    }
+    page.close().await;
+}
