@@ -109,13 +109,14 @@ impl Browser {
             };
             match session {
                 Ok(client) => break (client, driver, profile),
-                Err(e) if attempt < 3 => {
-                    eprintln!("chromedriver on port {port} (attempt {attempt}): {e}; again");
+                Err(e) => {
+                    // Nothing of this attempt is left running, also when it was the last.
                     let _ = driver.kill();
                     let _ = driver.wait();
                     kill_marked(&profile.to_string_lossy());
+                    assert!(attempt < 3, "start a Chromium session: {e}");
+                    eprintln!("chromedriver on port {port} (attempt {attempt}): {e}; again");
                 }
-                Err(e) => panic!("start a Chromium session: {e}"),
             }
         };
         Some(Browser {
