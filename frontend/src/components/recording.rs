@@ -10,7 +10,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen_futures::JsFuture;
 
 /// The bytes read at a time: fewer reads of the file cost less (each is a request to the
-/// browser), more bytes hold the page longer (2 MiB: about 10 ms of reading here).
+/// browser), more bytes hold the page longer per chunk.
 const CHUNK: f64 = 2.0 * 1024.0 * 1024.0;
 
 /// Reads `file` into a run, reporting progress (0 to 1) as it goes.
@@ -112,7 +112,7 @@ pub fn OpenRecording(
             let read = read(file, progress).await;
             // The first drawing of a big run gets a task of its own, not the one that read
             // the last chunk (in an animation frame, its layout would follow in that same
-            // frame: measured, 106 ms instead of two frames of about 60 and 40).
+            // frame: one long frame instead of two shorter ones).
             next_task().await;
             match read {
                 Ok((model, skipped)) => {
