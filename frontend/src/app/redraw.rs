@@ -19,17 +19,13 @@ pub struct Throttle {
     every_ms: f64,
     last: StoredValue<f64>,
     pending: StoredValue<bool>,
-    /// When any throttle of the group last ran its action (`performance.now()`, ms).
+    /// When any throttle of the group last ran its action (`Date.now()`, ms).
     group_last: StoredValue<f64>,
 }
 
 /// Two animation frames are at least this far apart (a 120 Hz screen: 8.3 ms); actions run
 /// closer together than this ran in the same frame.
 const SAME_FRAME_MS: f64 = 4.0;
-
-fn now_ms() -> f64 {
-    js_sys::Date::now()
-}
 
 impl Throttle {
     /// A throttle of at most one action every `every_ms` while limited.
@@ -58,7 +54,7 @@ impl Throttle {
         }
         self.pending.set_value(true);
         let wait = if limited {
-            (self.last.get_value() + self.every_ms - now_ms()).max(0.0)
+            (self.last.get_value() + self.every_ms - js_sys::Date::now()).max(0.0)
         } else {
             0.0
         };
@@ -75,7 +71,7 @@ impl Throttle {
     /// Runs `action` at the next animation frame no other throttle of the group drew in.
     fn at_frame(self, action: impl Fn() + Copy + 'static) {
         request_animation_frame(move || {
-            let now = now_ms();
+            let now = js_sys::Date::now();
             if now - self.group_last.get_value() < SAME_FRAME_MS {
                 self.at_frame(action);
                 return;

@@ -6,7 +6,6 @@ use crate::run::{Recording, RunModel};
 use leptos::prelude::*;
 use std::sync::Arc;
 use wasm_bindgen::JsCast;
-use wasm_bindgen::closure::Closure;
 use wasm_bindgen_futures::JsFuture;
 
 /// The bytes read at a time: fewer reads of the file cost less (each is a request to the
@@ -46,44 +45,34 @@ async fn read(
     })
 }
 
-/// Resolves in a task of its own (a zero-delay timeout), after the browser has had the
-/// chance to draw a frame.
-async fn next_task() {
-    let task = js_sys::Promise::new(&mut |resolve, _| {
-        if leptos::prelude::window()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0)
-            .is_err()
-        {
-            // No timer (the page is going away): go on at once.
+/// Resolves when the browser calls back the function `schedule` hands it, or at once when
+/// `schedule` cannot (the page is going away).
+async fn called_back(schedule: impl FnOnce(&js_sys::Function) -> bool) {
+    let mut schedule = Some(schedule);
+    let called = js_sys::Promise::new(&mut |resolve, _| {
+        if !schedule.take().is_some_and(|s| s(&resolve)) {
             let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
         }
     });
-    let _ = JsFuture::from(task).await;
+    let _ = JsFuture::from(called).await;
+}
+
+/// Resolves in a task of its own (a zero-delay timeout), after the browser has had the
+/// chance to draw a frame.
+async fn next_task() {
+    called_back(|f| {
+        leptos::prelude::window()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(f, 0)
+            .is_ok()
+    })
+    .await;
 }
 
 /// Resolves in a task after the browser's next animation frame (the frame that draws what
 /// the current task changed).
 async fn after_next_paint() {
-    let painted = js_sys::Promise::new(&mut |resolve, _| {
-        let window = leptos::prelude::window();
-        let now = resolve.clone();
-        let later = Closure::once_into_js(move || {
-            if leptos::prelude::window()
-                .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0)
-                .is_err()
-            {
-                let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
-            }
-        });
-        if window
-            .request_animation_frame(later.unchecked_ref())
-            .is_err()
-        {
-            // No frame will come (the page is going away): go on at once.
-            let _ = now.call0(&wasm_bindgen::JsValue::NULL);
-        }
-    });
-    let _ = JsFuture::from(painted).await;
+    called_back(|f| leptos::prelude::window().request_animation_frame(f).is_ok()).await;
+    next_task().await;
 }
 
 /// The "Open recording…" control.
