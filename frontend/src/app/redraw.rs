@@ -3,6 +3,8 @@
 //! streams, at most every so many milliseconds.
 
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
 
 /// How often the long lists redraw while a run streams, milliseconds.
 pub const LIST_REDRAW_MS: f64 = 250.0;
@@ -19,13 +21,10 @@ pub struct Throttle {
     every_ms: f64,
     last: StoredValue<f64>,
     pending: StoredValue<bool>,
-    /// When any throttle of the group last ran its action (`Date.now()`, ms).
-    group_last: StoredValue<f64>,
+    /// The animation frame in which a throttle of the group last ran its action (its
+    /// timestamp: every callback of one frame is given the same).
+    group_frame: StoredValue<f64>,
 }
-
-/// Two animation frames are at least this far apart (a 120 Hz screen: 8.3 ms); actions run
-/// closer together than this ran in the same frame.
-const SAME_FRAME_MS: f64 = 4.0;
 
 impl Throttle {
     /// A throttle of at most one action every `every_ms` while limited.
@@ -34,7 +33,7 @@ impl Throttle {
             every_ms,
             last: StoredValue::new(f64::MIN),
             pending: StoredValue::new(false),
-            group_last: StoredValue::new(f64::MIN),
+            group_frame: StoredValue::new(f64::NAN),
         }
     }
 
@@ -42,7 +41,7 @@ impl Throttle {
     /// `other` (or another throttle sharing with it) ran.
     pub fn sharing_frames(every_ms: f64, other: Throttle) -> Self {
         Throttle {
-            group_last: other.group_last,
+            group_frame: other.group_frame,
             ..Throttle::new(every_ms)
         }
     }
@@ -69,17 +68,28 @@ impl Throttle {
     }
 
     /// Runs `action` at the next animation frame no other throttle of the group drew in.
+    ///
+    /// The frame is known by its timestamp, not by the clock: the effects an action starts
+    /// run between this frame's callbacks, so a later callback of the same frame can read a
+    /// clock many milliseconds on.
     fn at_frame(self, action: impl Fn() + Copy + 'static) {
-        request_animation_frame(move || {
-            let now = js_sys::Date::now();
-            if now - self.group_last.get_value() < SAME_FRAME_MS {
+        let on_frame = Closure::once_into_js(move |frame: f64| {
+            if self.group_frame.get_value() == frame {
                 self.at_frame(action);
                 return;
             }
             self.pending.set_value(false);
-            self.last.set_value(now);
-            self.group_last.set_value(now);
+            self.last.set_value(js_sys::Date::now());
+            self.group_frame.set_value(frame);
             action();
-        })
+        });
+        if window()
+            .request_animation_frame(on_frame.unchecked_ref())
+            .is_err()
+        {
+            // No animation frames (never in a browser showing the page): draw now.
+            self.pending.set_value(false);
+            action();
+        }
     }
 }
