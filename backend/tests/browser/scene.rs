@@ -6,13 +6,15 @@ use std::time::Duration;
 use testkit::*;
 
 /// Dispatches a pointer move on the main timeline at drawing coordinates (`x`, `y`) (the
-/// SVG's viewBox units, the same for the SVG and the canvas) and returns the hover panel's
-/// text (empty when there is none).
+/// SVG's viewBox units, the same for the SVG and the canvas), placed as the SVG places the
+/// drawing in its box (scaled to the box's height where full screen caps it), and returns
+/// the hover panel's text (empty when there is none).
 async fn hover_at(browser: &Browser, x: f64, y: f64) -> String {
     let script = format!(
         "const svg = document.querySelector('[data-testid=timeline]');
          const r = svg.getBoundingClientRect();
-         const k = r.width / svg.viewBox.baseVal.width;
+         const vb = svg.viewBox.baseVal;
+         const k = Math.min(r.width / vb.width, r.height / vb.height);
          svg.dispatchEvent(new PointerEvent('pointermove', {{
              clientX: r.left + {x} * k, clientY: r.top + {y} * k,
              buttons: 0, button: 0, bubbles: true, isPrimary: true, pointerId: 1 }}));
@@ -164,5 +166,107 @@ async fn a_big_run_on_the_canvas_in_the_light_and_projector_themes() {
         .text_becomes("[data-testid=run-status]", "finished")
         .await;
     canvas_drawn(browser, "scene-canvas-projector.png").await;
+    page.close().await;
+}
+
+/// The canvas pixel (r, g, b, a) under drawing coordinates (`x`, `y`) (the SVG's viewBox
+/// units), placed as the SVG places them (scaled to its box, `xMinYMin meet`), and whether the
+/// page caps the SVG's height (full screen) so that the drawing is scaled to its height.
+async fn canvas_pixel_at(browser: &Browser, x: f64, y: f64) -> ([u64; 4], bool) {
+    let v = browser
+        .js(&format!(
+            "const svg = document.querySelector('[data-testid=timeline]');
+             const r = svg.getBoundingClientRect();
+             const vb = svg.viewBox.baseVal;
+             const k = Math.min(r.width / vb.width, r.height / vb.height);
+             const c = document.querySelector('section.timeline canvas');
+             const cr = c.getBoundingClientRect();
+             const px = Math.floor((r.left + {x} * k - cr.left) * c.width / cr.width);
+             const py = Math.floor((r.top + {y} * k - cr.top) * c.height / cr.height);
+             const d = c.getContext('2d').getImageData(px, py, 1, 1).data;
+             return [d[0], d[1], d[2], d[3], r.height < r.width * vb.height / vb.width - 2];"
+        ))
+        .await;
+    let at = |i: usize| v[i].as_u64().expect("a channel");
+    (
+        [at(0), at(1), at(2), at(3)],
+        v[4].as_bool().expect("capped"),
+    )
+}
+
+/// The page's colour `--name` as (r, g, b).
+async fn page_colour(browser: &Browser, name: &str) -> [u64; 3] {
+    let v = browser
+        .js(&format!(
+            "const c = document.createElement('canvas').getContext('2d');
+             c.fillStyle = getComputedStyle(document.documentElement).getPropertyValue('{name}').trim();
+             c.fillRect(0, 0, 1, 1);
+             return Array.from(c.getImageData(0, 0, 1, 1).data).slice(0, 3);"
+        ))
+        .await;
+    let at = |i: usize| v[i].as_u64().expect("a channel");
+    [at(0), at(1), at(2)]
+}
+
+#[tokio::test]
+async fn the_canvas_paints_a_bar_where_the_svg_draws_it_also_in_full_screen() {
+    // Low enough that full screen caps the drawing's height.
+    let Some(page) = Page::start(1280, 560).await else {
+        return;
+    };
+    let browser = &page.browser;
+    let query = "?tasks=6&task_ms=300";
+    let url = page.server.page_url(query);
+    page.finished_run(query, "pool").await;
+    // A point inside the failed bar near its top left corner (its middle holds the label), in
+    // drawing coordinates, from the SVG drawing.
+    let bar = browser
+        .js(
+            "const r = document.querySelector('[data-testid=task-bar][data-task=\"0\"] rect');
+             return ['x', 'y', 'width', 'height'].map(a => Number(r.getAttribute(a)));",
+        )
+        .await;
+    let at = |i: usize| bar[i].as_f64().expect("a number");
+    let (x, y) = (at(0) + 3.0, at(1) + 3.0);
+    browser.open(&format!("{url}&render=canvas")).await;
+    browser
+        .text_becomes("[data-testid=run-status]", "finished")
+        .await;
+    browser
+        .element("section.timeline[data-render=canvas]")
+        .await;
+    let failed = page_colour(browser, "--failed").await;
+    let mut hovered = None;
+    for full_screen in [false, true] {
+        if full_screen {
+            browser
+                .js("document.body.dispatchEvent(new KeyboardEvent('keydown', {key: 'f', bubbles: true})); return true;")
+                .await;
+        }
+        let (pixel, capped) = eventually("the failed bar on the canvas", 20, async || {
+            let (pixel, capped) = canvas_pixel_at(browser, x, y).await;
+            if capped == full_screen && pixel[..3] == failed && pixel[3] == 255 {
+                Ok((pixel, capped))
+            } else {
+                Err(format!(
+                    "pixel {pixel:?} (the failed colour {failed:?}), height capped: {capped}"
+                ))
+            }
+        })
+        .await;
+        assert_eq!(pixel[..3], failed, "full screen: {full_screen}");
+        assert_eq!(capped, full_screen, "full screen caps the drawing's height");
+        // The pointer is read back at the same scale: the same bar answers.
+        let on_canvas = hover_at(browser, x, y).await;
+        assert!(on_canvas.starts_with("Task 0"), "{on_canvas:?}");
+        if let Some(before) = &hovered {
+            assert_eq!(
+                &on_canvas, before,
+                "the same panel in and out of full screen"
+            );
+        }
+        hovered = Some(on_canvas);
+    }
+    browser.screenshot("scene-canvas-full-screen.png").await;
     page.close().await;
 }

@@ -156,6 +156,14 @@ pub fn drawing_height(places: &LanePlaces) -> f64 {
     places.bottom + BOTTOM_PAD
 }
 
+/// Page pixels per drawing unit of a drawing `drawing_h` high shown in a box `box_w` × `box_h`
+/// page pixels, as an SVG scales it (`preserveAspectRatio="xMinYMin meet"`): to the box's
+/// width, or to its height where the page caps that (full screen). The canvas paints at
+/// this scale and the pointer is read back with it.
+pub fn meet_scale(box_w: f64, box_h: f64, drawing_h: f64) -> f64 {
+    (box_w / WIDTH).min(box_h / drawing_h.max(1.0))
+}
+
 /// The bar of a task from `start` to `end` (seconds) in the process lane whose top is `top`:
 /// at least [`TASK_MIN_PX`] wide, or [`FAILED_MIN_PX`] if it failed. The one bar rule of the
 /// SVG, the canvas, the selection outline and hit-testing.
@@ -176,6 +184,17 @@ pub fn in_plot(x: f64) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_drawing_scales_to_its_box_width_unless_the_box_is_lower() {
+        // Height auto: the box keeps the drawing's aspect ratio, the width decides.
+        assert_eq!(meet_scale(600.0, 300.0, 600.0), 0.5);
+        assert_eq!(meet_scale(2400.0, 1200.0, 600.0), 2.0);
+        // Full screen caps the height: the drawing is scaled to fit it.
+        assert_eq!(meet_scale(1200.0, 300.0, 600.0), 0.5);
+        // A drawing of no height yet does not divide by zero.
+        assert_eq!(meet_scale(1200.0, 0.0, 0.0), 0.0);
+    }
+
     use super::*;
 
     #[test]

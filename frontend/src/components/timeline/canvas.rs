@@ -3,7 +3,7 @@
 //! names, spans, exit marks and buttons). It paints what the scene says and places nothing
 //! itself; the canvas has no hatches, so load from outside the run is a translucent fill.
 
-use crate::timeline::geometry::{LABEL_W, PLOT_W, Rect, WIDTH};
+use crate::timeline::geometry::{LABEL_W, PLOT_W, Rect, meet_scale};
 use crate::timeline::palette::{Colour, Palette};
 use crate::timeline::scene::Scene;
 use crate::timeline::shape::Shape;
@@ -27,38 +27,43 @@ pub fn clear(canvas: &HtmlCanvasElement) {
     }
 }
 
-/// Sizes the canvas to the timeline's SVG (device pixels) and returns a context whose
-/// coordinates are the SVG's.
-fn fit(canvas: &HtmlCanvasElement, svg: &web_sys::Element) -> Option<CanvasRenderingContext2d> {
-    let rect = svg.get_bounding_client_rect();
-    if rect.width() <= 0.0 {
+/// Sizes the canvas to the timeline's SVG, `size` (width, height) page pixels, in device
+/// pixels, and returns a context whose coordinates are the scene's, scaled as the SVG scales
+/// them (to its width, or to its height where the page caps it). The size comes from the
+/// caller (a resize observer): reading it from the SVG here would make the browser lay out
+/// the page again in the middle of a redraw.
+fn fit(
+    canvas: &HtmlCanvasElement,
+    size: (f64, f64),
+    scene: &Scene,
+) -> Option<CanvasRenderingContext2d> {
+    let (width, height) = size;
+    if width <= 0.0 || height <= 0.0 {
         return None;
     }
     let dpr = leptos::prelude::window().device_pixel_ratio().max(1.0);
-    let (w, h) = (
-        (rect.width() * dpr).round() as u32,
-        (rect.height() * dpr).round() as u32,
-    );
+    let (w, h) = ((width * dpr).round() as u32, (height * dpr).round() as u32);
     if canvas.width() != w || canvas.height() != h {
         canvas.set_width(w);
         canvas.set_height(h);
     }
     let ctx = context(canvas)?;
-    let scale = rect.width() / WIDTH * dpr;
+    let scale = meet_scale(width, height, scene.height) * dpr;
     ctx.set_transform(scale, 0.0, 0.0, scale, 0.0, 0.0).ok()?;
-    ctx.clear_rect(0.0, 0.0, WIDTH, f64::from(h) / scale);
+    ctx.clear_rect(0.0, 0.0, f64::from(w) / scale, f64::from(h) / scale);
     Some(ctx)
 }
 
-/// Paints the lanes' shapes of `scene` with `palette`, and `outlines` (the selected task).
+/// Paints the lanes' shapes of `scene` with `palette`, and `outlines` (the selected task), on
+/// a canvas over the SVG of `size` (width, height) page pixels.
 pub fn draw(
     canvas: &HtmlCanvasElement,
-    svg: &web_sys::Element,
+    size: (f64, f64),
     scene: &Scene,
     palette: &Palette,
     outlines: &[Rect],
 ) {
-    let Some(ctx) = fit(canvas, svg) else {
+    let Some(ctx) = fit(canvas, size, scene) else {
         return;
     };
     ctx.save();

@@ -20,7 +20,7 @@ use crate::layout::TimeAxis;
 use crate::run::RunModel;
 use crate::timeline::geometry::{
     AXIS_H, LABEL_W, PLOT_END, PLOT_W, TICK_BOTTOM_PAD, TICK_LABEL_Y, TICK_PX, TICK_TOP, WIDTH,
-    fitted_axis, height, plot_axis,
+    fitted_axis, height, meet_scale, plot_axis,
 };
 use crate::timeline::hit::{Hit, describe, hit};
 use crate::timeline::palette::Palette;
@@ -28,6 +28,8 @@ use crate::timeline::scene::{Scene, scene, selection};
 use crate::timeline::shape::{Detail, View};
 use leptos::prelude::*;
 use std::sync::Arc;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
 
 /// The page's theme, from the app's state (tracked where it is read inside a memo or an
 /// effect: a theme switch redraws the timeline, canvas included).
@@ -104,21 +106,62 @@ fn detail_of(m: &RunModel) -> Detail {
     }
 }
 
-/// The drawing's coordinates under a pointer at (`client_x`, `client_y`) (page pixels), if
-/// the timeline is on the page.
-fn svg_point(svg: &web_sys::Element, client_x: i32, client_y: i32) -> Option<(f64, f64)> {
+/// The coordinates in a drawing `drawing_h` high under a pointer at (`client_x`, `client_y`)
+/// (page pixels), if the timeline is on the page.
+fn svg_point(
+    svg: &web_sys::Element,
+    drawing_h: f64,
+    client_x: i32,
+    client_y: i32,
+) -> Option<(f64, f64)> {
     let rect = svg.get_bounding_client_rect();
-    let scale = WIDTH / rect.width();
-    (rect.width() > 0.0).then(|| {
+    let scale = meet_scale(rect.width(), rect.height(), drawing_h);
+    (scale > 0.0).then(|| {
         (
-            (f64::from(client_x) - rect.left()) * scale,
-            (f64::from(client_y) - rect.top()) * scale,
+            (f64::from(client_x) - rect.left()) / scale,
+            (f64::from(client_y) - rect.top()) / scale,
         )
     })
 }
 
-fn svg_x(svg: &web_sys::Element, client_x: i32) -> Option<f64> {
-    svg_point(svg, client_x, 0).map(|(x, _)| x)
+/// The size (width, height) of the SVG of `svg_ref` on the page (page pixels), kept by a
+/// resize observer: known after the browser's layout, without asking for one (a redraw that
+/// asked would make the browser lay out the page in the middle of it). The observer reports
+/// a change before the frame is painted. `None` until the SVG has been laid out.
+fn svg_size(svg_ref: NodeRef<leptos::svg::Svg>) -> ReadSignal<Option<(f64, f64)>> {
+    let (size, set_size) = signal(None::<(f64, f64)>);
+    let on_resize = Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {
+        // One element is observed: the latest entry is its size.
+        let last = entries.at(-1).dyn_into::<web_sys::ResizeObserverEntry>();
+        if let Ok(entry) = last {
+            let rect = entry.content_rect();
+            let now = Some((rect.width(), rect.height()));
+            if size.get_untracked() != now {
+                set_size.set(now);
+            }
+        }
+    });
+    let Ok(observer) = web_sys::ResizeObserver::new(on_resize.as_ref().unchecked_ref()) else {
+        return size;
+    };
+    let kept = StoredValue::new_local(Some((observer, on_resize)));
+    Effect::new(move |_| {
+        if let Some(svg) = svg_ref.get() {
+            kept.with_value(|k| {
+                if let Some((observer, _)) = k {
+                    observer.observe(&svg);
+                }
+            });
+        }
+    });
+    on_cleanup(move || {
+        kept.update_value(|k| {
+            if let Some((observer, _)) = k.take() {
+                observer.disconnect();
+            }
+        })
+    });
+    size
 }
 
 /// The timeline panel.
@@ -171,6 +214,14 @@ pub fn Timeline(
             })
         })
     });
+    // A memo: the drawing's size changes with its lanes, not with a pan or a zoom.
+    let drawing_height =
+        Memo::new(move |_| drawn.with(|s| s.as_ref().map_or_else(|| height(0, 1), |s| s.height)));
+    // The drawing's coordinates under the pointer at page pixels (x, y).
+    let pointer_at = move |x: i32, y: i32| {
+        svg_el().and_then(|svg| svg_point(&svg, drawing_height.get_untracked(), x, y))
+    };
+    let pointer_x = move |x: i32| pointer_at(x, 0).map(|(x, _)| x);
     let on_canvas = Memo::new(move |_| {
         drawn.with(|s| s.as_ref().is_some_and(|s| s.view.detail == Detail::Merged))
     });
@@ -180,7 +231,7 @@ pub fn Timeline(
     let on_wheel = move |ev: web_sys::WheelEvent| {
         ev.prevent_default();
         let a = axis.get_untracked();
-        let Some(x) = svg_el().and_then(|svg| svg_x(&svg, ev.client_x())) else {
+        let Some(x) = pointer_x(ev.client_x()) else {
             return;
         };
         let next = if ev.shift_key() {
@@ -250,9 +301,6 @@ pub fn Timeline(
                 .map_or_else(|| axis.get().ticks(TICK_PX), |s| s.ticks.clone())
         })
     };
-    // A memo: the drawing's size changes with its lanes, not with a pan or a zoom.
-    let drawing_height =
-        Memo::new(move |_| drawn.with(|s| s.as_ref().map_or_else(|| height(0, 1), |s| s.height)));
     let height = move || drawing_height.get();
     let title = move || run.with(|r| r.as_ref().map(|m| format!("{} — run {}", m.title, m.run.0)));
     // The scrub cursor: press or drag along the time axis to see the run at that moment.
@@ -261,7 +309,7 @@ pub fn Timeline(
         if ev.type_() == "pointermove" && ev.buttons() == 0 {
             return;
         }
-        let Some(x) = svg_el().and_then(|svg| svg_x(&svg, ev.client_x())) else {
+        let Some(x) = pointer_x(ev.client_x()) else {
             return;
         };
         cursor.set(Some(axis.get_untracked().t_at(x)));
@@ -274,12 +322,11 @@ pub fn Timeline(
     let hovered: RwSignal<Option<Hit>> = RwSignal::new(None);
     let drag: RwSignal<Option<(f64, TimeAxis, bool)>> = RwSignal::new(None);
     let hit_at = move |ev: &web_sys::PointerEvent| {
-        let (x, y) = svg_point(&svg_el()?, ev.client_x(), ev.client_y())?;
+        let (x, y) = pointer_at(ev.client_x(), ev.client_y())?;
         run.with_untracked(|r| r.as_ref().and_then(|m| hit(m, &axis.get_untracked(), x, y)))
     };
     let on_down = move |ev: web_sys::PointerEvent| {
-        let Some((x, y)) = svg_el().and_then(|svg| svg_point(&svg, ev.client_x(), ev.client_y()))
-        else {
+        let Some((x, y)) = pointer_at(ev.client_x(), ev.client_y()) else {
             return;
         };
         if ev.button() == 0 && y > AXIS_H && x > LABEL_W && x < PLOT_END {
@@ -289,7 +336,7 @@ pub fn Timeline(
     let on_move = move |ev: web_sys::PointerEvent| {
         if let Some((x0, start, _)) = drag.get_untracked() {
             if ev.buttons() & 1 == 1 {
-                let Some(x) = svg_el().and_then(|svg| svg_x(&svg, ev.client_x())) else {
+                let Some(x) = pointer_x(ev.client_x()) else {
                     return;
                 };
                 if (x - x0).abs() > 3.0 {
@@ -348,9 +395,10 @@ pub fn Timeline(
             p
         })
     };
+    let svg_size = svg_size(svg_ref);
     Effect::new(move |_| {
         let sel = selected.get();
-        let (Some(el), Some(svg)) = (canvas.get(), svg_ref.get()) else {
+        let (Some(el), Some(size)) = (canvas.get(), svg_size.get()) else {
             return;
         };
         drawn.with(|s| match s {
@@ -359,7 +407,7 @@ pub fn Timeline(
                     (Some(m), Some(task)) => selection(m, &s.view.axis, task),
                     _ => Vec::new(),
                 });
-                canvas::draw(&el, &svg, s, &current_palette(), &outlines);
+                canvas::draw(&el, size, s, &current_palette(), &outlines);
             }
             _ => canvas::clear(&el),
         });
