@@ -108,7 +108,7 @@ impl Command {
         };
         let label = self.label();
         let mut chars = label.chars();
-        let first = chars.next().map(|c| c.to_uppercase().to_string());
+        let first = chars.next().map(|c| c.to_ascii_uppercase().to_string());
         format!("{}{} ({key})", first.unwrap_or_default(), chars.as_str())
     }
 

@@ -28,7 +28,7 @@ pub fn Summary(
                 None => "running".to_string(),
                 Some(RunOutcome::Completed) => "finished".to_string(),
                 Some(RunOutcome::Cancelled { reason }) => {
-                    format!("cancelled ({reason:?})").to_lowercase()
+                    format!("cancelled ({reason:?})").to_ascii_lowercase()
                 }
                 Some(RunOutcome::Failed { message }) => format!("failed: {message}"),
             },
