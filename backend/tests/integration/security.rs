@@ -90,4 +90,12 @@ async fn the_page_is_served_compressed() {
         br < gzip && gzip < raw / 3,
         "br {br} < gzip {gzip} < raw {raw} / 3"
     );
+    // The page's size goals (issue 13): a change that takes the page past them fails here,
+    // not in a later measurement.
+    assert!(
+        br <= 350 * 1024 && gzip <= 400 * 1024,
+        "the WebAssembly served: brotli {} KiB (goal ≤ 350), gzip {} KiB (goal ≤ 400)",
+        br / 1024,
+        gzip / 1024
+    );
 }
