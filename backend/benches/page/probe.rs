@@ -43,6 +43,8 @@ pub struct Frames {
     pub gaps: Vec<f64>,
     /// Durations of the long tasks (> 50 ms) Chromium reported, ms.
     pub long_tasks: Vec<f64>,
+    /// When each of them started, ms from the start of the phase.
+    pub long_tasks_at: Vec<f64>,
     /// ms from the start of the phase to each mark (first frame its condition held).
     pub marks: Vec<(String, f64)>,
     pub elapsed_ms: f64,
@@ -53,6 +55,19 @@ pub struct Frames {
 impl Frames {
     pub fn max(&self) -> f64 {
         self.gaps.iter().copied().fold(0.0, f64::max)
+    }
+
+    /// When the longest frame ended, seconds from the start of the phase.
+    pub fn max_at_s(&self) -> f64 {
+        let mut t = 0.0;
+        let mut at = (0.0, 0.0);
+        for &g in &self.gaps {
+            t += g;
+            if g > at.0 {
+                at = (g, t);
+            }
+        }
+        at.1 / 1000.0
     }
 
     pub fn percentile(&self, p: f64) -> f64 {
@@ -75,9 +90,19 @@ impl Frames {
     /// "max 38 ms, p99 21 ms, 2 > 50 ms, 0 > 100 ms, 1,234 frames; 1 long task (max 62 ms)"
     pub fn describe(&self) -> String {
         let longest = self.long_tasks.iter().copied().fold(0.0, f64::max);
+        let when: Vec<String> = self
+            .long_tasks_at
+            .iter()
+            .map(|t| format!("{:.2}", t / 1000.0))
+            .collect();
+        let when = match when.is_empty() {
+            true => String::new(),
+            false => format!(", starting at {} s", when.join(", ")),
+        };
         format!(
-            "max {:.0} ms, p99 {:.0} ms, {} > 50 ms, {} > 100 ms of {} frames; {} long tasks (longest {:.0} ms)",
+            "max {:.0} ms (ending {:.2} s in), p99 {:.0} ms, {} > 50 ms, {} > 100 ms of {} frames; {} long tasks (longest {:.0} ms{when})",
             self.max(),
+            self.max_at_s(),
             self.percentile(0.99),
             self.over(50.0),
             self.over(100.0),
@@ -183,9 +208,9 @@ pub async fn stop_frames(browser: &Browser, start: Metrics) -> Frames {
         .client
         .execute(
             "const P = window.__probe; P.stop = true;
-             const lt = (window.__longtasks || []).slice(P.lt)
-               .filter(([start]) => start >= P.t0).map(([, d]) => d);
-             return { gaps: P.gaps, marks: P.marks, elapsed: P.last - P.t0, long_tasks: lt };",
+             const lt = (window.__longtasks || []).slice(P.lt).filter(([start]) => start >= P.t0);
+             return { gaps: P.gaps, marks: P.marks, elapsed: P.last - P.t0,
+                      long_tasks: lt.map(([, d]) => d), long_tasks_at: lt.map(([s]) => s - P.t0) };",
             vec![],
         )
         .await
@@ -199,6 +224,7 @@ pub async fn stop_frames(browser: &Browser, start: Metrics) -> Frames {
     Frames {
         gaps: numbers("gaps"),
         long_tasks: numbers("long_tasks"),
+        long_tasks_at: numbers("long_tasks_at"),
         marks: v["marks"]
             .as_object()
             .map(|m| {
