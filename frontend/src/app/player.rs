@@ -68,10 +68,14 @@ impl Player {
         }
     }
 
-    /// Shows everything again, with no replay running.
+    /// Shows everything again, with no replay running. Tells the panels only when a moment
+    /// was shown: a new run calls this from the message that starts it, and a needless
+    /// notice would redraw every panel in that message's task, outside the redraw pacing.
     pub fn show_all(self) {
         self.stop();
-        self.view_t.set(None);
+        if self.view_t.get_untracked().is_some() {
+            self.view_t.set(None);
+        }
     }
 
     /// Replays the finished run from its start at the chosen speed.
