@@ -7,8 +7,21 @@ use shared::TaskResult;
 use std::sync::Arc;
 
 /// Results listed at the top and the bottom of a long list; the ones between are counted.
+/// Fewer while the run streams, when the list is redrawn several times a second (the
+/// first redraw of a big run would otherwise build a hundred rows in one frame).
 const SHOWN_HEAD: usize = 100;
 const SHOWN_TAIL: usize = 30;
+const SHOWN_HEAD_LIVE: usize = 20;
+const SHOWN_TAIL_LIVE: usize = 10;
+
+/// How many of the first and of the last results of `m` are listed.
+fn shown(m: &RunModel) -> (usize, usize) {
+    if m.finished() {
+        (SHOWN_HEAD, SHOWN_TAIL)
+    } else {
+        (SHOWN_HEAD_LIVE, SHOWN_TAIL_LIVE)
+    }
+}
 
 /// A listed result: position, task index, text, whether it failed, when it was consumed, and
 /// its run (with the position, the row's key: another run's result is another row).
@@ -43,9 +56,12 @@ pub fn Results(
     // the listed ones are looked at).
     let split = move || {
         run.with(|r| {
-            let n = r.as_ref().map_or(0, |m| m.results.len());
-            if n > SHOWN_HEAD + SHOWN_TAIL {
-                (SHOWN_HEAD, n - SHOWN_TAIL, n)
+            let Some(m) = r.as_ref() else {
+                return (0, 0, 0);
+            };
+            let (n, (head, tail)) = (m.results.len(), shown(m));
+            if n > head + tail {
+                (head, n - tail, n)
             } else {
                 (n, n, n)
             }
@@ -83,10 +99,12 @@ pub fn Results(
         })
     };
     let hidden = move || {
-        run.with(|r| {
-            let n = r.as_ref().map_or(0, |m| m.results.len());
-            format!("… {} more results (the first {SHOWN_HEAD} and the last {SHOWN_TAIL} of {n} are listed) …", n.saturating_sub(SHOWN_HEAD + SHOWN_TAIL))
-        })
+        let (head, tail, n) = split();
+        format!(
+            "… {} more results (the first {head} and the last {} of {n} are listed) …",
+            tail - head,
+            n - tail
+        )
     };
     let has_any = move || {
         run.with(|r| {
@@ -108,5 +126,19 @@ pub fn Results(
                 {move || raised().map(|text| view! { <p class="raised" data-testid="raised">"✗ "{text}</p> })}
             </section>
         </Show>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_streaming_run_lists_fewer_results_than_a_finished_one() {
+        let mut m = RunModel::new(shared::RunId(1));
+        assert_eq!(shown(&m), (SHOWN_HEAD_LIVE, SHOWN_TAIL_LIVE));
+        m.outcome = Some(shared::RunOutcome::Completed);
+        assert_eq!(shown(&m), (SHOWN_HEAD, SHOWN_TAIL));
+        assert!(SHOWN_HEAD_LIVE + SHOWN_TAIL_LIVE < SHOWN_HEAD + SHOWN_TAIL);
     }
 }
