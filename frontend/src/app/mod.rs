@@ -12,6 +12,7 @@ pub mod redraw;
 pub mod stage;
 pub mod theme;
 pub mod url;
+pub mod warm;
 
 pub use command::Command;
 pub use connection::{ConnState, Connection};
@@ -28,6 +29,10 @@ use shared::{
 };
 use std::rc::Rc;
 use std::sync::Arc;
+
+/// How long after the page starts its hot paths are warmed up (see [`warm`]): after its
+/// first drawing and its connection.
+const WARM_UP_AFTER_MS: u64 = 300;
 
 /// Everything the page's panels share. `Copy`: each field is a signal or a handle.
 #[derive(Clone, Copy)]
@@ -60,8 +65,12 @@ pub struct AppState {
     pub stage: Stage,
     /// Notified when the long lists should redraw (at most every [`LIST_REDRAW_MS`]).
     pub list_tick: Trigger,
+    /// Notified when the summary and Python panels should redraw: in the frame after the
+    /// long lists (see [`AppState::redraw_below`]).
+    pub panel_tick: Trigger,
     timeline_redraw: Throttle,
     list_redraw: Throttle,
+    panel_redraw: Throttle,
 }
 
 impl AppState {
@@ -87,8 +96,10 @@ impl AppState {
             lessons: Lessons::new(conn, cores, run, error),
             stage: Stage::new(),
             list_tick: Trigger::new(),
+            panel_tick: Trigger::new(),
             timeline_redraw,
             list_redraw: Throttle::sharing_frames(LIST_REDRAW_MS, timeline_redraw),
+            panel_redraw: Throttle::sharing_frames(LIST_REDRAW_MS, timeline_redraw),
         }
     }
 
@@ -100,6 +111,23 @@ impl AppState {
         Effect::new(move |_| theme::apply(self.theme.get()));
         self.stage.watch();
         self.conn.connect(Rc::new(move |msg| self.on_message(msg)));
+        set_timeout(
+            move || self.warm_up(Rc::default(), 0),
+            std::time::Duration::from_millis(WARM_UP_AFTER_MS),
+        );
+    }
+
+    /// Reads the made-up batches of [`warm`] from `batch` on, each in a task of its own, while
+    /// the page shows no run (a run on screen has warmed the same code itself).
+    fn warm_up(self, model: Rc<std::cell::RefCell<Option<RunModel>>>, batch: u64) {
+        if batch >= warm::BATCHES || self.run.with_untracked(Option::is_some) {
+            return;
+        }
+        warm::read_batch(&mut model.borrow_mut(), batch);
+        set_timeout(
+            move || self.warm_up(model, batch + 1),
+            std::time::Duration::ZERO,
+        );
     }
 
     /// The page's state, from a component or an event handler.
@@ -281,11 +309,11 @@ impl AppState {
         let streaming = self
             .run
             .with_untracked(|r| r.as_ref().is_some_and(|m| m.is_live()));
-        let (run, list_tick) = (self.run, self.list_tick);
+        let run = self.run;
         self.timeline_redraw
             .request(streaming, move || run.notify());
         self.list_redraw
-            .request(streaming, move || list_tick.notify());
+            .request(streaming, move || self.redraw_below());
         if lesson_run_started {
             // After the redraw that shows it: the audience should see the run.
             let stage = self.stage;
@@ -297,6 +325,15 @@ impl AppState {
             self.lessons.finished(&done);
             self.tally_run(&done);
         }
+    }
+
+    /// Redraws the panels below the timeline: the long lists now, the summary and Python
+    /// panels at the next animation frame neither the timeline nor the lists draw in (a big
+    /// run's first drawing of all four in one frame was the longest frame of its run).
+    pub fn redraw_below(self) {
+        self.list_tick.notify();
+        let panels = self.panel_tick;
+        self.panel_redraw.request(false, move || panels.notify());
     }
 
     /// "Run 10×": counts a finished run's order and starts the next.

@@ -44,6 +44,7 @@ pub fn App() -> impl IntoView {
         lessons,
         stage,
         list_tick,
+        panel_tick,
         ..
     } = app;
     // The moment shown (replay, stepping); None: everything so far.
@@ -66,14 +67,19 @@ pub fn App() -> impl IntoView {
     // at most every LIST_REDRAW_MS, never in the timeline's frame, so a run printing
     // thousands of lines a second cannot hold the page; an opened recording after its
     // timeline has been drawn) or when the moment shown changes.
-    let lists: Signal<Option<Arc<RunModel>>> = Signal::derive(move || {
-        list_tick.track();
-        view_t.track();
-        match view_t.get_untracked() {
-            Some(_) => cut.get_untracked(),
-            None => run.get_untracked(),
-        }
-    });
+    let told = move |tick: Trigger| -> Signal<Option<Arc<RunModel>>> {
+        Signal::derive(move || {
+            tick.track();
+            view_t.track();
+            match view_t.get_untracked() {
+                Some(_) => cut.get_untracked(),
+                None => run.get_untracked(),
+            }
+        })
+    };
+    let lists = told(list_tick);
+    // The summary and Python panels: as the lists, in the frame after theirs.
+    let panels = told(panel_tick);
     let live: Signal<Option<shared::RunId>> =
         Signal::derive(move || run.with(|r| r.as_ref().filter(|m| m.is_live()).map(|m| m.run)));
     let conn = conn.state;
@@ -118,7 +124,7 @@ pub fn App() -> impl IntoView {
                 <replay::Replay />
                 <export::Export run=run />
                 <export::trace::TraceExport run=run />
-                <recording::OpenRecording run=run error=error player=app.player lists=list_tick />
+                <recording::OpenRecording run=run error=error player=app.player />
             </div>
             <lessons::ComparePanel lessons=lessons selected=selected />
             <div class="below">
@@ -128,8 +134,8 @@ pub fn App() -> impl IntoView {
                     <console::Console run=lists selected=selected />
                 </div>
                 <div class="right">
-                    <summary::Summary run=shown whole=run.into() cores=cores />
-                    <python::PythonPanel run=shown />
+                    <summary::Summary run=panels whole=run.into() cores=cores />
+                    <python::PythonPanel run=panels />
                 </div>
             </div>
         </main>

@@ -82,9 +82,8 @@ pub fn OpenRecording(
     error: RwSignal<Option<shared::CommandError>>,
     /// The replay (a recording opens showing everything).
     player: Player,
-    /// Redraws the long lists (after the timeline: the two are not built in one frame).
-    lists: Trigger,
 ) -> impl IntoView {
+    let app = crate::app::AppState::expect();
     let progress: RwSignal<Option<f64>> = RwSignal::new(None);
     let on_change = move |ev: leptos::ev::Event| {
         let Some(input) = ev
@@ -107,8 +106,9 @@ pub fn OpenRecording(
                 Ok((model, skipped)) => {
                     player.show_all();
                     run.set(Some(Arc::new(model)));
+                    // The panels below it after the timeline: not built in one frame.
                     after_next_paint().await;
-                    lists.notify();
+                    app.redraw_below();
                     if let Some(message) = skipped {
                         error.set(Some(shared::CommandError {
                             kind: shared::ErrorKind::Malformed,
