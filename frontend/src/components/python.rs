@@ -97,7 +97,10 @@ fn ProgramPanel(id: RunId, python: PythonRun, params: PythonParams) -> impl Into
 /// The equivalent Python program of a run of procviz's runtime, copyable.
 #[component]
 fn EquivalentPanel(run: Signal<Option<Arc<RunModel>>>) -> impl IntoView {
-    let code = move || run.with(|r| r.as_ref().and_then(|m| m.demo.as_ref()).map(python_code));
+    // Written again only when the run's request changes, not at every redraw of its run.
+    let demo = Memo::new(move |_| run.with(|r| r.as_ref().and_then(|m| m.demo.clone())));
+    let code = Memo::new(move |_| demo.with(|d| d.as_ref().map(python_code)));
+    let code = move || code.get();
     let copied = RwSignal::new(false);
     let copy = move |_| {
         if let Some(text) = code() {
