@@ -164,7 +164,7 @@ impl RunModel {
         if !self.index.open.contains_key(&task) {
             self.start_task(task, worker, t);
         }
-        if let Some(&i) = self.index.open.get(&task) {
+        if let Some(i) = self.index.open.get(&task).map(|o| o.bar) {
             let bar = &mut self.tasks[i];
             bar.finished = Some(t);
             bar.result = Some(result.clone());

@@ -60,7 +60,7 @@ impl RunModel {
                     .index
                     .open
                     .values()
-                    .map(|&i| self.last_t - self.tasks[i].started)
+                    .map(|o| self.last_t - self.tasks[o.bar].started)
                     .sum::<f64>()
         }
     }

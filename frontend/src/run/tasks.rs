@@ -74,45 +74,68 @@ impl Moment for Raised {
     }
 }
 
+/// One worker's bars, in start order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkerBars {
+    /// The worker.
+    pub worker: ProcId,
+    /// Indexes into `tasks`, ascending (= start order).
+    pub bars: Vec<usize>,
+    /// Each bar's start and end, seconds (end infinite while it runs), side by side with
+    /// `bars`. Drawing a big run walks these (16 bytes a bar, in order) instead of the bars
+    /// themselves (scattered among the other workers' bars).
+    pub spans: Vec<(f64, f64)>,
+}
+
+/// Where a running task's bar is: its index into `tasks`, and its place among its worker's
+/// bars (`TaskIndex::workers[lane].bars[at]`), so that finishing it searches nothing.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OpenBar {
+    pub bar: usize,
+    lane: usize,
+    at: usize,
+}
+
 /// Lookups over [`crate::run::RunModel::tasks`] that keep big runs fast: each worker's bars in start
 /// order, the failed ones, the ones still open, the sum of finished task times.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskIndex {
-    /// Per worker (in first-task order): indexes into `tasks`, ascending (= start order).
-    pub by_worker: Vec<(ProcId, Vec<usize>)>,
-    /// Per worker, in the same order as `by_worker`: each bar's start and end, seconds (end
-    /// infinite while it runs), side by side. Drawing a big run walks these (16 bytes a bar,
-    /// in order) instead of the bars themselves (scattered among the other workers' bars).
-    pub spans: Vec<Vec<(f64, f64)>>,
+    /// Per worker, in first-task order.
+    pub workers: Vec<WorkerBars>,
     /// Indexes of failed bars, ascending.
     pub failed: Vec<usize>,
-    /// Task number → index of its bar still running.
-    pub open: std::collections::HashMap<u64, usize>,
+    /// Task number → its bar, while it runs.
+    pub open: std::collections::HashMap<u64, OpenBar>,
     /// Sum of the durations of finished tasks, seconds.
     pub task_time: f64,
 }
 
 impl TaskIndex {
     pub(super) fn started(&mut self, i: usize, bar: &TaskBar) {
-        let span = (bar.started, f64::INFINITY);
-        match self.by_worker.iter().position(|(w, _)| *w == bar.worker) {
-            Some(w) => {
-                self.by_worker[w].1.push(i);
-                self.spans[w].push(span);
-            }
+        let lane = match self.workers.iter().position(|w| w.worker == bar.worker) {
+            Some(lane) => lane,
             None => {
-                self.by_worker.push((bar.worker, vec![i]));
-                self.spans.push(vec![span]);
+                self.workers.push(WorkerBars {
+                    worker: bar.worker,
+                    bars: Vec::new(),
+                    spans: Vec::new(),
+                });
+                self.workers.len() - 1
             }
-        }
-        self.open.insert(bar.task, i);
+        };
+        let w = &mut self.workers[lane];
+        w.bars.push(i);
+        w.spans.push((bar.started, f64::INFINITY));
+        let at = w.bars.len() - 1;
+        self.open.insert(bar.task, OpenBar { bar: i, lane, at });
     }
 
     pub(super) fn finished(&mut self, i: usize, bar: &TaskBar) {
-        self.open.remove(&bar.task);
-        if let Some(w) = self.by_worker.iter().position(|(w, _)| *w == bar.worker)
-            && let Ok(k) = self.by_worker[w].1.binary_search(&i)
-            && let Some(span) = self.spans[w].get_mut(k)
+        if let Some(open) = self.open.remove(&bar.task)
+            && let Some(span) = self
+                .workers
+                .get_mut(open.lane)
+                .and_then(|w| w.spans.get_mut(open.at))
         {
             span.1 = bar.finished.unwrap_or(f64::INFINITY);
         }
@@ -136,20 +159,21 @@ impl TaskIndex {
         index
     }
 
+    fn lane(&self, worker: ProcId) -> Option<&WorkerBars> {
+        self.workers.iter().find(|w| w.worker == worker)
+    }
+
     /// The bars of one worker, in start order.
     pub fn of(&self, worker: ProcId) -> &[usize] {
-        self.by_worker
-            .iter()
-            .find(|(w, _)| *w == worker)
-            .map_or(&[], |(_, list)| list.as_slice())
+        self.lane(worker).map_or(&[], |w| w.bars.as_slice())
     }
 
     /// The bars of one worker, in start order, and their spans: `span(k)` is bar `k`'s start
     /// and end, seconds (a bar still running ends `now`).
     pub fn spans_of(&self, worker: ProcId, now: f64) -> (&[usize], impl Fn(usize) -> (f64, f64)) {
-        let w = self.by_worker.iter().position(|(w, _)| *w == worker);
-        let list = w.map_or(&[][..], |w| self.by_worker[w].1.as_slice());
-        let spans = w.map_or(&[][..], |w| self.spans[w].as_slice());
+        let w = self.lane(worker);
+        let list = w.map_or(&[][..], |w| w.bars.as_slice());
+        let spans = w.map_or(&[][..], |w| w.spans.as_slice());
         (list, move |k: usize| {
             let (start, end) = spans[k];
             (start, if end.is_finite() { end } else { now })
