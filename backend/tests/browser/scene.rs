@@ -37,6 +37,29 @@ async fn hover_at(browser: &Browser, x: f64, y: f64) -> String {
     .await
 }
 
+/// Task 0's bar as the SVG draws it: x, y, width, height in drawing coordinates.
+async fn failed_bar(browser: &Browser) -> [f64; 4] {
+    let bar = browser
+        .js(
+            "const r = document.querySelector('[data-testid=task-bar][data-task=\"0\"] rect');
+             return ['x', 'y', 'width', 'height'].map(a => Number(r.getAttribute(a)));",
+        )
+        .await;
+    let at = |i: usize| bar[i].as_f64().expect("a number");
+    [at(0), at(1), at(2), at(3)]
+}
+
+/// Opens the finished run of `url` again, drawn on the canvas (forced).
+async fn open_on_canvas(browser: &Browser, url: &str) {
+    browser.open(&format!("{url}&render=canvas")).await;
+    browser
+        .text_becomes("[data-testid=run-status]", "finished")
+        .await;
+    browser
+        .element("section.timeline[data-render=canvas]")
+        .await;
+}
+
 #[tokio::test]
 async fn a_failed_task_answers_the_pointer_alike_on_svg_and_canvas_and_the_export_writes_its_bars()
 {
@@ -50,14 +73,8 @@ async fn a_failed_task_answers_the_pointer_alike_on_svg_and_canvas_and_the_expor
     browser.element("section.timeline[data-render=svg]").await;
     // Task 0 fails at once: its bar is drawn at the least width of a failed bar, and task 4
     // starts under it on the same worker. A point near the failed bar's right end.
-    let bar = browser
-        .js(
-            "const r = document.querySelector('[data-testid=task-bar][data-task=\"0\"] rect');
-             return ['x', 'y', 'width', 'height'].map(a => Number(r.getAttribute(a)));",
-        )
-        .await;
-    let at = |i: usize| bar[i].as_f64().expect("a number");
-    let (x, y) = (at(0) + at(2) - 2.0, at(1) + at(3) / 2.0);
+    let at = failed_bar(browser).await;
+    let (x, y) = (at[0] + at[2] - 2.0, at[1] + at[3] / 2.0);
     let on_svg = hover_at(browser, x, y).await;
     assert!(
         on_svg.starts_with("Task 0") && on_svg.contains("ZeroDivisionError"),
@@ -83,13 +100,7 @@ async fn a_failed_task_answers_the_pointer_alike_on_svg_and_canvas_and_the_expor
     assert!(!svg.contains("data-testid=\"kill\""), "no page controls");
 
     // The same run drawn on the canvas (forced): the same point, the same panel.
-    browser.open(&format!("{url}&render=canvas")).await;
-    browser
-        .text_becomes("[data-testid=run-status]", "finished")
-        .await;
-    browser
-        .element("section.timeline[data-render=canvas]")
-        .await;
+    open_on_canvas(browser, &url).await;
     assert_eq!(
         browser
             .js("return document.querySelectorAll('[data-testid=task-bar]').length")
@@ -220,21 +231,9 @@ async fn the_canvas_paints_a_bar_where_the_svg_draws_it_also_in_full_screen() {
     page.finished_run(query, "pool").await;
     // A point inside the failed bar near its top left corner (its middle holds the label), in
     // drawing coordinates, from the SVG drawing.
-    let bar = browser
-        .js(
-            "const r = document.querySelector('[data-testid=task-bar][data-task=\"0\"] rect');
-             return ['x', 'y', 'width', 'height'].map(a => Number(r.getAttribute(a)));",
-        )
-        .await;
-    let at = |i: usize| bar[i].as_f64().expect("a number");
-    let (x, y) = (at(0) + 3.0, at(1) + 3.0);
-    browser.open(&format!("{url}&render=canvas")).await;
-    browser
-        .text_becomes("[data-testid=run-status]", "finished")
-        .await;
-    browser
-        .element("section.timeline[data-render=canvas]")
-        .await;
+    let at = failed_bar(browser).await;
+    let (x, y) = (at[0] + 3.0, at[1] + 3.0);
+    open_on_canvas(browser, &url).await;
     let failed = page_colour(browser, "--failed").await;
     let mut hovered = None;
     for full_screen in [false, true] {
