@@ -112,18 +112,18 @@ impl AppState {
         self.stage.watch();
         self.conn.connect(Rc::new(move |msg| self.on_message(msg)));
         set_timeout(
-            move || self.warm_up(Rc::default(), 0),
+            move || self.warm_up(None, 0),
             std::time::Duration::from_millis(WARM_UP_AFTER_MS),
         );
     }
 
     /// Reads the made-up batches of [`warm`] from `batch` on, each in a task of its own, while
     /// the page shows no run (a run on screen has warmed the same code itself).
-    fn warm_up(self, model: Rc<std::cell::RefCell<Option<RunModel>>>, batch: u64) {
+    fn warm_up(self, mut model: Option<RunModel>, batch: u64) {
         if batch >= warm::BATCHES || self.run.with_untracked(Option::is_some) {
             return;
         }
-        warm::read_batch(&mut model.borrow_mut(), batch);
+        warm::read_batch(&mut model, batch);
         set_timeout(
             move || self.warm_up(model, batch + 1),
             std::time::Duration::ZERO,

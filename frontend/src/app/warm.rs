@@ -27,12 +27,19 @@ pub const BATCHES: u64 = 4;
 /// pool of [`WORKERS`] workers whose tasks are each dispatched, started, finished with a
 /// value, consumed, and print a line (the first batch also spawns the workers).
 pub fn sample_batch(batch: u64) -> String {
-    let mut events: Vec<String> = Vec::new();
     let run = RUN.0;
+    // Sequence numbers follow on from the batches before: the first spawns the workers.
+    let mut seq = match batch {
+        0 => 0,
+        _ => 1 + 2 * WORKERS + batch * TASKS_PER_BATCH * 5,
+    };
+    let mut text = String::from(r#"{"type":"events","events":["#);
     let mut kind = |t: u64, body: String| {
-        events.push(format!(
-            r#"{{"run":{run},"seq":SEQ,"t":{t},"kind":{body}}}"#
-        ));
+        if !text.ends_with('[') {
+            text.push(',');
+        }
+        let _ = write!(text, r#"{{"run":{run},"seq":{seq},"t":{t},"kind":{body}}}"#);
+        seq += 1;
     };
     let first = batch * TASKS_PER_BATCH;
     if batch == 0 {
@@ -45,13 +52,13 @@ pub fn sample_batch(batch: u64) -> String {
         );
         for w in 1..=WORKERS {
             kind(
-                1_000,
+                w * 1_000,
                 format!(
                     r#"{{"type":"process_spawned","proc":{w},"pid":{w},"name":"PoolWorker-{w}","parent":0}}"#
                 ),
             );
             kind(
-                2_000,
+                w * 1_000 + 500,
                 format!(r#"{{"type":"process_started","proc":{w},"cpus":[0,1]}}"#),
             );
         }
@@ -86,24 +93,7 @@ pub fn sample_batch(batch: u64) -> String {
             ),
         );
     }
-    // Sequence numbers follow on from the batches before.
-    let before = if batch == 0 {
-        0
-    } else {
-        1 + 2 * WORKERS + batch * TASKS_PER_BATCH * 5
-    };
-    let mut text = String::from(r#"{"type":"events","dropped":0,"events":["#);
-    for (i, e) in events.iter().enumerate() {
-        if i > 0 {
-            text.push(',');
-        }
-        let _ = write!(
-            text,
-            "{}",
-            e.replace("SEQ", &(before + i as u64).to_string())
-        );
-    }
-    text.push_str("]}");
+    text.push_str(r#"],"dropped":0}"#);
     text
 }
 
@@ -150,5 +140,20 @@ mod tests {
         assert_eq!(m.console.len(), tasks);
         assert_eq!(m.tasks.len(), tasks, "every task has a bar");
         assert!(m.tasks.iter().all(|b| b.finished.is_some()), "and finished");
+    }
+
+    /// The batches are written by hand (the page does not link the protocol's writer: its
+    /// size), so this checks they are exactly what the server would write for them.
+    #[test]
+    fn the_made_up_batches_are_the_text_the_protocols_writer_writes() {
+        for batch in 0..BATCHES {
+            let text = sample_batch(batch);
+            let message = ServerMessage::from_json(&text).expect("a server message");
+            assert_eq!(
+                serde_json::to_string(&message).expect("written"),
+                text,
+                "batch {batch}"
+            );
+        }
     }
 }
