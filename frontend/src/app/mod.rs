@@ -99,7 +99,8 @@ impl AppState {
             panel_tick: Trigger::new(),
             timeline_redraw,
             list_redraw: Throttle::sharing_frames(LIST_REDRAW_MS, timeline_redraw),
-            panel_redraw: Throttle::sharing_frames(LIST_REDRAW_MS, timeline_redraw),
+            // Never limited itself: asked only by redraw_below, with the lists (paced).
+            panel_redraw: Throttle::sharing_frames(0.0, timeline_redraw),
         }
     }
 

@@ -8,7 +8,8 @@ use wasm_bindgen::closure::Closure;
 
 /// How often the long lists redraw while a run streams, milliseconds.
 pub const LIST_REDRAW_MS: f64 = 250.0;
-/// How often the timeline and summary redraw while a run streams, milliseconds.
+/// How often the timeline (and the summary's run state) redraw while a run streams,
+/// milliseconds.
 pub const TIMELINE_REDRAW_MS: f64 = 100.0;
 
 /// Runs an action at most once per animation frame and, while `limited`, at most every

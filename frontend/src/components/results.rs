@@ -54,7 +54,7 @@ pub fn Results(
     selected: RwSignal<Option<u64>>,
 ) -> impl IntoView {
     // A big run lists its first and last results; the ones between are counted (and only
-    // the listed ones are looked at).
+    // the listed ones are looked at). (end of the first, start of the last, results in all)
     let split = move || {
         run.with(|r| {
             let Some(m) = r.as_ref() else {
@@ -69,8 +69,8 @@ pub fn Results(
         })
     };
     let rows = move |from_tail: bool| {
-        let (head, tail, n) = split();
-        let range = if from_tail { tail..n } else { 0..head };
+        let (head_end, tail_from, n) = split();
+        let range = if from_tail { tail_from..n } else { 0..head_end };
         run.with(|r| {
             r.as_ref()
                 .map(|m| {
@@ -100,11 +100,11 @@ pub fn Results(
         })
     };
     let hidden = move || {
-        let (head, tail, n) = split();
+        let (head_end, tail_from, n) = split();
         format!(
-            "… {} more results (the first {head} and the last {} of {n} are listed) …",
-            tail - head,
-            n - tail
+            "… {} more results (the first {head_end} and the last {} of {n} are listed) …",
+            tail_from - head_end,
+            n - tail_from
         )
     };
     let has_any = move || {
