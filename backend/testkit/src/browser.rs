@@ -289,7 +289,7 @@ fn capabilities(
     height: u32,
     profile: &std::path::Path,
 ) -> serde_json::Map<String, serde_json::Value> {
-    let mut args = vec![
+    let args = vec![
         "--headless=new".to_string(),
         "--no-sandbox".into(),
         "--disable-gpu".into(),
@@ -302,8 +302,8 @@ fn capabilities(
         "--hide-scrollbars".into(),
         format!("--window-size={width},{height}"),
         format!("--user-data-dir={}", profile.display()),
+        "--force-device-scale-factor=1".into(),
     ];
-    args.push("--force-device-scale-factor=1".into());
     let mut chrome = serde_json::json!({ "args": args });
     if let Some(bin) = find_on_path("chromium") {
         chrome["binary"] = serde_json::json!(bin);

@@ -60,16 +60,22 @@ async fn open_on_canvas(browser: &Browser, url: &str) {
         .await;
 }
 
+/// A page of `width`×`height` that has run the pool demo of `query` to its end, and the
+/// URL of that page (to open the run again in another view); `None` without chromedriver.
+async fn finished_pool(width: u32, height: u32, query: &str) -> Option<(Page, String)> {
+    let page = Page::start(width, height).await?;
+    page.finished_run(query, "pool").await;
+    let url = page.server.page_url(query);
+    Some((page, url))
+}
+
 #[tokio::test]
 async fn a_failed_task_answers_the_pointer_alike_on_svg_and_canvas_and_the_export_writes_its_bars()
 {
-    let Some(page) = Page::start(1280, 720).await else {
+    let Some((page, url)) = finished_pool(1280, 720, "?tasks=6&task_ms=300").await else {
         return;
     };
     let browser = &page.browser;
-    let query = "?tasks=6&task_ms=300";
-    let url = page.server.page_url(query);
-    page.finished_run(query, "pool").await;
     browser.element("section.timeline[data-render=svg]").await;
     // Task 0 fails at once: its bar is drawn at the least width of a failed bar, and task 4
     // starts under it on the same worker. A point near the failed bar's right end.
@@ -149,13 +155,12 @@ async fn canvas_drawn(browser: &Browser, name: &str) {
 
 #[tokio::test]
 async fn a_big_run_on_the_canvas_in_the_light_and_projector_themes() {
-    let Some(page) = Page::start(1280, 720).await else {
+    let Some((page, url)) =
+        finished_pool(1280, 720, "?tasks=20000&task_ms=0&work=none&fail=0,9999").await
+    else {
         return;
     };
     let browser = &page.browser;
-    let query = "?tasks=20000&task_ms=0&work=none&fail=0,9999";
-    let url = page.server.page_url(query);
-    page.finished_run(query, "pool").await;
     canvas_drawn(browser, "scene-canvas.png").await;
     // A theme switch repaints the canvas at once (the dark theme's colours), not at the
     // next zoom or new event.
@@ -222,13 +227,10 @@ async fn page_colour(browser: &Browser, name: &str) -> [u64; 3] {
 #[tokio::test]
 async fn the_canvas_paints_a_bar_where_the_svg_draws_it_also_in_full_screen() {
     // Low enough that full screen caps the drawing's height.
-    let Some(page) = Page::start(1280, 560).await else {
+    let Some((page, url)) = finished_pool(1280, 560, "?tasks=6&task_ms=300").await else {
         return;
     };
     let browser = &page.browser;
-    let query = "?tasks=6&task_ms=300";
-    let url = page.server.page_url(query);
-    page.finished_run(query, "pool").await;
     // A point inside the failed bar near its top left corner (its middle holds the label), in
     // drawing coordinates, from the SVG drawing.
     let at = failed_bar(browser).await;
