@@ -12,6 +12,7 @@ pub mod redraw;
 pub mod stage;
 pub mod theme;
 pub mod url;
+pub mod wait;
 pub mod warm;
 
 pub use command::Command;

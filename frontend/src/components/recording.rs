@@ -2,6 +2,7 @@
 //! (the page keeps drawing between them) and shown like a finished live run.
 
 use crate::app::Player;
+use crate::app::wait::{after_next_paint, next_task};
 use crate::run::{Recording, RunModel};
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -43,36 +44,6 @@ async fn read(
         m.source = crate::run::Source::Recording { file: name };
         (m, skipped)
     })
-}
-
-/// Resolves when the browser calls back the function `schedule` hands it, or at once when
-/// `schedule` cannot (the page is going away).
-async fn called_back(schedule: impl FnOnce(&js_sys::Function) -> bool) {
-    let mut schedule = Some(schedule);
-    let called = js_sys::Promise::new(&mut |resolve, _| {
-        if !schedule.take().is_some_and(|s| s(&resolve)) {
-            let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
-        }
-    });
-    let _ = JsFuture::from(called).await;
-}
-
-/// Resolves in a task of its own (a zero-delay timeout), after the browser has had the
-/// chance to draw a frame.
-async fn next_task() {
-    called_back(|f| {
-        leptos::prelude::window()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(f, 0)
-            .is_ok()
-    })
-    .await;
-}
-
-/// Resolves in a task after the browser's next animation frame (the frame that draws what
-/// the current task changed).
-async fn after_next_paint() {
-    called_back(|f| leptos::prelude::window().request_animation_frame(f).is_ok()).await;
-    next_task().await;
 }
 
 /// The "Open recording…" control.

@@ -4,6 +4,7 @@
 //! bytes go to JavaScript as they are written; nothing is uploaded anywhere.
 
 use super::download;
+use crate::app::wait::sleep;
 use crate::export::trace::{
     Handshake, NotOpened, PERFETTO_URL, PING_MS, Step, trace_file_name, trace_title, write_trace,
 };
@@ -83,23 +84,6 @@ fn trace_of(run: RwSignal<Option<Arc<RunModel>>>) -> Option<Result<Trace, String
             })
         })
     })
-}
-
-/// Waits `ms` milliseconds without holding the page.
-async fn sleep(ms: u32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let timer =
-            window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
-        // No timer: go on at once rather than never.
-        if timer.is_err()
-            && let Err(e) = resolve.call0(&JsValue::NULL)
-        {
-            leptos::logging::warn!("procviz: could not go on after a timer failed: {e:?}");
-        }
-    });
-    if let Err(e) = JsFuture::from(promise).await {
-        leptos::logging::warn!("procviz: a timer failed: {e:?}");
-    }
 }
 
 /// Perfetto's open message: `{perfetto: {buffer, title, fileName}}`.
