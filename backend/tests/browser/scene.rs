@@ -5,16 +5,21 @@ use crate::export::exported_svg;
 use std::time::Duration;
 use testkit::*;
 
+/// JavaScript that finds the timeline's SVG (`svg`), its box (`r`), its viewBox (`vb`), and
+/// the page pixels per drawing unit (`k`) as the SVG places the drawing in its box
+/// (`xMinYMin meet`: scaled to the box's height where full screen caps it).
+const PLACED: &str = "const svg = document.querySelector('[data-testid=timeline]');
+     const r = svg.getBoundingClientRect();
+     const vb = svg.viewBox.baseVal;
+     const k = Math.min(r.width / vb.width, r.height / vb.height);";
+
 /// Dispatches a pointer move on the main timeline at drawing coordinates (`x`, `y`) (the
 /// SVG's viewBox units, the same for the SVG and the canvas), placed as the SVG places the
 /// drawing in its box (scaled to the box's height where full screen caps it), and returns
 /// the hover panel's text (empty when there is none).
 async fn hover_at(browser: &Browser, x: f64, y: f64) -> String {
     let script = format!(
-        "const svg = document.querySelector('[data-testid=timeline]');
-         const r = svg.getBoundingClientRect();
-         const vb = svg.viewBox.baseVal;
-         const k = Math.min(r.width / vb.width, r.height / vb.height);
+        "{PLACED}
          svg.dispatchEvent(new PointerEvent('pointermove', {{
              clientX: r.left + {x} * k, clientY: r.top + {y} * k,
              buttons: 0, button: 0, bubbles: true, isPrimary: true, pointerId: 1 }}));
@@ -191,10 +196,7 @@ async fn a_big_run_on_the_canvas_in_the_light_and_projector_themes() {
 async fn canvas_pixel_at(browser: &Browser, x: f64, y: f64) -> ([u64; 4], bool) {
     let v = browser
         .js(&format!(
-            "const svg = document.querySelector('[data-testid=timeline]');
-             const r = svg.getBoundingClientRect();
-             const vb = svg.viewBox.baseVal;
-             const k = Math.min(r.width / vb.width, r.height / vb.height);
+            "{PLACED}
              const c = document.querySelector('section.timeline canvas');
              const cr = c.getBoundingClientRect();
              const px = Math.floor((r.left + {x} * k - cr.left) * c.width / cr.width);
