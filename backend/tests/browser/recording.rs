@@ -2,6 +2,33 @@
 
 use testkit::*;
 
+/// Records a run as a user would (`procviz ARGS > NAME` in `dir`) and returns the file.
+pub(crate) fn record(dir: &TempDir, name: &str, args: &[&str]) -> std::path::PathBuf {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_procviz"))
+        .args(args)
+        .output()
+        .expect("procviz run");
+    assert!(
+        out.status.success(),
+        "procviz {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file = dir.path().join(name);
+    std::fs::write(&file, &out.stdout).expect("write the recording");
+    file
+}
+
+/// Opens the recording `file` in the page and waits until it is shown whole.
+pub(crate) async fn open_recording(page: &Page, file: &std::path::Path) {
+    page.element("[data-testid=open-recording]")
+        .await
+        .send_keys(&file.display().to_string())
+        .await
+        .expect("choose the file");
+    page.text_becomes("[data-testid=run-status]", "finished")
+        .await;
+}
+
 #[tokio::test]
 async fn a_recorded_run_opens_from_its_ndjson_file() {
     let Some(page) = Page::open(1280, 720, "").await else {
@@ -9,9 +36,10 @@ async fn a_recorded_run_opens_from_its_ndjson_file() {
     };
     // Record a run with the CLI, as a user would: procviz run pool ... > run.ndjson
     let dir = TempDir::create("rec");
-    let file = dir.path().join("run.ndjson");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_procviz"))
-        .args([
+    let file = record(
+        &dir,
+        "run.ndjson",
+        &[
             "run",
             "pool",
             "--tasks",
@@ -20,11 +48,8 @@ async fn a_recorded_run_opens_from_its_ndjson_file() {
             "none",
             "--task-ms",
             "0",
-        ])
-        .output()
-        .expect("procviz run");
-    assert!(out.status.success());
-    std::fs::write(&file, &out.stdout).expect("write the recording");
+        ],
+    );
     let input = page.element("[data-testid=open-recording]").await;
     input
         .send_keys(&file.display().to_string())
@@ -69,4 +94,71 @@ async fn a_recorded_run_opens_from_its_ndjson_file() {
     page.text_becomes("section.timeline h2", "Two processes — run 1")
         .await;
     page.elements("[data-testid=lane]", 3).await;
+}
+
+/// The right edges of the exit labels of the timeline and of its SVG box, page pixels.
+async fn exit_label_edges(page: &Page) -> (Vec<(String, f64)>, f64) {
+    let v = page
+        .js(
+            "const svg = document.querySelector('[data-testid=timeline]');
+             const labels = [...document.querySelectorAll('[data-testid=exit-marker] text')]
+               .map(t => [t.textContent, t.getBoundingClientRect().right]);
+             return [labels, svg.getBoundingClientRect().right];",
+        )
+        .await;
+    let labels = v[0]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|l| {
+                    let text = l[0].as_str().unwrap_or_default().to_string();
+                    (text, l[1].as_f64().expect("a right edge"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    (labels, v[1].as_f64().expect("the SVG's right edge"))
+}
+
+#[tokio::test]
+async fn a_process_killed_at_the_end_of_the_run_has_its_whole_exit_label_on_screen() {
+    let Some(page) = Page::open(1280, 720, "").await else {
+        return;
+    };
+    // A real run whose child is killed at its very end: its exit mark is at the plot's right
+    // end, where its label ("-9", SIGKILL) has the least room.
+    let dir = TempDir::create("rec-kill");
+    let file = record(
+        &dir,
+        "killed.ndjson",
+        &[
+            "run",
+            "processes",
+            "--count",
+            "1",
+            "--work-ms",
+            "1000",
+            "--kill",
+            "Process-1@300",
+        ],
+    );
+    for theme in ["light", "projector"] {
+        page.load(&format!("?theme={theme}")).await;
+        open_recording(&page, &file).await;
+        let (labels, svg_right) = exit_label_edges(&page).await;
+        let killed = labels
+            .iter()
+            .find(|(text, _)| text.contains("SIGKILL"))
+            .unwrap_or_else(|| panic!("{theme}: the killed child's exit label in {labels:?}"));
+        assert!(killed.0.contains("-9"), "{theme}: {killed:?}");
+        for (text, right) in &labels {
+            assert!(
+                *right <= svg_right + 0.5,
+                "{theme}: the exit label {text:?} ends at {right:.0} px, past the drawing's edge at {svg_right:.0} px"
+            );
+        }
+        page.screenshot(&format!("exit-label-at-the-end-{theme}.png"))
+            .await;
+    }
+    page.close().await;
 }

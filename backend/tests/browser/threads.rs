@@ -4,6 +4,7 @@
 //! CLI, opened in the page) whose four threads take turns under the GIL.
 
 use crate::lessons::observed;
+use crate::recording::{open_recording, record};
 use testkit::*;
 
 /// The thread sub-lanes of each lane of run `run` (`a`, `b`) of the compare panel:
@@ -95,17 +96,6 @@ async fn threads_of_one_process_get_named_sub_lanes_and_single_threaded_ones_non
     );
 }
 
-/// Opens the recording `file` in the page and waits until it is shown whole.
-async fn open_recording(page: &Page, file: &std::path::Path) {
-    page.element("[data-testid=open-recording]")
-        .await
-        .send_keys(&file.display().to_string())
-        .await
-        .expect("choose the file");
-    page.text_becomes("[data-testid=run-status]", "finished")
-        .await;
-}
-
 /// A screenshot `name` with the first thread sub-lane in the middle of the window.
 async fn centred_screenshot(page: &Page, name: &str) {
     page.js(
@@ -147,24 +137,18 @@ async fn four_python_threads_take_turns_under_the_gil() {
     };
     // Recorded as a user would: procviz run python --program threads_vs_processes -- threads
     let dir = TempDir::create("gil");
-    let file = dir.path().join("threads.ndjson");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_procviz"))
-        .args([
+    let file = record(
+        &dir,
+        "threads.ndjson",
+        &[
             "run",
             "python",
             "--program",
             "threads_vs_processes",
             "--",
             "threads",
-        ])
-        .output()
-        .expect("procviz run python");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
     );
-    std::fs::write(&file, &out.stdout).expect("write the recording");
     open_recording(&page, &file).await;
     let threads = eventually("the thread sub-lanes", 20, async || {
         let threads = on_core_widths(&page).await;

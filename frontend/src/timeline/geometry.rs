@@ -50,6 +50,9 @@ pub mod process {
     pub const STRIP: (f64, f64) = (29.0, 5.0);
     /// Baseline of an exit label; the label starts this far right of the exit line.
     pub const EXIT_LABEL: (f64, f64) = (22.0, 5.0);
+    /// The signal's line under an exit label (`SIGKILL`): its font size, in ems of the
+    /// label's; it sits one of its own ems lower.
+    pub const EXIT_SIGNAL_EM: f64 = 0.8;
 }
 
 /// Offsets inside a thread's row of a process lane, from the row's top (the row is

@@ -140,21 +140,32 @@ impl Scene {
     }
 }
 
-/// A process's exit: a line at `x` and a label (`exit 0`, `-9 (SIGKILL)`).
+/// A process's exit: a line at `x` and a label (`exit 0`; `-9` over `SIGKILL`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExitMark {
     /// Where the line is.
     pub x: f64,
-    /// The label, without its ✓ or ✗.
+    /// The label, without its ✓ or ✗: `exit 0`, or Python's exit code for a signal (`-9`).
     pub label: String,
+    /// The signal that ended the process (`SIGKILL`), drawn under the label: one line of
+    /// both did not fit right of a mark at the plot's end (in the projector theme).
+    pub signal: Option<String>,
     /// Exit code 0.
     pub ok: bool,
 }
 
 impl ExitMark {
-    /// The label as drawn: ✓ or ✗, then the label.
-    pub fn text(&self) -> String {
+    /// The label's first line as drawn: ✓ or ✗, then the label.
+    pub fn head(&self) -> String {
         format!("{} {}", if self.ok { "✓" } else { "✗" }, self.label)
+    }
+
+    /// The whole label in one line (`✗ -9 (SIGKILL)`), as the mark's tooltip.
+    pub fn text(&self) -> String {
+        match &self.signal {
+            Some(signal) => format!("{} ({signal})", self.head()),
+            None => self.head(),
+        }
     }
 }
 
@@ -293,9 +304,11 @@ fn process_lanes(m: &RunModel, view: &View, lanes_at: &LanePlaces) -> Vec<Proces
             x: axis.x(stop),
             label: match s {
                 shared::ExitStatus::Code { code } => format!("exit {code}"),
-                shared::ExitStatus::Signal { signal } => {
-                    format!("{} ({})", -signal, shared::signal_name(signal))
-                }
+                shared::ExitStatus::Signal { signal } => format!("{}", -signal),
+            },
+            signal: match s {
+                shared::ExitStatus::Code { .. } => None,
+                shared::ExitStatus::Signal { signal } => Some(shared::signal_name(signal)),
             },
             ok: s.success(),
         });

@@ -195,15 +195,21 @@ fn process_lane(out: &mut String, lane: &ProcessLane, m: &RunModel, p: &Palette)
                 " stroke-dasharray=\"3 2\"",
             )
         };
+        let label_x = exit.x + process::EXIT_LABEL.1;
         out.push_str(&format!(
-            "<g class=\"{class}\" data-testid=\"exit-marker\" clip-path=\"url(#plot-and-labels)\">\
+            "<g class=\"{class}\" data-testid=\"exit-marker\" clip-path=\"url(#plot-and-labels)\">{}\
 <line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"{colour}\" stroke-width=\"2\"{dash}/>\
-<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"14\" font-weight=\"600\" fill=\"{colour}\">{}</text></g>",
+<text x=\"{label_x:.1}\" y=\"{:.1}\" font-size=\"14\" font-weight=\"600\" fill=\"{colour}\">{}{}</text></g>",
+            title(&exit.text()),
             lane.top,
             lane.top + LaneStack::PROCESS_HEIGHT,
-            exit.x + process::EXIT_LABEL.1,
             lane.top + process::EXIT_LABEL.0,
-            xml_escape(&exit.text()),
+            xml_escape(&exit.head()),
+            exit.signal.as_deref().map_or_else(String::new, |signal| format!(
+                "<tspan x=\"{label_x:.1}\" dy=\"1em\" font-size=\"{:.1}\">{}</tspan>",
+                14.0 * process::EXIT_SIGNAL_EM,
+                xml_escape(signal)
+            )),
             x = exit.x,
         ));
     }
@@ -297,7 +303,7 @@ fn task_bar(out: &mut String, shape: &Shape, bar: &Bar, m: &RunModel, p: &Palett
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::timeline::geometry::plot_axis;
+    use crate::timeline::geometry::{PLOT_END, plot_axis};
     use crate::timeline::scene::scene;
     use crate::timeline::shape::{Detail, View};
     use shared::{Event, EventKind, ProcId, RunId, RunTime, TaskError, TaskResult};
@@ -373,6 +379,40 @@ mod tests {
         assert!(!svg.contains("var(--"), "no custom property left");
         assert_eq!(svg.matches("<g").count(), svg.matches("</g>").count());
         assert_eq!(svg.matches("<text").count(), svg.matches("</text>").count());
+    }
+
+    #[test]
+    fn a_signal_is_written_under_its_exit_code() {
+        let mut m = run();
+        m.apply(&Event {
+            run: RunId(1),
+            seq: m.next_seq,
+            t: RunTime::from_millis(200),
+            kind: EventKind::ProcessExited {
+                proc: ProcId(1),
+                status: shared::ExitStatus::Signal { signal: 9 },
+                killed_by: None,
+                cpu_time_ns: None,
+            },
+        });
+        let view = View {
+            axis: plot_axis(0.0, 0.2),
+            detail: Detail::Every,
+            label_px: 9.0,
+        };
+        let svg = drawing(&scene(&m, &view), &m, &Palette::read(|_| "#123456".into()));
+        // The mark at the plot's end: "-9" on the lane's line, the signal one line lower.
+        let x = PLOT_END + process::EXIT_LABEL.1;
+        assert!(
+            svg.contains(&format!(
+                ">✗ -9<tspan x=\"{x:.1}\" dy=\"1em\" font-size=\"11.2\">SIGKILL</tspan></text>"
+            )),
+            "{svg}"
+        );
+        assert!(
+            svg.contains("<title>✗ -9 (SIGKILL)</title>"),
+            "the whole label"
+        );
     }
 
     #[test]

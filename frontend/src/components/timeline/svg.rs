@@ -222,8 +222,14 @@ pub(super) fn lane_body(
         {threads(&lane)}
         {lane.exit.map(|exit| view! {
             <g class="exit" class:failed=!exit.ok data-testid="exit-marker" clip-path="url(#plot-and-labels)">
+                <title>{exit.text()}</title>
                 <line x1=exit.x x2=exit.x y1=y y2=y + LaneStack::PROCESS_HEIGHT />
-                <text x=exit.x + process::EXIT_LABEL.1 y=y + process::EXIT_LABEL.0>{exit.text()}</text>
+                <text x=exit.x + process::EXIT_LABEL.1 y=y + process::EXIT_LABEL.0>
+                    {exit.head()}
+                    {exit.signal.clone().map(|signal| view! {
+                        <tspan class="signal" x=exit.x + process::EXIT_LABEL.1 dy="1em">{signal}</tspan>
+                    })}
+                </text>
             </g>
         })}
     }
