@@ -2,20 +2,22 @@
 
 use testkit::*;
 
-/// Records a run as a user would (`procviz ARGS > NAME` in `dir`) and returns the file.
-pub(crate) fn record(dir: &TempDir, name: &str, args: &[&str]) -> std::path::PathBuf {
+/// Records a run as a user would: `procviz COMMAND > NAME` (`COMMAND` split at spaces), in
+/// a directory of its own (gone when the first value is dropped); returns it and the file.
+pub(crate) fn record(name: &str, command: &str) -> (TempDir, std::path::PathBuf) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_procviz"))
-        .args(args)
+        .args(command.split_whitespace())
         .output()
         .expect("procviz run");
     assert!(
         out.status.success(),
-        "procviz {args:?}: {}",
+        "procviz {command}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let dir = TempDir::create(&format!("rec-{name}"));
     let file = dir.path().join(name);
     std::fs::write(&file, &out.stdout).expect("write the recording");
-    file
+    (dir, file)
 }
 
 /// Opens the recording `file` in the page and waits until it is shown whole.
@@ -35,20 +37,9 @@ async fn a_recorded_run_opens_from_its_ndjson_file() {
         return;
     };
     // Record a run with the CLI, as a user would: procviz run pool ... > run.ndjson
-    let dir = TempDir::create("rec");
-    let file = record(
-        &dir,
+    let (dir, file) = record(
         "run.ndjson",
-        &[
-            "run",
-            "pool",
-            "--tasks",
-            "5000",
-            "--work",
-            "none",
-            "--task-ms",
-            "0",
-        ],
+        "run pool --tasks 5000 --work none --task-ms 0",
     );
     let input = page.element("[data-testid=open-recording]").await;
     input
@@ -127,20 +118,9 @@ async fn a_process_killed_at_the_end_of_the_run_has_its_whole_exit_label_on_scre
     };
     // A real run whose child is killed at its very end: its exit mark is at the plot's right
     // end, where its label ("-9", SIGKILL) has the least room.
-    let dir = TempDir::create("rec-kill");
-    let file = record(
-        &dir,
+    let (_dir, file) = record(
         "killed.ndjson",
-        &[
-            "run",
-            "processes",
-            "--count",
-            "1",
-            "--work-ms",
-            "1000",
-            "--kill",
-            "Process-1@300",
-        ],
+        "run processes --count 1 --work-ms 1000 --kill Process-1@300",
     );
     for theme in ["light", "projector"] {
         page.load(&format!("?theme={theme}")).await;

@@ -136,18 +136,9 @@ async fn four_python_threads_take_turns_under_the_gil() {
         return;
     };
     // Recorded as a user would: procviz run python --program threads_vs_processes -- threads
-    let dir = TempDir::create("gil");
-    let file = record(
-        &dir,
+    let (_dir, file) = record(
         "threads.ndjson",
-        &[
-            "run",
-            "python",
-            "--program",
-            "threads_vs_processes",
-            "--",
-            "threads",
-        ],
+        "run python --program threads_vs_processes -- threads",
     );
     open_recording(&page, &file).await;
     let threads = eventually("the thread sub-lanes", 20, async || {
